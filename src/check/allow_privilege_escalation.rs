@@ -1,0 +1,117 @@
+//! `allowPrivilegeEscalation` (restricted, from v1.8; Windows pods exempt from v1.25).
+//!
+//! **What it checks.** Every container — init, regular and ephemeral — must set
+//! `securityContext.allowPrivilegeEscalation: false`. Unset counts as a failure: the runtime
+//! default is to allow escalation.
+//!
+//! **Why.** With escalation allowed, a process can gain more privileges than its parent
+//! (set-user-ID binaries, file capabilities). From policy v1.25 a pod with
+//! `spec.os.name: windows` is exempt, because the API server rejects the field there.
+//!
+//! **Example** (fails, `container "app" must set securityContext.allowPrivilegeEscalation=false`):
+//! ```yaml
+//! containers:
+//! - name: app
+//!   securityContext:
+//!     allowPrivilegeEscalation: true   # or unset
+//! ```
+//!
+//! **Fix safety.** Safe: insert `allowPrivilegeEscalation: false` where it is absent.
+//! Unsafe: change `true` to `false`. Manual: next to `privileged: true` or a
+//! `SYS_ADMIN` capability, where the API server rejects `false`.
+
+use k8s_openapi::api::core::v1::PodSpec;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::{
+    containers, containers_phrase, is_windows_pod, CheckInfo, Finding, FixNote, FixSafety,
+};
+use crate::policy::Level;
+
+pub(super) const INFO: CheckInfo = CheckInfo {
+    id: "allowPrivilegeEscalation",
+    level: Level::Restricted,
+    doc: "every container must set securityContext.allowPrivilegeEscalation=false",
+    versions: &[8, 25],
+    overrides: None,
+    fix_safety: FixSafety::Safe,
+    fixes: &[
+        FixNote {
+            safety: FixSafety::Safe,
+            what: "insert allowPrivilegeEscalation: false where it is absent",
+        },
+        FixNote {
+            safety: FixSafety::Unsafe,
+            what: "change allowPrivilegeEscalation: true to false",
+        },
+        FixNote {
+            safety: FixSafety::Manual,
+            what: "next to privileged: true or a SYS_ADMIN capability the API rejects false",
+        },
+    ],
+    eval,
+};
+
+fn eval(minor: u32, _meta: &ObjectMeta, spec: &PodSpec) -> Option<Finding> {
+    if minor >= 25 && is_windows_pod(spec) {
+        return None;
+    }
+    let bad: Vec<&str> = containers(spec)
+        .filter(|c| {
+            c.security_context
+                .and_then(|sc| sc.allow_privilege_escalation)
+                .unwrap_or(true)
+        })
+        .map(|c| c.name)
+        .collect();
+    if bad.is_empty() {
+        return None;
+    }
+    Some(Finding::new(
+        "allowPrivilegeEscalation != false",
+        format!(
+            "{} must set securityContext.allowPrivilegeEscalation=false",
+            containers_phrase(&bad)
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(v: serde_json::Value) -> PodSpec {
+        serde_json::from_value(v).expect("valid pod spec")
+    }
+
+    #[test]
+    fn plural_and_order() {
+        let s = spec(serde_json::json!({
+            "initContainers": [{"name": "i"}],
+            "containers": [
+                {"name": "a"},
+                {"name": "b", "securityContext": {}},
+                {"name": "c", "securityContext": {"allowPrivilegeEscalation": true}},
+                {"name": "d", "securityContext": {"allowPrivilegeEscalation": false}},
+            ],
+            "ephemeralContainers": [{"name": "e"}],
+        }));
+        let f = eval(25, &ObjectMeta::default(), &s).expect("fails");
+        assert_eq!(f.reason, "allowPrivilegeEscalation != false");
+        assert_eq!(
+            f.detail,
+            r#"containers "i", "a", "b", "c", "e" must set securityContext.allowPrivilegeEscalation=false"#
+        );
+    }
+
+    #[test]
+    fn windows_exempt_from_1_25() {
+        let s = spec(serde_json::json!({"os": {"name": "windows"}, "containers": [{"name": "a"}]}));
+        assert!(eval(25, &ObjectMeta::default(), &s).is_none());
+        let f = eval(24, &ObjectMeta::default(), &s).expect("fails before 1.25");
+        assert_eq!(
+            f.detail,
+            r#"container "a" must set securityContext.allowPrivilegeEscalation=false"#
+        );
+    }
+}

@@ -1,0 +1,72 @@
+//! `privileged` (baseline, every version).
+//!
+//! **What it checks.** No container may set `securityContext.privileged: true`.
+//!
+//! **Why.** A privileged container has every capability and full access to the node's
+//! devices; it disables most of the isolation a container provides.
+//!
+//! **Example** (fails, `container "app" must not set securityContext.privileged=true`):
+//! ```yaml
+//! containers:
+//! - name: app
+//!   securityContext:
+//!     privileged: true
+//! ```
+//!
+//! **Fix safety.** Unsafe: change `true` to `false` (the workload may need the privilege).
+
+use k8s_openapi::api::core::v1::PodSpec;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::{containers, containers_phrase, CheckInfo, Finding, FixNote, FixSafety};
+use crate::policy::Level;
+
+pub(super) const INFO: CheckInfo = CheckInfo {
+    id: "privileged",
+    level: Level::Baseline,
+    doc: "containers must not set securityContext.privileged=true",
+    versions: &[0],
+    overrides: None,
+    fix_safety: FixSafety::Unsafe,
+    fixes: &[FixNote {
+        safety: FixSafety::Unsafe,
+        what: "change privileged: true to false",
+    }],
+    eval,
+};
+
+fn eval(_minor: u32, _meta: &ObjectMeta, spec: &PodSpec) -> Option<Finding> {
+    let bad: Vec<&str> = containers(spec)
+        .filter(|c| c.security_context.and_then(|sc| sc.privileged) == Some(true))
+        .map(|c| c.name)
+        .collect();
+    if bad.is_empty() {
+        return None;
+    }
+    Some(Finding::new(
+        "privileged",
+        format!(
+            "{} must not set securityContext.privileged=true",
+            containers_phrase(&bad)
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ephemeral_containers_count() {
+        let spec: PodSpec = serde_json::from_value(serde_json::json!({
+            "containers": [{"name": "a", "securityContext": {"privileged": false}}],
+            "ephemeralContainers": [{"name": "debug", "securityContext": {"privileged": true}}],
+        }))
+        .expect("valid spec");
+        let f = eval(0, &ObjectMeta::default(), &spec).expect("fails");
+        assert_eq!(
+            f.detail,
+            r#"container "debug" must not set securityContext.privileged=true"#
+        );
+    }
+}

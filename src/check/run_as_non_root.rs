@@ -1,0 +1,151 @@
+//! `runAsNonRoot` (restricted, every version; user-namespace pods exempt from v1.35).
+//!
+//! **What it checks.** Either the pod sets `securityContext.runAsNonRoot: true` and no
+//! container sets it to `false`, or every container sets it to `true`. Explicit `false`
+//! values are reported first (`pod and containers "a" must not set …=false`); otherwise the
+//! containers left uncovered (`pod or container "a" must set …=true`). From policy v1.35 a
+//! pod with `spec.hostUsers: false` passes whatever it sets.
+//!
+//! **Why.** Root in a container is root on the node when isolation fails; with
+//! `runAsNonRoot` the kubelet refuses to start a container whose user is UID 0.
+//!
+//! **Example** (fails, `pod or container "app" must set securityContext.runAsNonRoot=true`):
+//! ```yaml
+//! spec:
+//!   containers:
+//!   - name: app
+//!     image: nginx
+//! ```
+//!
+//! **Fix safety.** Safe: insert pod-level `runAsNonRoot: true` (not where a container's
+//! effective runAsUser is 0). Unsafe: change a container's `false` to `true`.
+
+use k8s_openapi::api::core::v1::PodSpec;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::{
+    containers, containers_phrase, in_user_namespace, CheckInfo, Finding, FixNote, FixSafety,
+};
+use crate::policy::Level;
+
+pub(super) const INFO: CheckInfo = CheckInfo {
+    id: "runAsNonRoot",
+    level: Level::Restricted,
+    doc: "the pod, or every container, must set securityContext.runAsNonRoot=true (not required with hostUsers: false from v1.35)",
+    versions: &[0, 35],
+    overrides: None,
+    fix_safety: FixSafety::Safe,
+    fixes: &[
+        FixNote {
+            safety: FixSafety::Safe,
+            what: "insert pod-level runAsNonRoot: true",
+        },
+        FixNote {
+            safety: FixSafety::Unsafe,
+            what: "change a container's runAsNonRoot: false to true",
+        },
+    ],
+    eval,
+};
+
+const REASON: &str = "runAsNonRoot != true";
+
+fn eval(minor: u32, _meta: &ObjectMeta, spec: &PodSpec) -> Option<Finding> {
+    if minor >= 35 && in_user_namespace(spec) {
+        return None;
+    }
+    let mut setters: Vec<String> = Vec::new();
+    let pod_value = spec
+        .security_context
+        .as_ref()
+        .and_then(|sc| sc.run_as_non_root);
+    if pod_value == Some(false) {
+        setters.push("pod".to_string());
+    }
+    let pod_non_root = pod_value == Some(true);
+
+    let mut explicitly_bad: Vec<&str> = Vec::new();
+    let mut implicitly_bad: Vec<&str> = Vec::new();
+    for c in containers(spec) {
+        match c.security_context.and_then(|sc| sc.run_as_non_root) {
+            Some(false) => explicitly_bad.push(c.name),
+            Some(true) => {}
+            None if !pod_non_root => implicitly_bad.push(c.name),
+            None => {}
+        }
+    }
+    if !explicitly_bad.is_empty() {
+        setters.push(containers_phrase(&explicitly_bad));
+    }
+    if !setters.is_empty() {
+        return Some(Finding::new(
+            REASON,
+            format!(
+                "{} must not set securityContext.runAsNonRoot=false",
+                setters.join(" and ")
+            ),
+        ));
+    }
+    if !implicitly_bad.is_empty() {
+        return Some(Finding::new(
+            REASON,
+            format!(
+                "pod or {} must set securityContext.runAsNonRoot=true",
+                containers_phrase(&implicitly_bad)
+            ),
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(v: serde_json::Value) -> PodSpec {
+        serde_json::from_value(v).expect("valid pod spec")
+    }
+
+    #[test]
+    fn explicit_false_wins_over_missing() {
+        let s = spec(serde_json::json!({
+            "securityContext": {"runAsNonRoot": false},
+            "containers": [
+                {"name": "a"},
+                {"name": "b", "securityContext": {"runAsNonRoot": false}},
+                {"name": "c", "securityContext": {"runAsNonRoot": false}},
+            ],
+        }));
+        let f = eval(0, &ObjectMeta::default(), &s).expect("fails");
+        assert_eq!(
+            f.detail,
+            r#"pod and containers "b", "c" must not set securityContext.runAsNonRoot=false"#
+        );
+    }
+
+    #[test]
+    fn missing_containers() {
+        let s = spec(serde_json::json!({"containers": [
+            {"name": "a"},
+            {"name": "b", "securityContext": {}},
+            {"name": "c", "securityContext": {"runAsNonRoot": true}},
+        ]}));
+        let f = eval(0, &ObjectMeta::default(), &s).expect("fails");
+        assert_eq!(
+            f.detail,
+            r#"pod or containers "a", "b" must set securityContext.runAsNonRoot=true"#
+        );
+        let s = spec(serde_json::json!({
+            "securityContext": {"runAsNonRoot": true},
+            "containers": [{"name": "a"}],
+        }));
+        assert!(eval(0, &ObjectMeta::default(), &s).is_none());
+    }
+
+    #[test]
+    fn user_namespace_exempt_from_1_35() {
+        let s = spec(serde_json::json!({"hostUsers": false, "containers": [{"name": "a"}]}));
+        assert!(eval(35, &ObjectMeta::default(), &s).is_none());
+        assert!(eval(34, &ObjectMeta::default(), &s).is_some());
+    }
+}

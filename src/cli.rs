@@ -1,0 +1,103 @@
+//! The command line (DESIGN §1): clap definitions, parsed into plain data, then resolved into
+//! the [`Config`] the run works from. `--version` is the tool's own version; the policy
+//! version is `--level LEVEL:VERSION` or `--policy-version`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::policy::{Policy, Version};
+
+const EXAMPLES: &str = "\
+Examples:
+  pss-fix diff k8s/                         show what `fix` would change (exit 1 if anything)
+  pss-fix fix k8s/                          fix every manifest under k8s/ in place
+  pss-fix fix --interactive k8s/            ask before writing each file
+  pss-fix check --level baseline:v1.29 k8s/ findings only
+  helm template my-chart | pss-fix fix -    fix a rendered stream, stdin to stdout
+  helm install web ./chart --post-renderer pss-fix --post-renderer-args post-render";
+
+#[derive(Debug, Parser)]
+#[command(name = "pss-fix", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Report what fails the level; exit 1 when any workload fails.
+    Check(Inputs),
+    /// Show the unified diff `fix` would apply; write nothing; exit 1 when a change is pending.
+    Diff(Inputs),
+    /// Show each file's diff, then write it atomically. `-` (or piped stdin): stdin to stdout.
+    Fix(FixArgs),
+    /// Helm post-renderer: the rendered stream on stdin, the fixed stream on stdout.
+    PostRender(PostRenderArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct Inputs {
+    /// Files or directories (`*.yaml`, `*.yml`, `*.json`; `.gitignore` honoured); `-` is stdin.
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// On a terminal: show each file's diff and ask yes/no/all/quit before writing it.
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Exit 1 when violations remain that could not be fixed.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PostRenderArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Exit non-zero, listing them, when violations remain that could not be fixed.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Target level, optionally with a policy version as Pod Security Admission writes it:
+    /// `restricted`, `baseline:v1.29`, `restricted:latest`.
+    #[arg(long, value_name = "LEVEL[:VERSION]", default_value = "restricted")]
+    pub level: String,
+    /// Policy version on its own: `latest` or `v1.N`.
+    #[arg(long, value_name = "VERSION")]
+    pub policy_version: Option<String>,
+    /// Colour the diff: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `--level` and `--policy-version` resolved into one policy; a disagreement is an error.
+pub fn resolve_policy(common: &Common) -> Result<Policy, String> {
+    let mut policy: Policy = common.level.parse()?;
+    if let Some(v) = &common.policy_version {
+        let v: Version = v.parse()?;
+        if common.level.contains(':') && policy.version != v {
+            return Err(format!(
+                "--level {} and --policy-version {v} name different versions",
+                common.level
+            ));
+        }
+        policy.version = v;
+    }
+    Ok(policy)
+}

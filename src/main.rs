@@ -1,0 +1,21 @@
+//! The `pss-fix` binary: parse arguments, run, map the outcome to an exit status.
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::Parser;
+use pss_fix::app::{run, ExitStatus};
+use pss_fix::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(status) => ExitCode::from(status as u8),
+        // A closed pipe (`pss-fix diff | head`) is not an error worth a message.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pss-fix: {e}");
+            ExitCode::from(ExitStatus::Error as u8)
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Planning changes as data: "make sure `securityContext.runAsNonRoot` exists under this pod
+//! spec" becomes one [`Change`] per node that must grow: entries added to an existing mapping,
+//! items appended to an existing sequence, or a null value filled. Several wishes for the
+//! same node are merged, so each node is edited once.
+//!
+//! Planning refuses, with a position and a reason, to edit through what it cannot edit
+//! safely: aliases, anchored nodes (other places would change too), merge keys, duplicate
+//! keys, and values of the wrong type.
+
+use std::borrow::Cow;
+
+use crate::error::Located;
+use crate::path::Path;
+use crate::value::Value;
+use crate::yaml::{Kind, Node};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    /// The node that grows, from the document root.
+    pub path: Path,
+    pub op: Op,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// Append entries to the mapping at `path`.
+    AddEntries(Vec<(Cow<'static, str>, Value)>),
+    /// Append items to the sequence at `path`.
+    AppendItems(Vec<Value>),
+    /// Replace the null at `path` with a mapping or sequence.
+    FillNull(Value),
+}
+
+/// What must hold at the end of a key path.
+#[derive(Clone, Debug)]
+pub enum Want {
+    /// The key exists; when absent (or null) it gets this value.
+    Present(Value),
+    /// The key holds a sequence containing this item.
+    Contains(Value),
+}
+
+/// A planning failure: the byte offset to blame and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub at: usize,
+    pub message: String,
+}
+
+impl Refusal {
+    fn new(at: usize, message: impl Into<String>) -> Self {
+        Refusal {
+            at,
+            message: message.into(),
+        }
+    }
+
+    pub fn locate(self, text: &str, lines: &crate::source::LineIndex) -> Located {
+        Located::at(lines.pos(text, self.at), self.message)
+    }
+}
+
+/// Collects the changes of one document.
+pub struct Planner<'t, 'a> {
+    root: &'t Node<'a>,
+    changes: Vec<Change>,
+}
+
+impl<'t, 'a> Planner<'t, 'a> {
+    pub fn new(root: &'t Node<'a>) -> Self {
+        Planner {
+            root,
+            changes: Vec::new(),
+        }
+    }
+
+    pub fn into_changes(self) -> Vec<Change> {
+        self.changes
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Make `keys` (below the mapping at `base`) satisfy `want`, adding only what is absent.
+    /// Returns whether anything had to be planned.
+    pub fn ensure(&mut self, base: &Path, keys: &[&'static str], want: Want) -> Result<bool, Refusal> {
+        let mut node = self.root.at(base.segs()).ok_or_else(|| {
+            Refusal::new(self.root.start, format!("internal: no node at {base}"))
+        })?;
+        let mut path = base.clone();
+        for (i, key) in keys.iter().enumerate() {
+            let last = i + 1 == keys.len();
+            if node.is_null() {
+                let value = build(&keys[i..], want);
+                return self.push(path, Op::FillNull(value));
+            }
+            let map = editable_map(node, &path)?;
+            match map.entries.iter().find(|(k, _)| k.as_str() == Some(key)) {
+                Some((_, v)) => {
+                    path = path.key(key);
+                    if last {
+                        return self.settle(v, path, want);
+                    }
+                    if let Kind::Alias = v.kind {
+                        return Err(Refusal::new(v.start, format!("{path} is an alias; refusing to edit through it")));
+                    }
+                    node = v;
+                }
+                None => {
+                    let value = build(&keys[i + 1..], want);
+                    return self.push(path, Op::AddEntries(vec![(Cow::Borrowed(*key), value)]));
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// The key exists: add what `want` still lacks.
+    fn settle(&mut self, v: &Node<'a>, path: Path, want: Want) -> Result<bool, Refusal> {
+        match want {
+            Want::Present(value) => {
+                if v.is_null() {
+                    self.push(path, Op::FillNull(value))
+                } else {
+                    Ok(false)
+                }
+            }
+            Want::Contains(item) => {
+                if v.is_null() {
+                    return self.push(path, Op::FillNull(Value::Seq(vec![item])));
+                }
+                let Kind::Seq(seq) = &v.kind else {
+                    return Err(Refusal::new(v.start, format!("{path} is not a list; cannot add to it")));
+                };
+                if v.anchored {
+                    return Err(Refusal::new(v.start, format!("{path} carries an anchor; editing it would change its aliases too")));
+                }
+                let Value::Str(want) = &item else {
+                    return Ok(false);
+                };
+                if seq.items.iter().any(|i| i.as_str() == Some(want)) {
+                    return Ok(false);
+                }
+                self.push(path, Op::AppendItems(vec![item]))
+            }
+        }
+    }
+
+    fn push(&mut self, path: Path, op: Op) -> Result<bool, Refusal> {
+        if let Some(existing) = self.changes.iter_mut().find(|c| c.path == path) {
+            merge_op(&mut existing.op, op);
+        } else {
+            self.changes.push(Change { path, op });
+        }
+        Ok(true)
+    }
+}
+
+/// The mapping at `path`, if it may be edited.
+fn editable_map<'t, 'a>(node: &'t Node<'a>, path: &Path) -> Result<&'t crate::yaml::Map<'a>, Refusal> {
+    match &node.kind {
+        Kind::Map(m) => {
+            if node.anchored {
+                return Err(Refusal::new(node.start, format!("{path} carries an anchor; editing it would change its aliases too")));
+            }
+            for (i, (k, _)) in m.entries.iter().enumerate() {
+                if k.as_str() == Some("<<") {
+                    return Err(Refusal::new(k.start, format!("{path} uses a merge key (<<); refusing to edit it")));
+                }
+                if let Some(name) = k.as_str() {
+                    if m.entries[..i].iter().any(|(p, _)| p.as_str() == Some(name)) {
+                        return Err(Refusal::new(k.start, format!("duplicate key {name:?} in {path}; refusing to edit it")));
+                    }
+                }
+            }
+            Ok(m)
+        }
+        Kind::Alias => Err(Refusal::new(node.start, format!("{path} is an alias; refusing to edit through it"))),
+        _ => Err(Refusal::new(node.start, format!("{path} is not a mapping; cannot add keys to it"))),
+    }
+}
+
+fn build(keys: &[&'static str], want: Want) -> Value {
+    let leaf = match want {
+        Want::Present(v) => v,
+        Want::Contains(item) => Value::Seq(vec![item]),
+    };
+    keys.iter().rev().fold(leaf, |v, k| Value::entry(k, v))
+}
+
+fn merge_op(into: &mut Op, op: Op) {
+    match (into, op) {
+        (Op::AddEntries(a), Op::AddEntries(b)) => {
+            for (k, v) in b {
+                match a.iter_mut().find(|(ak, _)| *ak == k) {
+                    Some((_, av)) => merge_value(av, v),
+                    None => a.push((k, v)),
+                }
+            }
+        }
+        (Op::AppendItems(a), Op::AppendItems(b)) => {
+            for v in b {
+                if !a.contains(&v) {
+                    a.push(v);
+                }
+            }
+        }
+        (Op::FillNull(a), Op::FillNull(b)) => merge_value(a, b),
+        // Two wishes for one node always have the same shape: the node decides the op.
+        _ => {}
+    }
+}
+
+fn merge_value(into: &mut Value, v: Value) {
+    match (into, v) {
+        (Value::Map(a), Value::Map(b)) => {
+            for (k, v) in b {
+                match a.iter_mut().find(|(ak, _)| *ak == k) {
+                    Some((_, av)) => merge_value(av, v),
+                    None => a.push((k, v)),
+                }
+            }
+        }
+        (Value::Seq(a), Value::Seq(b)) => {
+            for v in b {
+                if !a.contains(&v) {
+                    a.push(v);
+                }
+            }
+        }
+        _ => {}
+    }
+}

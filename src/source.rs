@@ -1,0 +1,193 @@
+//! A file's text and everything about positions in it: the gate that turns bytes into text
+//! (UTF-8 only, with a clear refusal for UTF-16 and binary data), the one place where the
+//! parser's character indices become byte offsets, line/column lookup for messages, and the
+//! line-ending convention new lines must follow.
+
+use crate::error::{Located, Pos};
+
+/// Decode file bytes as UTF-8 text, refusing what pss-fix cannot edit without damage.
+pub fn decode(bytes: Vec<u8>) -> Result<String, Located> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(Located::nowhere(
+            "file is UTF-16; pss-fix edits UTF-8 only (convert it with `iconv -f UTF-16 -t UTF-8`)",
+        ));
+    }
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        let pos = pos_of_prefix(&bytes[..at]);
+        return Err(Located::at(
+            pos,
+            "binary data (a NUL byte): not a YAML or JSON manifest",
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let pos = pos_of_prefix(&e.as_bytes()[..valid]);
+        Located::at(pos, "invalid UTF-8; pss-fix edits UTF-8 text only")
+    })
+}
+
+fn pos_of_prefix(valid_prefix: &[u8]) -> Pos {
+    // The prefix is valid UTF-8 up to here by construction (or arbitrary bytes before a NUL,
+    // where a lossy count is good enough for a message).
+    let text = String::from_utf8_lossy(valid_prefix);
+    let line = text.matches('\n').count() + 1;
+    let col = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Pos { line, col }
+}
+
+/// The parser counts characters; edits need bytes. This is the only conversion.
+pub struct CharMap {
+    /// `None` for pure-ASCII text, where a character index is a byte offset.
+    checkpoints: Option<Vec<usize>>,
+}
+
+const CHECKPOINT_EVERY: usize = 64;
+
+impl CharMap {
+    pub fn new(text: &str) -> Self {
+        if text.is_ascii() {
+            return CharMap { checkpoints: None };
+        }
+        let mut checkpoints = Vec::with_capacity(text.len() / CHECKPOINT_EVERY + 1);
+        for (i, (byte, _)) in text.char_indices().enumerate() {
+            if i % CHECKPOINT_EVERY == 0 {
+                checkpoints.push(byte);
+            }
+        }
+        CharMap {
+            checkpoints: Some(checkpoints),
+        }
+    }
+
+    /// Byte offset of character index `ci` (the text length when `ci` is past the end).
+    pub fn byte(&self, text: &str, ci: usize) -> usize {
+        let Some(cps) = &self.checkpoints else {
+            return ci.min(text.len());
+        };
+        let slot = ci / CHECKPOINT_EVERY;
+        let Some(&base) = cps.get(slot) else {
+            return text.len();
+        };
+        let rest = ci % CHECKPOINT_EVERY;
+        text[base..]
+            .char_indices()
+            .nth(rest)
+            .map_or(text.len(), |(b, _)| base + b)
+    }
+}
+
+/// Line starts, for turning byte offsets into 1-based line/column positions.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    pub fn pos(&self, text: &str, byte: usize) -> Pos {
+        let byte = byte.min(text.len());
+        let line = self.starts.partition_point(|&s| s <= byte) - 1;
+        let start = self.starts[line];
+        let col = text.get(start..byte).map_or(byte - start, |s| s.chars().count()) + 1;
+        Pos {
+            line: line + 1,
+            col,
+        }
+    }
+}
+
+/// The line ending a file uses: the first one found wins; a file without one gets `\n`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Eol {
+    Lf,
+    CrLf,
+}
+
+impl Eol {
+    pub fn of(text: &str) -> Eol {
+        match text.find('\n') {
+            Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => Eol::CrLf,
+            _ => Eol::Lf,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Eol::Lf => "\n",
+            Eol::CrLf => "\r\n",
+        }
+    }
+}
+
+/// Start of the line holding byte offset `at`.
+pub fn line_start(text: &str, at: usize) -> usize {
+    text.as_bytes()[..at]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1)
+}
+
+/// Offset of the line break ending the line that holds `at` (its `\r` for CRLF), or the text
+/// length on the last line.
+pub fn line_end(text: &str, at: usize) -> usize {
+    let bytes = text.as_bytes();
+    let nl = bytes[at..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(text.len(), |i| at + i);
+    if nl > at && nl < text.len() && bytes[nl - 1] == b'\r' {
+        nl - 1
+    } else {
+        nl
+    }
+}
+
+/// Offset just after the line break ending the line that holds `at` (the text length when
+/// that line has no break).
+pub fn next_line(text: &str, at: usize) -> usize {
+    text.as_bytes()[at..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(text.len(), |i| at + i + 1)
+}
+
+/// Column of byte offset `at`, in characters from the start of its line (0-based).
+pub fn column(text: &str, at: usize) -> usize {
+    text[line_start(text, at)..at].chars().count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn char_map_handles_multibyte_text() {
+        let text = "é: ü\n".repeat(100);
+        let map = CharMap::new(&text);
+        for (ci, (b, _)) in text.char_indices().enumerate() {
+            assert_eq!(map.byte(&text, ci), b);
+        }
+        assert_eq!(map.byte(&text, text.chars().count()), text.len());
+    }
+
+    #[test]
+    fn gate_refuses_utf16_binary_and_bad_utf8() {
+        assert!(decode(vec![0xFF, 0xFE, b'a', 0]).unwrap_err().message.contains("UTF-16"));
+        assert!(decode(b"a: 1\n\0".to_vec()).unwrap_err().message.contains("binary"));
+        let err = decode(b"a: 1\nb: \xff\n".to_vec()).unwrap_err();
+        assert_eq!(err.pos, Some(Pos { line: 2, col: 4 }));
+    }
+
+    #[test]
+    fn line_helpers() {
+        let t = "ab\r\ncd";
+        assert_eq!(Eol::of(t), Eol::CrLf);
+        assert_eq!(line_end(t, 1), 2);
+        assert_eq!(next_line(t, 1), 4);
+        assert_eq!(line_end(t, 4), 6);
+        assert_eq!(LineIndex::new(t).pos(t, 5), Pos { line: 2, col: 2 });
+    }
+}

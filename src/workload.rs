@@ -1,0 +1,124 @@
+//! Which objects carry a pod spec, and where: exactly the kinds the admission controller
+//! checks, matched on kind *and* API group, plus the items of a `kind: List`. Everything else
+//! is not a workload and is left alone.
+
+use crate::path::{Path, Seg};
+use crate::yaml::Node;
+
+/// Where an object kind keeps its pod template.
+struct KindSpec {
+    group: &'static str,
+    kind: &'static str,
+    /// Path of the pod template's metadata and spec parent (`[]` for a Pod itself).
+    template: &'static [Seg],
+}
+
+const TEMPLATE: &[Seg] = &[Seg::key("spec"), Seg::key("template")];
+
+const KINDS: &[KindSpec] = &[
+    KindSpec { group: "", kind: "Pod", template: &[] },
+    KindSpec { group: "", kind: "PodTemplate", template: &[Seg::key("template")] },
+    KindSpec { group: "", kind: "ReplicationController", template: TEMPLATE },
+    KindSpec { group: "apps", kind: "ReplicaSet", template: TEMPLATE },
+    KindSpec { group: "apps", kind: "Deployment", template: TEMPLATE },
+    KindSpec { group: "apps", kind: "StatefulSet", template: TEMPLATE },
+    KindSpec { group: "apps", kind: "DaemonSet", template: TEMPLATE },
+    KindSpec { group: "batch", kind: "Job", template: TEMPLATE },
+    KindSpec {
+        group: "batch",
+        kind: "CronJob",
+        template: &[Seg::key("spec"), Seg::key("jobTemplate"), Seg::key("spec"), Seg::key("template")],
+    },
+];
+
+/// A workload found in a document.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+    /// The object's own path (`[]`, or `[items, i]` inside a List).
+    pub object: Path,
+    /// The pod template's `metadata` mapping (may be absent).
+    pub meta: Path,
+    /// The pod spec mapping.
+    pub spec: Path,
+    /// Byte offset of the object's first key, for messages.
+    pub at: usize,
+    /// 1-based item index inside a `kind: List`.
+    pub item: Option<usize>,
+}
+
+impl Workload {
+    /// `Deployment/web`, as messages name it.
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.kind, self.name)
+    }
+}
+
+/// The API group of an `apiVersion` (`apps/v1` → `apps`, `v1` → core).
+fn group_of(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(g, _)| g)
+}
+
+/// Every workload in a document's root node.
+pub fn find(root: &Node<'_>) -> Vec<Workload> {
+    let mut out = Vec::new();
+    let kind = root.get("kind").and_then(Node::as_str);
+    let api = root.get("apiVersion").and_then(Node::as_str).unwrap_or("");
+    if kind == Some("List") && group_of(api).is_empty() {
+        if let Some(items) = root.get("items").and_then(Node::as_seq) {
+            for (i, item) in items.items.iter().enumerate() {
+                let path = Path::root().key("items").index(i);
+                if let Some(mut w) = classify(item, path) {
+                    w.item = Some(i + 1);
+                    out.push(w);
+                }
+            }
+        }
+    } else if let Some(w) = classify(root, Path::root()) {
+        out.push(w);
+    }
+    out
+}
+
+fn classify(object: &Node<'_>, path: Path) -> Option<Workload> {
+    let kind = object.get("kind")?.as_str()?;
+    let api = object.get("apiVersion")?.as_str()?;
+    let group = group_of(api);
+    let spec = KINDS.iter().find(|k| k.kind == kind && k.group == group)?;
+    let template = path.extend(spec.template);
+    let meta = object.get("metadata");
+    let field = |k: &str| meta.and_then(|m| m.get(k)).and_then(Node::as_str).unwrap_or("").to_owned();
+    Some(Workload {
+        kind: kind.to_owned(),
+        name: field("name"),
+        namespace: field("namespace"),
+        meta: template.key("metadata"),
+        spec: template.key("spec"),
+        object: path,
+        at: object.start,
+        item: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::Documents;
+
+    #[test]
+    fn matches_kind_and_group() {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n---\n\
+                    apiVersion: example.com/v1\nkind: Deployment\n---\n\
+                    apiVersion: v1\nkind: List\nitems:\n- apiVersion: batch/v1\n  kind: CronJob\n  metadata: {name: c}\n";
+        let docs: Vec<_> = Documents::new(text).map(Result::unwrap).collect();
+        let w = find(&docs[0].root);
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].spec.to_string(), "spec.template.spec");
+        assert!(find(&docs[1].root).is_empty());
+        let l = find(&docs[2].root);
+        assert_eq!(l[0].label(), "CronJob/c");
+        assert_eq!(l[0].spec.to_string(), "items[0].spec.jobTemplate.spec.template.spec");
+    }
+}

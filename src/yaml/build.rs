@@ -1,0 +1,293 @@
+//! Builds span trees from saphyr-parser events, one document at a time, without recursion
+//! (a hostile 100,000-level document must end in an error, not a stack overflow).
+//!
+//! saphyr counts characters; every position goes through [`CharMap`] exactly once, here.
+//! Scalar ends the parser gets wrong (quoted, block, empty) are measured in [`super::scalar`].
+
+use std::borrow::Cow;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, StrInput};
+
+use super::{scalar, Kind, Map, Node, Scalar, Seq};
+use crate::error::{Located, Pos};
+use crate::source::CharMap;
+
+/// Deeper nesting than this is refused: no Kubernetes object comes close, and every walk
+/// over the tree may then recurse safely.
+pub const MAX_DEPTH: usize = 256;
+
+/// One document of a stream.
+#[derive(Debug)]
+pub struct Document<'a> {
+    /// 0-based position in the stream.
+    pub index: usize,
+    /// Byte offset of the `---` marker, or of the first content for an implicit start.
+    pub start: usize,
+    pub root: Node<'a>,
+}
+
+/// The documents of a stream, parsed lazily.
+pub struct Documents<'a> {
+    text: &'a str,
+    parser: Parser<'a, StrInput<'a>>,
+    chars: CharMap,
+    index: usize,
+    done: bool,
+}
+
+impl<'a> Documents<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Documents {
+            text,
+            parser: Parser::new_from_str(text),
+            chars: CharMap::new(text),
+            index: 0,
+            done: false,
+        }
+    }
+
+    fn byte(&self, ci: usize) -> usize {
+        self.chars.byte(self.text, ci)
+    }
+
+    fn next_document(&mut self) -> Result<Option<Document<'a>>, Located> {
+        let mut stack: Vec<Frame<'a>> = Vec::new();
+        let mut root: Option<Node<'a>> = None;
+        let mut doc_start = None;
+        // End of the last token that can precede a scalar's own text (a key, an item, a flow
+        // opener): the header of a block scalar is searched from here.
+        let mut prev_end = 0usize;
+        loop {
+            let Some(event) = self.parser.next_event() else {
+                return Ok(None);
+            };
+            let (event, span) = event.map_err(scan_error)?;
+            let start = self.byte(span.start.index());
+            let end = self.byte(span.end.index());
+            let done = match event {
+                Event::StreamStart | Event::Nothing => None,
+                Event::StreamEnd => return Ok(None),
+                Event::DocumentStart(_) => {
+                    doc_start = Some(start);
+                    prev_end = end;
+                    None
+                }
+                Event::DocumentEnd => {
+                    let root = root.take().unwrap_or_else(|| empty_node(prev_end));
+                    let doc = Document {
+                        index: self.index,
+                        start: doc_start.unwrap_or(root.start),
+                        root,
+                    };
+                    self.index += 1;
+                    return Ok(Some(doc));
+                }
+                Event::Alias(_) => Some(Node {
+                    start,
+                    end,
+                    anchored: false,
+                    kind: Kind::Alias,
+                }),
+                Event::Scalar(value, style, anchor, tag) => {
+                    let end = match style {
+                        ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                            scalar::quoted_end(self.text, start)
+                        }
+                        ScalarStyle::Literal | ScalarStyle::Folded => {
+                            scalar::block_end(self.text, prev_end)
+                        }
+                        ScalarStyle::Plain => end,
+                    };
+                    let (start, end) = if style == ScalarStyle::Plain && value.is_empty() {
+                        let at = if self.text.as_bytes().get(start) == Some(&b':') {
+                            start + 1
+                        } else {
+                            start
+                        };
+                        (at, at)
+                    } else {
+                        (start, end)
+                    };
+                    let tag = tag.map(|t| tag_suffix(&t));
+                    Some(Node {
+                        start,
+                        end,
+                        anchored: anchor != 0,
+                        kind: Kind::Scalar(Scalar { value, style, tag }),
+                    })
+                }
+                Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
+                    if stack.len() >= MAX_DEPTH {
+                        return Err(Located::at(
+                            Pos {
+                                line: span.start.line(),
+                                col: span.start.col() + 1,
+                            },
+                            format!("nesting deeper than {MAX_DEPTH} levels; refusing to edit"),
+                        ));
+                    }
+                    let flow = end > start;
+                    if flow {
+                        prev_end = end;
+                    }
+                    let is_map = matches!(event, Event::MappingStart(..));
+                    stack.push(Frame {
+                        start,
+                        flow,
+                        anchored: anchor != 0,
+                        is_map,
+                        children: Vec::new(),
+                    });
+                    None
+                }
+                Event::MappingEnd | Event::SequenceEnd => {
+                    let Some(frame) = stack.pop() else {
+                        return Err(Located::nowhere("unbalanced YAML events"));
+                    };
+                    Some(frame.finish(end))
+                }
+            };
+            if let Some(node) = done {
+                prev_end = node.end;
+                match stack.last_mut() {
+                    Some(frame) => frame.children.push(node),
+                    None => root = Some(node),
+                }
+            }
+        }
+    }
+}
+
+impl<'a> Iterator for Documents<'a> {
+    type Item = Result<Document<'a>, Located>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.next_document() {
+            Ok(Some(doc)) => Some(Ok(doc)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+struct Frame<'a> {
+    start: usize,
+    flow: bool,
+    anchored: bool,
+    is_map: bool,
+    children: Vec<Node<'a>>,
+}
+
+impl<'a> Frame<'a> {
+    fn finish(self, close_end: usize) -> Node<'a> {
+        // A flow collection ends after its closing bracket; a block one where its last
+        // child's text ends.
+        let end = if self.flow {
+            close_end
+        } else {
+            self.children.last().map_or(self.start, |n| n.end)
+        };
+        let kind = if self.is_map {
+            let mut entries = Vec::with_capacity(self.children.len() / 2);
+            let mut it = self.children.into_iter();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                entries.push((k, v));
+            }
+            Kind::Map(Map {
+                entries,
+                flow: self.flow,
+            })
+        } else {
+            Kind::Seq(Seq {
+                items: self.children,
+                flow: self.flow,
+            })
+        };
+        Node {
+            start: self.start,
+            end,
+            anchored: self.anchored,
+            kind,
+        }
+    }
+}
+
+fn empty_node<'a>(at: usize) -> Node<'a> {
+    Node {
+        start: at,
+        end: at,
+        anchored: false,
+        kind: Kind::Scalar(Scalar {
+            value: Cow::Borrowed(""),
+            style: ScalarStyle::Plain,
+            tag: None,
+        }),
+    }
+}
+
+fn tag_suffix(tag: &saphyr_parser::Tag) -> Box<str> {
+    if tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:" {
+        tag.suffix.as_str().into()
+    } else {
+        format!("{}{}", tag.handle, tag.suffix).into()
+    }
+}
+
+fn scan_error(e: ScanError) -> Located {
+    let m = e.marker();
+    Located::at(
+        Pos {
+            line: m.line(),
+            col: m.col() + 1,
+        },
+        format!("invalid YAML: {}", e.info()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docs(text: &str) -> Vec<Document<'_>> {
+        Documents::new(text).collect::<Result<_, _>>().unwrap()
+    }
+
+    #[test]
+    fn spans_are_bytes_and_ends_are_exact() {
+        let text = "é: \"ü\" # c\nb: |+\n  x\n\n# c\nd:\n";
+        let d = docs(text);
+        let root = &d[0].root;
+        let v = root.get("é").unwrap();
+        assert_eq!(&text[v.start..v.end], "\"ü\"");
+        let b = root.get("b").unwrap();
+        assert_eq!(&text[b.start..b.end], "x\n");
+        let d_val = root.get("d").unwrap();
+        assert!(d_val.is_null());
+        assert_eq!(d_val.start, text.len() - 1);
+    }
+
+    #[test]
+    fn streams_split_into_documents() {
+        let d = docs("a: 1\n---\nb: 2\n...\n--- # c\nc: [1, 2]\n");
+        assert_eq!(d.len(), 3);
+        let c = d[2].root.get("c").unwrap();
+        assert!(c.is_flow());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = "[".repeat(10_000);
+        let err = Documents::new(&text).next().unwrap().unwrap_err();
+        // saphyr's own recursion limit may answer first; either way it is an error, not a crash.
+        assert!(err.message.contains("nesting") || err.message.contains("recursion"), "{err:?}");
+    }
+}

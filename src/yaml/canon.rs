@@ -1,0 +1,147 @@
+//! Fingerprints of documents as data, for verification: the output must re-parse to the input
+//! plus exactly the planned changes. Styles (flow or block, quoting, comments) do not count;
+//! resolved scalar values, key order and structure do.
+
+use std::hash::Hasher;
+
+use super::scalar::{resolve, Resolved};
+use super::{Kind, Node};
+use crate::path::Seg;
+use crate::plan::{Change, Op};
+use crate::value::Value;
+
+const NULL: u8 = 0;
+const BOOL: u8 = 1;
+const INT: u8 = 2;
+const FLOAT: u8 = 3;
+const STR: u8 = 4;
+const ALIAS: u8 = 5;
+const MAP: u8 = 6;
+const SEQ: u8 = 7;
+
+/// Fingerprint of `root` as it is.
+pub fn fingerprint(root: &Node<'_>) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    feed(root, &mut Vec::new(), &[], &mut h);
+    h.finish()
+}
+
+/// Fingerprint of `root` with `changes` (paths from the root) applied.
+pub fn fingerprint_with(root: &Node<'_>, changes: &[Change]) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    feed(root, &mut Vec::new(), changes, &mut h);
+    h.finish()
+}
+
+fn change_at<'c>(changes: &'c [Change], path: &[Seg]) -> Option<&'c Op> {
+    changes
+        .iter()
+        .find(|c| c.path.segs() == path)
+        .map(|c| &c.op)
+}
+
+fn feed(node: &Node<'_>, path: &mut Vec<Seg>, changes: &[Change], h: &mut impl Hasher) {
+    let op = if changes.is_empty() {
+        None
+    } else {
+        change_at(changes, path)
+    };
+    if let Some(Op::FillNull(v)) = op {
+        return feed_value(v, h);
+    }
+    match &node.kind {
+        Kind::Scalar(s) => match resolve(s) {
+            Resolved::Null => h.write_u8(NULL),
+            Resolved::Bool(b) => {
+                h.write_u8(BOOL);
+                h.write_u8(u8::from(b));
+            }
+            Resolved::Int(i) => {
+                h.write_u8(INT);
+                h.write_i128(i);
+            }
+            Resolved::Float(f) => {
+                h.write_u8(FLOAT);
+                h.write_u64(if f.is_nan() { u64::MAX } else { f.to_bits() });
+            }
+            Resolved::Str(s) => feed_str(&s, h),
+        },
+        Kind::Alias => h.write_u8(ALIAS),
+        Kind::Map(m) => {
+            let extra = match op {
+                Some(Op::AddEntries(e)) => e.as_slice(),
+                _ => &[],
+            };
+            h.write_u8(MAP);
+            h.write_usize(m.entries.len() + extra.len());
+            for (k, v) in &m.entries {
+                feed(k, &mut Vec::new(), &[], h);
+                if changes.is_empty() {
+                    feed(v, path, changes, h);
+                } else {
+                    path.push(match k.as_str() {
+                        Some(s) => Seg::Key(s.to_owned().into()),
+                        None => Seg::Index(usize::MAX),
+                    });
+                    feed(v, path, changes, h);
+                    path.pop();
+                }
+            }
+            for (k, v) in extra {
+                feed_str(k, h);
+                feed_value(v, h);
+            }
+        }
+        Kind::Seq(s) => {
+            let extra = match op {
+                Some(Op::AppendItems(e)) => e.as_slice(),
+                _ => &[],
+            };
+            h.write_u8(SEQ);
+            h.write_usize(s.items.len() + extra.len());
+            for (i, item) in s.items.iter().enumerate() {
+                path.push(Seg::Index(i));
+                feed(item, path, changes, h);
+                path.pop();
+            }
+            for v in extra {
+                feed_value(v, h);
+            }
+        }
+    }
+}
+
+fn feed_str(s: &str, h: &mut impl Hasher) {
+    h.write_u8(STR);
+    h.write_usize(s.len());
+    h.write(s.as_bytes());
+}
+
+fn feed_value(v: &Value, h: &mut impl Hasher) {
+    match v {
+        Value::Bool(b) => {
+            h.write_u8(BOOL);
+            h.write_u8(u8::from(*b));
+        }
+        Value::Int(i) => {
+            h.write_u8(INT);
+            h.write_i128(i128::from(*i));
+        }
+        Value::Str(s) => feed_str(s, h),
+        Value::Map(entries) => {
+            h.write_u8(MAP);
+            h.write_usize(entries.len());
+            for (k, v) in entries {
+                feed_str(k, h);
+                feed_value(v, h);
+            }
+        }
+        Value::Seq(items) => {
+            h.write_u8(SEQ);
+            h.write_usize(items.len());
+            for v in items {
+                feed_value(v, h);
+            }
+        }
+    }
+}

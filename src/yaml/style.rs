@@ -1,0 +1,105 @@
+//! The formatting habits of one document, read off its own text so that inserted lines look
+//! like their neighbours: indentation step, where a block sequence's dashes sit relative to
+//! its key, the line ending, and whether the document is JSON.
+
+use super::{Kind, Node, ScalarStyle};
+use crate::source::{column, Eol};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DocStyle {
+    /// Columns between a key and the keys of its nested block mapping.
+    pub step: usize,
+    /// Columns between a key and the dashes of its block sequence (0 = indentless).
+    pub seq_offset: usize,
+    pub eol: Eol,
+    /// A JSON document: flow collections with double-quoted keys.
+    pub json: bool,
+}
+
+/// Observations beyond this many add nothing: a document is consistent or it is not.
+const SAMPLES: usize = 64;
+
+impl DocStyle {
+    pub fn of(text: &str, root: &Node<'_>, eol: Eol) -> DocStyle {
+        let mut steps = Vec::new();
+        let mut seq_offsets = Vec::new();
+        observe(text, root, &mut steps, &mut seq_offsets);
+        let json = matches!(&root.kind, Kind::Map(m) if m.flow
+            && m.entries.first().is_some_and(|(k, _)| {
+                matches!(&k.kind, Kind::Scalar(s) if s.style == ScalarStyle::DoubleQuoted)
+            }));
+        DocStyle {
+            step: most_common(&steps).unwrap_or(2),
+            seq_offset: most_common(&seq_offsets).unwrap_or(0),
+            eol,
+            json,
+        }
+    }
+}
+
+fn observe(text: &str, node: &Node<'_>, steps: &mut Vec<usize>, seqs: &mut Vec<usize>) {
+    if steps.len() >= SAMPLES && seqs.len() >= SAMPLES {
+        return;
+    }
+    match &node.kind {
+        Kind::Map(m) => {
+            for (k, v) in &m.entries {
+                if !m.flow {
+                    let key_col = column(text, k.start);
+                    match &v.kind {
+                        Kind::Map(inner) if !inner.flow => {
+                            if let Some((ik, _)) = inner.entries.first() {
+                                let c = column(text, ik.start);
+                                if c > key_col {
+                                    steps.push(c - key_col);
+                                }
+                            }
+                        }
+                        Kind::Seq(inner) if !inner.flow => {
+                            if let Some(dash) = inner.items.first().and_then(|i| dash_of(text, i.start)) {
+                                let c = column(text, dash);
+                                if c >= key_col {
+                                    seqs.push(c - key_col);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                observe(text, v, steps, seqs);
+            }
+        }
+        Kind::Seq(s) => {
+            for item in &s.items {
+                observe(text, item, steps, seqs);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The `-` of the block sequence item whose text starts at `item_start`.
+pub fn dash_of(text: &str, item_start: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut i = item_start;
+    while i > 0 {
+        i -= 1;
+        match b[i] {
+            b' ' => {}
+            b'-' => return Some(i),
+            _ => return None,
+        }
+    }
+    None
+}
+
+fn most_common(v: &[usize]) -> Option<usize> {
+    let mut best: Option<(usize, usize)> = None;
+    for &x in v {
+        let n = v.iter().filter(|&&y| y == x).count();
+        if best.is_none_or(|(_, bn)| n > bn) {
+            best = Some((x, n));
+        }
+    }
+    best.map(|(x, _)| x)
+}
