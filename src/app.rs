@@ -69,7 +69,13 @@ pub fn run(cli: Cli) -> io::Result<ExitStatus> {
     match cli.command {
         Command::Check(i) => run_paths(&i, Mode::Check, false),
         Command::Diff(i) => run_paths(&i, Mode::Diff, false),
-        Command::Fix(f) => run_paths(&f.inputs, Mode::Fix { interactive: f.interactive }, f.strict),
+        Command::Fix(f) => run_paths(
+            &f.inputs,
+            Mode::Fix {
+                interactive: f.interactive,
+            },
+            f.strict,
+        ),
         Command::PostRender(p) => {
             let Some(opts) = options(&p.common) else {
                 return Ok(ExitStatus::Error);
@@ -239,7 +245,8 @@ fn read(input: &Input) -> Result<(String, Vec<u8>), Error> {
         }
         Input::File(p) => {
             let name = display(p);
-            let bytes = std::fs::read(p).map_err(|e| Error::new(&name, None, format!("cannot read: {e}")))?;
+            let bytes = std::fs::read(p)
+                .map_err(|e| Error::new(&name, None, format!("cannot read: {e}")))?;
             Ok((name, bytes))
         }
     }
@@ -250,7 +257,11 @@ fn display(p: &Path) -> String {
 }
 
 /// The input's text and what the engine made of it.
-fn decode_and_process(name: &str, bytes: Vec<u8>, opts: &Options) -> Result<(String, FileReport), Error> {
+fn decode_and_process(
+    name: &str,
+    bytes: Vec<u8>,
+    opts: &Options,
+) -> Result<(String, FileReport), Error> {
     let text = source::decode(bytes).map_err(|e| e.in_file(name))?;
     let report = engine::process(name, &text, opts)?;
     Ok((text, report))

@@ -62,7 +62,9 @@ mod tests {
         let d = unified(old, new, "f.yaml");
         assert!(d.starts_with("--- a/f.yaml\n+++ b/f.yaml\n"));
         assert!(d.contains("\n+  x: 3\n"));
-        assert!(!d.lines().any(|l| l.starts_with('-') && !l.starts_with("---")));
+        assert!(!d
+            .lines()
+            .any(|l| l.starts_with('-') && !l.starts_with("---")));
         assert!(colorize(&d).contains("\u{1b}[32m+  x: 3\u{1b}[0m\n"));
     }
 }

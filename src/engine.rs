@@ -108,7 +108,11 @@ pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Err
         });
     }
     let out = apply(text, edits).map_err(|o| {
-        Error::new(name, Some(lines.pos(text, o.at)), "internal: two planned edits overlap; nothing written")
+        Error::new(
+            name,
+            Some(lines.pos(text, o.at)),
+            "internal: two planned edits overlap; nothing written",
+        )
     })?;
     verify(name, &out, &expected, opts, &mut reports)?;
     Ok(FileReport {
@@ -142,13 +146,22 @@ fn verify(
     opts: &Options,
     reports: &mut [WorkloadReport],
 ) -> Result<(), Error> {
-    let fail = |msg: String| Error::new(name, None, format!("verification failed, nothing written: {msg}"));
+    let fail = |msg: String| {
+        Error::new(
+            name,
+            None,
+            format!("verification failed, nothing written: {msg}"),
+        )
+    };
     let mut seen = 0;
     let mut next_report = 0;
     for doc in Documents::new(out) {
         let doc = doc.map_err(|e| fail(format!("the fixed text does not parse: {}", e.message)))?;
         let Some(&want) = expected.get(doc.index) else {
-            return Err(fail(format!("the fixed text has more than {} documents", expected.len())));
+            return Err(fail(format!(
+                "the fixed text has more than {} documents",
+                expected.len()
+            )));
         };
         if fingerprint(&doc.root) != want {
             return Err(fail(format!(
@@ -167,7 +180,8 @@ fn verify(
             report.after = check::evaluate(opts.policy, &view.meta, &view.spec);
             if opts.policy.level == Level::Restricted && !report.after.is_empty() {
                 let mut planner = Planner::new(&doc.root);
-                fixes::plan_safe(&w, &view, &report.after, &mut planner).map_err(|r| fail(r.message))?;
+                fixes::plan_safe(&w, &view, &report.after, &mut planner)
+                    .map_err(|r| fail(r.message))?;
                 if !planner.is_empty() {
                     return Err(fail(format!(
                         "{} still needs a safe fix after fixing (the fixes do not converge)",
@@ -179,7 +193,10 @@ fn verify(
         seen += 1;
     }
     if seen != expected.len() {
-        return Err(fail(format!("the fixed text has {seen} documents, the input {}", expected.len())));
+        return Err(fail(format!(
+            "the fixed text has {seen} documents, the input {}",
+            expected.len()
+        )));
     }
     Ok(())
 }

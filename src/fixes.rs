@@ -110,18 +110,31 @@ pub fn plan_safe(
         const ID: &str = "capabilities_restricted";
         for c in &all {
             let caps = c.sc.and_then(|s| s.capabilities.as_ref());
-            let drops_all = caps.and_then(|c| c.drop.as_ref()).is_some_and(|d| d.iter().any(|x| x == "ALL"));
+            let drops_all = caps
+                .and_then(|c| c.drop.as_ref())
+                .is_some_and(|d| d.iter().any(|x| x == "ALL"));
             if !drops_all {
                 if windows {
                     d.note(ID, Applicability::Manual, format!(
                         "container {:?}: Windows pod, where the API server rejects capabilities", c.name));
                 } else {
-                    d.ensure(planner, ID, &c.path(&w.spec), &["securityContext", "capabilities", "drop"], Want::Contains(Value::str("ALL")))?;
+                    d.ensure(
+                        planner,
+                        ID,
+                        &c.path(&w.spec),
+                        &["securityContext", "capabilities", "drop"],
+                        Want::Contains(Value::str("ALL")),
+                    )?;
                 }
             }
             let extra: Vec<&str> = caps
                 .and_then(|c| c.add.as_ref())
-                .map(|add| add.iter().map(String::as_str).filter(|a| *a != "NET_BIND_SERVICE").collect())
+                .map(|add| {
+                    add.iter()
+                        .map(String::as_str)
+                        .filter(|a| *a != "NET_BIND_SERVICE")
+                        .collect()
+                })
                 .unwrap_or_default();
             if !extra.is_empty() {
                 d.note(ID, Applicability::Unsafe, format!(
@@ -135,8 +148,11 @@ pub fn plan_safe(
         const ID: &str = "runAsNonRoot";
         match pod_sc.and_then(|s| s.run_as_non_root) {
             Some(true) => {}
-            Some(false) => d.note(ID, Applicability::Unsafe,
-                "the pod sets runAsNonRoot: false; changing it to true is an unsafe fix".to_owned()),
+            Some(false) => d.note(
+                ID,
+                Applicability::Unsafe,
+                "the pod sets runAsNonRoot: false; changing it to true is an unsafe fix".to_owned(),
+            ),
             None => {
                 let pod_uid = pod_sc.and_then(|s| s.run_as_user);
                 let root: Vec<&str> = all
@@ -146,7 +162,13 @@ pub fn plan_safe(
                     .map(|c| c.name)
                     .collect();
                 if root.is_empty() {
-                    d.ensure(planner, ID, &w.spec, &["securityContext", "runAsNonRoot"], Want::Present(Value::Bool(true)))?;
+                    d.ensure(
+                        planner,
+                        ID,
+                        &w.spec,
+                        &["securityContext", "runAsNonRoot"],
+                        Want::Present(Value::Bool(true)),
+                    )?;
                 } else {
                     d.note(ID, Applicability::Unsafe, format!(
                         "runAsNonRoot: true not added: {} run{} as UID 0 (runAsUser: 0), and the kubelet would refuse to start {}; \
@@ -188,5 +210,9 @@ pub fn plan_safe(
 
 fn quote_names(names: &[&str]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
-    format!("container{} {}", if names.len() == 1 { "" } else { "s" }, quoted.join(", "))
+    format!(
+        "container{} {}",
+        if names.len() == 1 { "" } else { "s" },
+        quoted.join(", ")
+    )
 }

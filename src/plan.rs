@@ -84,10 +84,16 @@ impl<'t, 'a> Planner<'t, 'a> {
 
     /// Make `keys` (below the mapping at `base`) satisfy `want`, adding only what is absent.
     /// Returns whether anything had to be planned.
-    pub fn ensure(&mut self, base: &Path, keys: &[&'static str], want: Want) -> Result<bool, Refusal> {
-        let mut node = self.root.at(base.segs()).ok_or_else(|| {
-            Refusal::new(self.root.start, format!("internal: no node at {base}"))
-        })?;
+    pub fn ensure(
+        &mut self,
+        base: &Path,
+        keys: &[&'static str],
+        want: Want,
+    ) -> Result<bool, Refusal> {
+        let mut node = self
+            .root
+            .at(base.segs())
+            .ok_or_else(|| Refusal::new(self.root.start, format!("internal: no node at {base}")))?;
         let mut path = base.clone();
         for (i, key) in keys.iter().enumerate() {
             let last = i + 1 == keys.len();
@@ -103,7 +109,10 @@ impl<'t, 'a> Planner<'t, 'a> {
                         return self.settle(v, path, want);
                     }
                     if let Kind::Alias = v.kind {
-                        return Err(Refusal::new(v.start, format!("{path} is an alias; refusing to edit through it")));
+                        return Err(Refusal::new(
+                            v.start,
+                            format!("{path} is an alias; refusing to edit through it"),
+                        ));
                     }
                     node = v;
                 }
@@ -131,10 +140,18 @@ impl<'t, 'a> Planner<'t, 'a> {
                     return self.push(path, Op::FillNull(Value::Seq(vec![item])));
                 }
                 let Kind::Seq(seq) = &v.kind else {
-                    return Err(Refusal::new(v.start, format!("{path} is not a list; cannot add to it")));
+                    return Err(Refusal::new(
+                        v.start,
+                        format!("{path} is not a list; cannot add to it"),
+                    ));
                 };
                 if v.anchored {
-                    return Err(Refusal::new(v.start, format!("{path} carries an anchor; editing it would change its aliases too")));
+                    return Err(Refusal::new(
+                        v.start,
+                        format!(
+                            "{path} carries an anchor; editing it would change its aliases too"
+                        ),
+                    ));
                 }
                 let Value::Str(want) = &item else {
                     return Ok(false);
@@ -158,26 +175,44 @@ impl<'t, 'a> Planner<'t, 'a> {
 }
 
 /// The mapping at `path`, if it may be edited.
-fn editable_map<'t, 'a>(node: &'t Node<'a>, path: &Path) -> Result<&'t crate::yaml::Map<'a>, Refusal> {
+fn editable_map<'t, 'a>(
+    node: &'t Node<'a>,
+    path: &Path,
+) -> Result<&'t crate::yaml::Map<'a>, Refusal> {
     match &node.kind {
         Kind::Map(m) => {
             if node.anchored {
-                return Err(Refusal::new(node.start, format!("{path} carries an anchor; editing it would change its aliases too")));
+                return Err(Refusal::new(
+                    node.start,
+                    format!("{path} carries an anchor; editing it would change its aliases too"),
+                ));
             }
             for (i, (k, _)) in m.entries.iter().enumerate() {
                 if k.as_str() == Some("<<") {
-                    return Err(Refusal::new(k.start, format!("{path} uses a merge key (<<); refusing to edit it")));
+                    return Err(Refusal::new(
+                        k.start,
+                        format!("{path} uses a merge key (<<); refusing to edit it"),
+                    ));
                 }
                 if let Some(name) = k.as_str() {
                     if m.entries[..i].iter().any(|(p, _)| p.as_str() == Some(name)) {
-                        return Err(Refusal::new(k.start, format!("duplicate key {name:?} in {path}; refusing to edit it")));
+                        return Err(Refusal::new(
+                            k.start,
+                            format!("duplicate key {name:?} in {path}; refusing to edit it"),
+                        ));
                     }
                 }
             }
             Ok(m)
         }
-        Kind::Alias => Err(Refusal::new(node.start, format!("{path} is an alias; refusing to edit through it"))),
-        _ => Err(Refusal::new(node.start, format!("{path} is not a mapping; cannot add keys to it"))),
+        Kind::Alias => Err(Refusal::new(
+            node.start,
+            format!("{path} is an alias; refusing to edit through it"),
+        )),
+        _ => Err(Refusal::new(
+            node.start,
+            format!("{path} is not a mapping; cannot add keys to it"),
+        )),
     }
 }
 

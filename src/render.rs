@@ -60,7 +60,11 @@ pub fn edits(
         at: root.start,
         message: format!("internal: no node at {}", change.path),
     })?;
-    let r = Renderer { text, style, depth: change.path.segs().len() };
+    let r = Renderer {
+        text,
+        style,
+        depth: change.path.segs().len(),
+    };
     let flow = t.in_flow || t.node.is_flow() || style.json;
     match &change.op {
         Op::AddEntries(entries) => match &t.node.kind {
@@ -149,7 +153,10 @@ impl Renderer<'_> {
         render(col, &mut content);
         if at == self.text.len() && !self.text.ends_with('\n') {
             // Keep a missing final newline missing: the break moves before the new lines.
-            let body = content.strip_suffix(self.eol()).unwrap_or(&content).to_owned();
+            let body = content
+                .strip_suffix(self.eol())
+                .unwrap_or(&content)
+                .to_owned();
             content = format!("{}{}", self.eol(), body);
         }
         Edit::insertion(content, at, self.depth)
@@ -213,7 +220,13 @@ impl Renderer<'_> {
     /// Add `parts` after the last entry of a non-empty flow collection. When that entry ends
     /// its line (JSON and other multi-line flow), each part goes on a line of its own at the
     /// last entry's column, after any comment ending that line.
-    fn append_flow(&self, node: &Node<'_>, last_start: usize, last_end: usize, parts: &[String]) -> Vec<Edit> {
+    fn append_flow(
+        &self,
+        node: &Node<'_>,
+        last_start: usize,
+        last_end: usize,
+        parts: &[String],
+    ) -> Vec<Edit> {
         let eol_at = line_end(self.text, last_end);
         let rest = &self.text[last_end..eol_at];
         let rest_trimmed = rest.trim_start_matches([' ', '\t', ',']);
@@ -259,7 +272,12 @@ impl Renderer<'_> {
         }
     }
 
-    fn block_entries(&self, entries: &[(std::borrow::Cow<'static, str>, Value)], col: usize, out: &mut String) {
+    fn block_entries(
+        &self,
+        entries: &[(std::borrow::Cow<'static, str>, Value)],
+        col: usize,
+        out: &mut String,
+    ) {
         for (k, v) in entries {
             out.push_str(&" ".repeat(col));
             self.block_entry_body(k, v, col, out);
@@ -356,7 +374,8 @@ fn plain_safe(s: &str) -> bool {
         tag: None,
     };
     !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'/' | b'.'))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'/' | b'.'))
         && !s.starts_with('-')
         && matches!(resolve(&scalar), Resolved::Str(_))
 }

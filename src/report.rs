@@ -2,7 +2,7 @@
 //! on what could not be fixed and why, and the closing summary. Printers return strings; the
 //! CLI decides where they go (stderr whenever stdout carries YAML).
 
-use crate::check::{summary_line, FixSafety};
+use crate::check::summary_line;
 use crate::engine::{FileReport, WorkloadReport};
 use crate::policy::Policy;
 
@@ -18,7 +18,11 @@ pub fn check_text(file: &str, report: &FileReport, policy: Policy) -> String {
         if let Some(why) = &w.skipped {
             out.push_str(&format!("{}: not checked: {why}\n", place(file, w)));
         } else if !w.before.is_empty() {
-            out.push_str(&format!("{}: {}\n", place(file, w), summary_line(policy, &w.before)));
+            out.push_str(&format!(
+                "{}: {}\n",
+                place(file, w),
+                summary_line(policy, &w.before)
+            ));
         }
     }
     out
@@ -31,17 +35,22 @@ pub fn remaining_text(file: &str, report: &FileReport, policy: Policy) -> String
         if w.after.is_empty() {
             continue;
         }
-        out.push_str(&format!("{}: {}\n", place(file, w), summary_line(policy, &w.after)));
+        out.push_str(&format!(
+            "{}: {}\n",
+            place(file, w),
+            summary_line(policy, &w.after)
+        ));
         for n in &w.notes {
-            out.push_str(&format!("  {} ({}): {}\n", n.check, n.applicability.as_str(), n.message));
+            out.push_str(&format!(
+                "  {} ({}): {}\n",
+                n.check,
+                n.applicability.as_str(),
+                n.message
+            ));
         }
         let explained = |id: &str| w.notes.iter().any(|n| n.check == id);
         for v in w.after.iter().filter(|v| !explained(v.check)) {
-            let how = match crate::check::check_info(v.check).map(|c| c.fix_safety) {
-                Some(FixSafety::Safe) => "safe",
-                Some(FixSafety::Unsafe) => "unsafe",
-                _ => "manual",
-            };
+            let how = crate::check::check_info(v.check).map_or("manual", |c| c.fix_safety.as_str());
             out.push_str(&format!("  {} ({how}): {}\n", v.check, v.message()));
         }
     }

@@ -84,7 +84,12 @@ pub struct LineIndex {
 impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1));
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         LineIndex { starts }
     }
 
@@ -92,7 +97,10 @@ impl LineIndex {
         let byte = byte.min(text.len());
         let line = self.starts.partition_point(|&s| s <= byte) - 1;
         let start = self.starts[line];
-        let col = text.get(start..byte).map_or(byte - start, |s| s.chars().count()) + 1;
+        let col = text
+            .get(start..byte)
+            .map_or(byte - start, |s| s.chars().count())
+            + 1;
         Pos {
             line: line + 1,
             col,
@@ -175,8 +183,14 @@ mod tests {
 
     #[test]
     fn gate_refuses_utf16_binary_and_bad_utf8() {
-        assert!(decode(vec![0xFF, 0xFE, b'a', 0]).unwrap_err().message.contains("UTF-16"));
-        assert!(decode(b"a: 1\n\0".to_vec()).unwrap_err().message.contains("binary"));
+        assert!(decode(vec![0xFF, 0xFE, b'a', 0])
+            .unwrap_err()
+            .message
+            .contains("UTF-16"));
+        assert!(decode(b"a: 1\n\0".to_vec())
+            .unwrap_err()
+            .message
+            .contains("binary"));
         let err = decode(b"a: 1\nb: \xff\n".to_vec()).unwrap_err();
         assert_eq!(err.pos, Some(Pos { line: 2, col: 4 }));
     }

@@ -7,11 +7,11 @@
 //! 2- and 4-space indentation, indentless and indented sequences, flow maps, Helm's
 //! `securityContext:\n  {}`, partially set security contexts, comments on their own lines and
 //! after values, quoted and plain strings, block scalars (`|`, `|-`, `>-`, `|+`) and non-ASCII
-//! text. Every document is valid YAML with the types the Kubernetes API expects.
+//! text. Every document is valid YAML whose fields have the types the Kubernetes API expects.
 //!
 //! Randomness comes from a self-contained splitmix64, so a seed maps to the same bytes on every
-//! platform and release. Fragments are written below as 2-space YAML with indented sequences;
-//! [`Gen::emit`] re-indents them into the style of the release being rendered.
+//! platform. Fragments are written as 2-space YAML with indented sequences; [`Gen::emit`]
+//! re-indents them into the style of the release being rendered and fills in `$` placeholders.
 
 use std::fmt::Write as _;
 
@@ -19,19 +19,10 @@ use std::fmt::Write as _;
 /// reaches it), deterministic for a given seed.
 pub fn stream(target_bytes: usize, seed: u64) -> String {
     let mut g = Gen {
-        out: String::with_capacity(target_bytes + 16 * 1024),
         rng: Rng(seed),
-        ind: 2,
-        indentless: false,
-        flow: false,
-        subchart: false,
-        chart: &CHARTS[0],
-        release: "",
-        version: String::new(),
-        full: String::new(),
-        kind: Kind::Deployment,
-        stack: Vec::new(),
+        ..Gen::default()
     };
+    g.out.reserve(target_bytes + 16 * 1024);
     while g.out.len() < target_bytes {
         release(&mut g, target_bytes);
     }
@@ -39,6 +30,7 @@ pub fn stream(target_bytes: usize, seed: u64) -> String {
 }
 
 /// splitmix64: tiny, fast, and plenty for choosing between styles.
+#[derive(Default)]
 struct Rng(u64);
 
 impl Rng {
@@ -60,43 +52,19 @@ impl Rng {
     }
 }
 
-struct Chart(&'static str, &'static str, &'static str, u16); // name, image, tag, port
+/// Name, image, tag and container port of a chart's main container.
+struct Chart(&'static str, &'static str, &'static str, u16);
 
 const CHARTS: &[Chart] = &[
-    Chart("nginx", "docker.io/library/nginx", "1.25.3", 8080),
-    Chart(
-        "redis",
-        "docker.io/bitnami/redis",
-        "7.2.4-debian-12-r9",
-        6379,
-    ),
-    Chart("postgresql", "docker.io/bitnami/postgresql", "16.2", 5432),
-    Chart("grafana", "docker.io/grafana/grafana", "10.4.1", 3000),
-    Chart(
-        "prometheus",
-        "quay.io/prometheus/prometheus",
-        "v2.51.0",
-        9090,
-    ),
-    Chart(
-        "fluent-bit",
-        "cr.fluentbit.io/fluent/fluent-bit",
-        "3.0",
-        2020,
-    ),
-    Chart(
-        "cert-manager",
-        "quay.io/jetstack/cert-manager-controller",
-        "v1.14",
-        9402,
-    ),
+    Chart("nginx", "nginx", "1.25.3", 8080),
+    Chart("redis", "bitnami/redis", "7.2.4-debian-12-r9", 6379),
+    Chart("postgresql", "bitnami/postgresql", "16.2", 5432),
+    Chart("grafana", "grafana/grafana", "10.4.1", 3000),
+    Chart("prometheus", "prom/prometheus", "v2.51.0", 9090),
+    Chart("fluent-bit", "fluent/fluent-bit", "3.0", 2020),
+    Chart("cert-manager", "jetstack/cert-manager", "v1.14", 9402),
     Chart("api-gateway", "ghcr.io/acme/api-gateway", "2.3.1", 8000),
-    Chart(
-        "backup",
-        "registry.example.com/ops/backup",
-        "2024.03.1",
-        8081,
-    ),
+    Chart("backup", "registry.example.com/backup", "2024.03.1", 8081),
 ];
 const RELEASES: &[&str] = &["prod", "staging", "my-release", "team-a", "edge", "dev"];
 const NAMESPACES: &[&str] = &["default", "monitoring", "kube-system", "apps", "data"];
@@ -111,33 +79,42 @@ const TAILS: &[&str] = &[
     " # 日本語のコメント",
     " # 🚀",
 ];
-const INITS: &[(&str, &str)] = &[
-    ("wait-for-db", "busybox:1.36"),
-    ("init-perms", "bitnami/os-shell:12"),
-];
-const SIDECARS: &[(&str, &str)] = &[
-    (
-        "config-reloader",
-        "ghcr.io/jimmidyson/configmap-reload:v0.12.0",
-    ),
-    (
-        "metrics-exporter",
-        "quay.io/prometheus/node-exporter:v1.7.0",
-    ),
-];
-/// `env` entries; at least one, and a random subset of the rest, go into a container.
-const ENV: &[&str] = &[
-    "- name: LOG_LEVEL\n  value: info",
-    "- name: POD_NAME\n  valueFrom:\n    fieldRef:\n      fieldPath: metadata.name",
-    "- name: ENABLE_METRICS\n  value: \"true\"",
-    "- {name: PORT, value: \"8080\"}",
-    "- name: GREETING\n  value: \"Grüße aus Köln 👋\"",
-    "- name: GREETING_JA\n  value: '日本語 ✨'",
-    "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n      name: app-credentials\n      key: password",
-    "- name: JAVA_OPTS\n  value: -Xms256m -Xmx512m",
-    "- name: TZ\n  value: Asia/Tokyo  # 日本標準時",
-    "- name: GOMAXPROCS\n  valueFrom:\n    resourceFieldRef:\n      resource: limits.cpu",
-];
+
+// Document parts. `$0`..`$9` are arguments; `$full`, `$name`, `$image`, `$tag`, `$port`,
+// `$release` and `$version` describe the release.
+const HEADER: &str = "---
+# Source: $0$name/templates/$1.yaml
+apiVersion: $2
+kind: $3
+metadata:
+  name: $full$4";
+const LABELS: &str = "
+    $0:
+      helm.sh/chart: $name-$version
+      app.kubernetes.io/name: $name
+      app.kubernetes.io/instance: $release
+      app.kubernetes.io/version: \"$tag\"
+      app.kubernetes.io/managed-by: Helm";
+const SELECTOR: &str =
+    "$0:\n  app.kubernetes.io/name: $name\n  app.kubernetes.io/instance: $release";
+const FLOW_LABELS: &str =
+    "$0: {app.kubernetes.io/name: $name, app.kubernetes.io/instance: $release$1}";
+const DESCRIPTION: &str = "annotations:\n  description: \"Grüße — 日本語 ✅\"\n  owner: team-a";
+const IRSA: &str = "annotations:\n  eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/app";
+const HOOK: &str =
+    "annotations:\n  \"helm.sh/hook\": pre-install,pre-upgrade\n  \"helm.sh/hook-weight\": \"-5\"";
+const TEST_HOOK: &str = "annotations:\n  \"helm.sh/hook\": test";
+const SECRET: &str = "
+    type: Opaque
+    stringData:
+      username: $0admin$0
+      password: \"$1\"
+      DATABASE_URL: \"postgres://app:$1@$full-postgresql:5432/app?sslmode=disable\"";
+const PASSPHRASE: &str = "# 日本語のパスフレーズ\npassphrase: \"パスワード🔑 Grüße\"";
+const SECRET_DATA: &str = "
+    data:
+      api-token: c2VjcmV0LXRva2VuLTEyMzQ=
+      tls.crt: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==";
 const PLAIN_DATA: &[&str] = &[
     "LOG_LEVEL: info",
     "PORT: \"8080\"",
@@ -148,7 +125,16 @@ const PLAIN_DATA: &[&str] = &[
     "RATIO: \"0.75\"  # quoted, or it would be a float",
     "CITY: Zürich",
 ];
-const NGINX_CONF: &str = "# Managed by Helm — do not edit by hand
+const LITERAL: &[&str] = &["|", "|-", "|+", "|-  # rendered from values.yaml"];
+/// ConfigMap files: key, possible block scalar headers, content.
+const FILES: &[(&str, &[&str], &str)] = &[
+    ("nginx.conf", LITERAL, NGINX_CONF),
+    ("config.json", LITERAL, CONFIG_JSON),
+    ("entrypoint.sh", LITERAL, ENTRYPOINT),
+    ("application.yaml", LITERAL, APP_YAML),
+    ("motd", &[">-", ">"], MOTD),
+];
+const NGINX_CONF: &str = r#"# Managed by Helm — do not edit by hand
 worker_processes auto;
 events {
     worker_connections 1024;
@@ -158,13 +144,13 @@ http {
     server {
         listen 8080;
         location /healthz {
-            return 200 \"ok\\n\";
+            return 200 "ok\n";
         }
         location / {
-            add_header X-Greeting \"Grüße aus München\";
+            add_header X-Greeting "Grüße aus München";
         }
     }
-}";
+}"#;
 const CONFIG_JSON: &str = r#"{
   "logLevel": "info",
   "greeting": "こんにちは、日本語のテキスト",
@@ -192,6 +178,157 @@ logging:
 const MOTD: &str = "This chart deploys the service with sensible defaults.
 Grüße an das Betriebsteam — bitte Änderungen über values.yaml vornehmen.
 日本語: 設定はvalues.yamlで変更してください。 🎉";
+const SERVICE_PORTS: &[&str] = &[
+    "ports:\n  - {name: http, port: 80, targetPort: http, protocol: TCP}",
+    "ports:\n  - port: 80\n    targetPort: http  # named container port\n    protocol: TCP\n    name: http",
+    "ports:\n  - port: $port\n    targetPort: $port\n    name: tcp",
+];
+const INGRESS_ANNOTATIONS: &str = "
+    annotations:
+      nginx.ingress.kubernetes.io/proxy-body-size: \"0\"
+      nginx.ingress.kubernetes.io/ssl-redirect: 'true'
+      cert-manager.io/cluster-issuer: letsencrypt-prod";
+const INGRESS_TLS: &str =
+    "tls:\n  - hosts:\n      - \"$name.example.com\"\n    secretName: $full-tls";
+const INGRESS_RULES: &str = "
+    ingressClassName: nginx
+    rules:
+      - host: $name.example.com
+        http:
+          paths:
+            - path: /
+              pathType: $0
+              backend:
+                service:
+                  name: $full
+                  port:
+                    number: 80";
+const JOB: &str = "backoffLimit: $0\nttlSecondsAfterFinished: 300";
+const SCHEDULES: &[&str] = &["\"*/15 * * * *\"", "'0 3 * * *'", "\"@hourly\""];
+const CRON_JOB: &str = "
+    schedule: $0
+    concurrencyPolicy: Forbid
+    successfulJobsHistoryLimit: 3
+    suspend: false
+    jobTemplate:
+      spec:
+        backoffLimit: 1";
+const STATEFUL_SET: &str = "serviceName: $full-headless\npodManagementPolicy: $0";
+const STRATEGY: &str =
+    "strategy:\n  type: RollingUpdate\n  rollingUpdate:\n    maxSurge: 25%\n    maxUnavailable: 0";
+const CLAIMS: &str = "
+    volumeClaimTemplates:
+      - metadata:
+          name: data
+        spec:
+          accessModes: [\"ReadWriteOnce\"]
+          resources:
+            requests:
+              storage: $0";
+const POD_ANNOTATIONS: &str =
+    "annotations:\n  checksum/config: $0\n  kubectl.kubernetes.io/default-container: $name";
+const TOLERATIONS: &str = "
+    tolerations:
+      - key: \"node-role.kubernetes.io/control-plane\"
+        operator: Exists
+        effect: NoSchedule";
+const INITS: &[(&str, &str)] = &[
+    ("wait-for-db", "busybox:1.36"),
+    ("init-perms", "bitnami/os-shell:12"),
+];
+const SIDECARS: &[(&str, &str)] = &[
+    (
+        "config-reloader",
+        "ghcr.io/jimmidyson/configmap-reload:v0.12.0",
+    ),
+    (
+        "metrics-exporter",
+        "quay.io/prometheus/node-exporter:v1.7.0",
+    ),
+];
+const INIT_COMMANDS: &[&str] = &[
+    r#"command: ["sh", "-c", "chown -R 1001:1001 /data"]"#,
+    "command:\n  - sh\n  - -c\n  - \"until nslookup db; do sleep 2; done\"",
+];
+const SIDECAR_ARGS: &str =
+    r#"args: ["--volume-dir=/etc/config", '--webhook-url=http://127.0.0.1:9533/-/reload']"#;
+const MAIN_ARGS: &str = "args:\n  - --config=/etc/app/config.yaml\n  - '--log-format=json'";
+const CONTAINER_PORTS: &[&str] = &[
+    "ports:\n  - {name: http, containerPort: $port, protocol: TCP}",
+    "ports:\n  - name: http\n    containerPort: $port\n    protocol: TCP",
+    "ports:\n  - containerPort: $port\n    name: http",
+];
+const METRICS_PORT: &str = "- name: metrics\n  containerPort: 9100  # Prometheus scrape port";
+/// `env` items; the first always, the rest at random.
+const ENV: &[&str] = &[
+    "- name: LOG_LEVEL\n  value: info",
+    "- name: POD_NAME\n  valueFrom:\n    fieldRef:\n      fieldPath: metadata.name",
+    "- name: ENABLE_METRICS\n  value: \"true\"",
+    "- {name: PORT, value: \"8080\"}",
+    "- name: GREETING\n  value: \"Grüße aus Köln 👋\"",
+    "- name: GREETING_JA\n  value: '日本語 ✨'",
+    "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n      name: $full\n      key: password",
+    "- name: JAVA_OPTS\n  value: -Xms256m -Xmx512m",
+    "- name: TZ\n  value: Asia/Tokyo  # 日本標準時",
+    "- name: GOMAXPROCS\n  valueFrom:\n    resourceFieldRef:\n      resource: limits.cpu",
+];
+const ENV_FROM: &str = "envFrom:\n  - configMapRef:\n      name: $full";
+const LIVENESS: &str = "
+    livenessProbe:
+      httpGet:
+        path: /healthz
+        port: http
+      initialDelaySeconds: $0
+      periodSeconds: 10";
+const READINESS: &[&str] = &[
+    "readinessProbe:\n  tcpSocket:\n    port: $port\n  timeoutSeconds: 3",
+    "readinessProbe:\n  exec:\n    command:\n      - sh\n      - -c\n      - \"redis-cli ping | grep -q PONG\"",
+    "readinessProbe:\n  httpGet: {path: /ready, port: http}\n  failureThreshold: 3",
+];
+const STARTUP: &str = "startupProbe: {httpGet: {path: /healthz, port: http}, failureThreshold: 30}";
+/// `resources` variants; `$0` cpu limit, `$1` memory limit, `$2` a trailing comment.
+const RESOURCES: &[&str] = &[
+    "resources: {}\n  # limits:\n  #   cpu: 100m\n  #   memory: 128Mi",
+    "resources:\n  {}",
+    "resources: {limits: {cpu: 200m, memory: 256Mi}, requests: {cpu: 50m, memory: 64Mi}}",
+    RESOURCES_BLOCK,
+    RESOURCES_BLOCK,
+];
+const RESOURCES_BLOCK: &str = "
+    resources:
+      limits:
+        cpu: $0
+        memory: $1
+      requests:
+        cpu: 100m
+        memory: 128Mi$2";
+/// Pod-level `securityContext` variants, from absent through `{}` to restricted; `$0` is a
+/// trailing comment.
+const POD_SC: &[&str] = &[
+    "",
+    "",
+    "securityContext: {}$0",
+    "securityContext:\n  {}",
+    "securityContext: {}\n  # runAsNonRoot: true\n  # fsGroup: 2000",
+    "securityContext:\n  runAsUser: 1000",
+    "securityContext: {runAsUser: 1001, fsGroup: 1001}",
+    "securityContext:\n  fsGroup: 2000$0\n  seccompProfile:\n    type: RuntimeDefault",
+    "securityContext:\n  # -- pod-wide defaults\n  runAsNonRoot: true\n  supplementalGroups: [1000]",
+    "securityContext:\n  runAsNonRoot: true\n  runAsUser: 65534\n  seccompProfile: {type: RuntimeDefault}",
+];
+/// Container-level `securityContext` variants, like [`POD_SC`].
+const CONTAINER_SC: &[&str] = &[
+    "",
+    "",
+    "securityContext: {}$0",
+    "securityContext:\n  {}",
+    "securityContext: {}\n  # capabilities:\n  #   drop:\n  #   - ALL\n  # readOnlyRootFilesystem: true",
+    "securityContext:\n  runAsUser: 1000",
+    "securityContext:\n  capabilities: {drop: [NET_RAW]}",
+    "securityContext: {capabilities: {drop: [NET_RAW]}, privileged: false}",
+    "securityContext:\n  allowPrivilegeEscalation: false$0\n  readOnlyRootFilesystem: true  # writes go to /tmp",
+    RESTRICTED,
+];
 const RESTRICTED: &str = "
     securityContext:
       allowPrivilegeEscalation: false
@@ -201,9 +338,19 @@ const RESTRICTED: &str = "
       runAsNonRoot: true
       seccompProfile:
         type: RuntimeDefault";
+const CONFIG_VOLUMES: &[&str] = &[
+    "- name: config\n  configMap:\n    name: $full",
+    "- name: config\n  configMap:\n    name: $full\n    defaultMode: 420",
+];
+const TMP_VOLUMES: &[&str] = &[
+    "- name: tmp\n  emptyDir: {}",
+    "- name: tmp\n  emptyDir:\n    {}",
+    "- name: tmp\n  emptyDir:\n    medium: Memory\n    sizeLimit: 64Mi",
+];
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, Default, PartialEq)]
 enum Kind {
+    #[default]
     Deployment,
     StatefulSet,
     DaemonSet,
@@ -211,6 +358,17 @@ enum Kind {
     CronJob,
     Pod,
 }
+
+const KINDS: &[Kind] = &[
+    Kind::Deployment,
+    Kind::Deployment,
+    Kind::Deployment,
+    Kind::StatefulSet,
+    Kind::DaemonSet,
+    Kind::CronJob,
+    Kind::Job,
+    Kind::Pod,
+];
 
 #[derive(Clone, Copy, PartialEq)]
 enum Role {
@@ -220,6 +378,7 @@ enum Role {
 }
 
 /// The output plus the style and identity of the release being rendered.
+#[derive(Default)]
 struct Gen {
     out: String,
     rng: Rng,
@@ -227,28 +386,23 @@ struct Gen {
     indentless: bool,
     flow: bool,
     subchart: bool,
-    chart: &'static Chart,
+    chart: usize,
     release: &'static str,
     version: String,
     full: String,
     kind: Kind,
-    /// Scratch for [`Gen::emit`]: (template column, output column) of open levels.
+    /// Scratch for [`Gen::emit`]: (template column, output column) of the open levels.
     stack: Vec<(usize, usize)>,
 }
 
-/// Writes one line at column `col`: `ln!(g, col, "fmt", args...)`.
-macro_rules! ln {
-    ($g:expr, $col:expr, $($arg:tt)*) => {{
-        let col: usize = $col;
-        $g.out.extend(std::iter::repeat_n(' ', col));
-        let _ = writeln!($g.out, $($arg)*);
-    }};
-}
-
 impl Gen {
-    /// Writes `tpl`, YAML written with 2-space indentation and indented sequences (common leading
-    /// indentation is ignored), at column `c` in the current indent width and sequence style.
-    fn emit(&mut self, c: usize, tpl: &str) {
+    fn chart(&self) -> &'static Chart {
+        &CHARTS[self.chart]
+    }
+
+    /// Writes `tpl` at column `c` in the current indent width and sequence style. `tpl` is YAML
+    /// with 2-space indentation and indented sequences; common leading indentation is ignored.
+    fn emit(&mut self, c: usize, tpl: &str, args: &[&str]) {
         let lines = || tpl.lines().filter(|l| !l.trim().is_empty());
         let indent = |l: &str| l.len() - l.trim_start().len();
         let base = lines().map(indent).min().unwrap_or(0);
@@ -262,29 +416,53 @@ impl Gen {
             }
             let (t, mut col) = self.stack[self.stack.len() - 1];
             if t < n {
-                if !(after_key && self.indentless && text.starts_with("- ")) {
-                    col += self.ind;
-                }
+                let indentless = after_key && self.indentless && text.starts_with("- ");
+                col += if indentless { 0 } else { self.ind };
                 self.stack.push((n, col));
             }
-            ln!(self, col, "{text}");
+            self.out.extend(std::iter::repeat_n(' ', col));
+            self.subst(text, args);
+            self.out.push('\n');
             if text.starts_with("- ") {
                 self.stack.push((n + 2, col + 2));
             }
             after_key = text.ends_with(':');
         }
     }
+
+    /// Appends `text` with its `$` placeholders filled in.
+    fn subst(&mut self, text: &str, args: &[&str]) {
+        let mut parts = text.split('$');
+        self.out.push_str(parts.next().unwrap_or_default());
+        for part in parts {
+            let n = match part.bytes().next() {
+                Some(b'0'..=b'9') => 1,
+                _ => part.bytes().take_while(u8::is_ascii_lowercase).count(),
+            };
+            let (key, rest) = part.split_at(n);
+            let chart = self.chart();
+            let _ = match key {
+                "full" => write!(self.out, "{}", self.full),
+                "name" => write!(self.out, "{}", chart.0),
+                "image" => write!(self.out, "{}:{}", chart.1, chart.2),
+                "tag" => write!(self.out, "{}", chart.2),
+                "port" => write!(self.out, "{}", chart.3),
+                "release" => write!(self.out, "{}", self.release),
+                "version" => write!(self.out, "{}", self.version),
+                digit => write!(self.out, "{}", args[digit.parse::<usize>().expect(key)]),
+            };
+            self.out.push_str(rest);
+        }
+    }
+
     /// Column of the `- ` of a sequence under a key at `c`.
     fn item(&self, c: usize) -> usize {
         c + if self.indentless { 0 } else { self.ind }
     }
+    /// A trailing comment, now and then.
     fn tail(&mut self) -> &'static str {
         let t = self.rng.pick(TAILS);
-        if self.rng.chance(12) {
-            t
-        } else {
-            ""
-        }
+        [t, "", "", "", "", "", "", ""][self.rng.below(8)]
     }
     /// A quote (or none) for a string that reads the same either way.
     fn q(&mut self) -> &'static str {
@@ -292,11 +470,23 @@ impl Gen {
     }
     fn note(&mut self, c: usize, percent: usize) {
         if self.rng.chance(percent) {
-            let n = self.rng.pick(NOTES);
-            ln!(self, c, "{n}");
+            let note = self.rng.pick(NOTES);
+            self.emit(c, note, &[]);
         }
     }
+    /// Random hex digits after a leading letter, so they never read as a number.
+    fn hex(&mut self, first: char, n: usize) -> String {
+        let digits = (1..n).map(|_| char::from(b"0123456789abcdef"[self.rng.below(16)]));
+        std::iter::once(first).chain(digits).collect()
+    }
+    fn line(&mut self, c: usize, text: std::fmt::Arguments) {
+        self.out.extend(std::iter::repeat_n(' ', c));
+        let _ = writeln!(self.out, "{text}");
+    }
 }
+
+/// Renders one document.
+type Document = fn(&mut Gen);
 
 /// One `helm template` run: a chart, a style, and its documents in Helm's kind order.
 fn release(g: &mut Gen, target: usize) {
@@ -304,34 +494,20 @@ fn release(g: &mut Gen, target: usize) {
     g.indentless = g.rng.chance(50);
     g.flow = g.rng.chance(30);
     g.subchart = g.rng.chance(15);
-    g.chart = &CHARTS[g.rng.below(CHARTS.len())];
+    g.chart = g.rng.below(CHARTS.len());
     g.release = g.rng.pick(RELEASES);
-    g.version = format!(
-        "{}.{}.{}",
-        g.rng.below(20),
-        g.rng.below(10),
-        g.rng.below(10)
-    );
-    g.full = format!("{}-{}", g.release, g.chart.0);
-    use Kind::*;
-    g.kind = g.rng.pick(&[
-        Deployment,
-        Deployment,
-        Deployment,
-        StatefulSet,
-        DaemonSet,
-        CronJob,
-        Job,
-        Pod,
-    ]);
-    let serves = !matches!(g.kind, Job | CronJob);
-    let steps: [(bool, fn(&mut Gen)); 6] = [
+    let (major, minor, patch) = (g.rng.below(20), g.rng.below(10), g.rng.below(10));
+    g.version = format!("{major}.{minor}.{patch}");
+    g.full = format!("{}-{}", g.release, g.chart().0);
+    g.kind = g.rng.pick(KINDS);
+    let serves = !matches!(g.kind, Kind::Job | Kind::CronJob);
+    let steps: [(bool, Document); 6] = [
         (g.rng.chance(70), service_account),
         (g.rng.chance(35), secret),
         (g.rng.chance(80), config_map),
         (serves && g.rng.chance(85), service),
         (true, workload),
-        (g.kind == Deployment && g.rng.chance(35), ingress),
+        (g.kind == Kind::Deployment && g.rng.chance(35), ingress),
     ];
     for (on, emit) in steps {
         if on && g.out.len() < target {
@@ -340,406 +516,220 @@ fn release(g: &mut Gen, target: usize) {
     }
 }
 
-/// `---`, the `# Source:` comment, apiVersion, kind and metadata. Annotation keys and values
-/// come quoted as needed.
-fn header(g: &mut Gen, file: &str, kind: (&str, &str), suffix: &str, annotations: &[(&str, &str)]) {
-    let parent = if g.subchart { "platform/charts/" } else { "" };
-    let (api, kind) = kind;
-    ln!(
-        g,
-        0,
-        "---\n# Source: {parent}{}/templates/{file}.yaml",
-        g.chart.0
-    );
-    ln!(g, 0, "apiVersion: {api}\nkind: {kind}\nmetadata:");
+/// `---`, the `# Source:` comment, apiVersion, kind and metadata.
+fn header(g: &mut Gen, file: &str, kind: [&str; 2], suffix: &str, annotations: &str) {
+    let parent = ["", "platform/charts/"][g.subchart as usize];
+    g.emit(0, HEADER, &[parent, file, kind[0], kind[1], suffix]);
     if g.rng.chance(15) {
         g.indentless = !g.indentless; // a chart's templates are not always consistent
     }
     let k = g.ind;
-    ln!(g, k, "name: {}{suffix}", g.full);
     if g.rng.chance(30) {
         let (q, ns) = (g.q(), g.rng.pick(NAMESPACES));
-        ln!(g, k, "namespace: {q}{ns}{q}");
+        g.emit(k, "namespace: $0$1$0", &[q, ns]);
     }
     labels(g, k, "labels", true);
-    let default: &[(&str, &str)] = &[
-        ("description", "\"Grüße — 日本語 ✅\""),
-        ("owner", "team-a"),
-    ];
-    let annotations = if annotations.is_empty() && g.rng.chance(15) {
-        default
-    } else {
-        annotations
+    let annotations = match annotations {
+        "" if g.rng.chance(15) => DESCRIPTION,
+        a => a,
     };
-    if !annotations.is_empty() {
-        ln!(g, k, "annotations:");
-        for (key, value) in annotations {
-            ln!(g, k + g.ind, "{key}: {value}");
-        }
-    }
+    g.emit(k, annotations, &[]);
 }
 
-/// Helm's standard labels (`full`) or selector labels, as a block or a flow map.
+/// Helm's standard labels (`full`) or its selector labels, as a block or a flow map.
 fn labels(g: &mut Gen, c: usize, key: &str, full: bool) {
-    let (name, rel, tag) = (g.chart.0, g.release, g.chart.2);
+    let (more, block) = [
+        ("", SELECTOR),
+        (", app.kubernetes.io/managed-by: Helm", LABELS),
+    ][full as usize];
     if g.flow || g.rng.chance(10) {
-        let helm = if full {
-            ", app.kubernetes.io/managed-by: Helm"
-        } else {
-            ""
-        };
-        return ln!(
-            g,
-            c,
-            "{key}: {{app.kubernetes.io/name: {name}, app.kubernetes.io/instance: {rel}{helm}}}"
-        );
-    }
-    ln!(g, c, "{key}:");
-    let k = c + g.ind;
-    if full {
-        ln!(g, k, "helm.sh/chart: {name}-{}", g.version);
-    }
-    ln!(
-        g,
-        k,
-        "app.kubernetes.io/name: {name}\n{:k$}app.kubernetes.io/instance: {rel}",
-        ""
-    );
-    if full {
-        ln!(
-            g,
-            k,
-            "app.kubernetes.io/version: \"{tag}\"\n{:k$}app.kubernetes.io/managed-by: Helm",
-            ""
-        );
+        g.emit(c, FLOW_LABELS, &[key, more]);
+    } else {
+        g.emit(c, block, &[key]);
     }
 }
 
 fn service_account(g: &mut Gen) {
-    let irsa: &[(&str, &str)] = &[(
-        "eks.amazonaws.com/role-arn",
-        "arn:aws:iam::123456789012:role/app",
-    )];
-    let annotations = if g.rng.chance(20) { irsa } else { &[] };
-    header(
-        g,
-        "serviceaccount",
-        ("v1", "ServiceAccount"),
-        "",
-        annotations,
-    );
+    let irsa = ["", IRSA][g.rng.chance(20) as usize];
+    header(g, "serviceaccount", ["v1", "ServiceAccount"], "", irsa);
     if g.rng.chance(60) {
         let (on, t) = (g.rng.chance(30), g.tail());
-        ln!(g, 0, "automountServiceAccountToken: {on}{t}");
+        g.line(0, format_args!("automountServiceAccountToken: {on}{t}"));
     }
 }
 
 fn secret(g: &mut Gen) {
-    header(g, "secret", ("v1", "Secret"), "", &[]);
-    // A leading letter keeps the hex from ever reading as a number.
-    let pw: String = std::iter::once('f')
-        .chain((0..19).map(|_| g.rng.pick(&HEX)))
-        .collect();
-    let (q, full) = (g.q(), &g.full);
-    let mut s = format!("type: Opaque\nstringData:\n  username: {q}admin{q}\n  password: \"{pw}\"");
-    let _ = write!(
-        s,
-        "\n  DATABASE_URL: \"postgres://app:{pw}@{full}-postgresql:5432/app?sslmode=disable\""
-    );
+    header(g, "secret", ["v1", "Secret"], "", "");
+    let (q, password) = (g.q(), g.hex('f', 20));
+    g.emit(0, SECRET, &[q, &password]);
     if g.rng.chance(30) {
-        s += "\n  # 日本語のパスフレーズ\n  passphrase: \"パスワード🔑 Grüße\"";
+        g.emit(g.ind, PASSPHRASE, &[]);
     }
     if g.rng.chance(40) {
-        s += "\ndata:\n  api-token: c2VjcmV0LXRva2VuLTEyMzQ=\n  tls.crt: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==";
+        g.emit(0, SECRET_DATA, &[]);
     }
-    g.emit(0, &s);
 }
-const HEX: [char; 16] = [
-    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f',
-];
 
 fn config_map(g: &mut Gen) {
-    header(g, "configmap", ("v1", "ConfigMap"), "", &[]);
-    ln!(g, 0, "data:");
-    let (k, body) = (g.ind, 2 * g.ind);
+    header(g, "configmap", ["v1", "ConfigMap"], "", "");
+    let k = g.ind;
+    g.line(0, format_args!("data:"));
     g.note(k, 20);
     let (start, n) = (g.rng.below(PLAIN_DATA.len()), 1 + g.rng.below(4));
     for entry in PLAIN_DATA.iter().cycle().skip(start).take(n) {
-        ln!(g, k, "{entry}");
+        g.line(k, format_args!("{entry}"));
     }
-    let files = [("nginx.conf", NGINX_CONF), ("config.json", CONFIG_JSON)];
-    let files = files.into_iter().chain([
-        ("entrypoint.sh", ENTRYPOINT),
-        ("application.yaml", APP_YAML),
-    ]);
-    let first = g.rng.below(5);
-    for (i, (key, text)) in files.chain([("motd", MOTD)]).enumerate() {
+    let first = g.rng.below(FILES.len());
+    for (i, &(key, headers, text)) in FILES.iter().enumerate() {
         if i != first && !g.rng.chance(35) {
             continue;
         }
-        let style = if key == "motd" {
-            ">-"
-        } else {
-            g.rng.pick(&["|", "|-", "|+"])
-        };
-        let comment = if g.rng.chance(10) {
-            "  # rendered from values.yaml"
-        } else {
-            ""
-        };
-        ln!(g, k, "{key}: {style}{comment}");
+        let header = g.rng.pick(headers);
+        g.line(k, format_args!("{key}: {header}"));
         for line in text.lines() {
-            ln!(g, if line.is_empty() { 0 } else { body }, "{line}");
+            let col = if line.is_empty() { 0 } else { 2 * g.ind };
+            g.line(col, format_args!("{line}"));
         }
-        if style == "|+" {
+        if header == "|+" {
             g.out.push('\n'); // kept: part of the value
         }
     }
 }
 
 fn service(g: &mut Gen) {
-    let headless = g.kind == Kind::StatefulSet;
-    for suffix in if headless {
-        &["", "-headless"][..]
-    } else {
-        &[""]
-    } {
-        let file = if suffix.is_empty() {
-            "service"
-        } else {
-            "headless-service"
-        };
-        header(g, file, ("v1", "Service"), suffix, &[]);
-        let k = g.ind;
-        ln!(g, 0, "spec:");
+    let n = 1 + (g.kind == Kind::StatefulSet) as usize;
+    for (file, suffix) in [("service", ""), ("headless-service", "-headless")]
+        .into_iter()
+        .take(n)
+    {
+        header(g, file, ["v1", "Service"], suffix, "");
+        let (k, t) = (g.ind, g.tail());
+        g.line(0, format_args!("spec:"));
         if suffix.is_empty() {
-            let (ty, t) = (
-                g.rng.pick(&["ClusterIP", "NodePort", "\"LoadBalancer\""]),
-                g.tail(),
-            );
-            ln!(g, k, "type: {ty}{t}");
+            let ty = g.rng.pick(&["ClusterIP", "NodePort", "\"LoadBalancer\""]);
+            g.line(k, format_args!("type: {ty}{t}"));
         } else {
-            ln!(g, k, "clusterIP: None");
+            g.line(k, format_args!("clusterIP: None"));
         }
-        if g.rng.chance(25) {
-            g.emit(
-                k,
-                "ports:\n  - {name: http, port: 80, targetPort: http, protocol: TCP}",
-            );
-        } else {
-            let (port, target) = (
-                g.rng.pick(&[80, 443, g.chart.3]),
-                g.rng.pick(&["http", "8080"]),
-            );
-            g.emit(k, &format!("ports:\n  - port: {port}\n    targetPort: {target}\n    protocol: TCP\n    name: http"));
-        }
+        let ports = g.rng.pick(SERVICE_PORTS);
+        g.emit(k, ports, &[]);
         labels(g, k, "selector", false);
     }
 }
 
 fn ingress(g: &mut Gen) {
-    let annotations = [
-        ("nginx.ingress.kubernetes.io/proxy-body-size", "\"0\""),
-        ("nginx.ingress.kubernetes.io/ssl-redirect", "'true'"),
-        ("cert-manager.io/cluster-issuer", "letsencrypt-prod"),
-    ];
-    header(
-        g,
-        "ingress",
-        ("networking.k8s.io/v1", "Ingress"),
-        "",
-        &annotations,
-    );
-    ln!(g, 0, "spec:");
-    let (k, host, full) = (g.ind, format!("{}.example.com", g.chart.0), g.full.clone());
+    let kind = ["networking.k8s.io/v1", "Ingress"];
+    header(g, "ingress", kind, "", INGRESS_ANNOTATIONS);
+    g.line(0, format_args!("spec:"));
+    let (k, path_type) = (g.ind, g.rng.pick(&["Prefix", "ImplementationSpecific"]));
     if g.rng.chance(50) {
-        g.emit(
-            k,
-            &format!("tls:\n  - hosts:\n      - \"{host}\"\n    secretName: {full}-tls"),
-        );
+        g.emit(k, INGRESS_TLS, &[]);
     }
-    let path_type = g.rng.pick(&["Prefix", "ImplementationSpecific"]);
-    g.emit(
-        k,
-        &format!(
-            "
-        ingressClassName: nginx
-        rules:
-          - host: {host}
-            http:
-              paths:
-                - path: /
-                  pathType: {path_type}
-                  backend:
-                    service:
-                      name: {full}
-                      port:
-                        number: 80"
-        ),
-    );
+    g.emit(k, INGRESS_RULES, &[path_type]);
 }
 
 fn workload(g: &mut Gen) {
-    let (file, kind) = match g.kind {
-        Kind::Deployment => ("deployment", ("apps/v1", "Deployment")),
-        Kind::StatefulSet => ("statefulset", ("apps/v1", "StatefulSet")),
-        Kind::DaemonSet => ("daemonset", ("apps/v1", "DaemonSet")),
-        Kind::Job => ("job", ("batch/v1", "Job")),
-        Kind::CronJob => ("cronjob", ("batch/v1", "CronJob")),
-        Kind::Pod => ("tests/test-connection", ("v1", "Pod")),
+    let (file, kind, annotations) = match g.kind {
+        Kind::Deployment => ("deployment", ["apps/v1", "Deployment"], ""),
+        Kind::StatefulSet => ("statefulset", ["apps/v1", "StatefulSet"], ""),
+        Kind::DaemonSet => ("daemonset", ["apps/v1", "DaemonSet"], ""),
+        Kind::Job => ("job", ["batch/v1", "Job"], HOOK),
+        Kind::CronJob => ("cronjob", ["batch/v1", "CronJob"], ""),
+        Kind::Pod => ("tests/test-connection", ["v1", "Pod"], TEST_HOOK),
     };
-    let hook: &[(&str, &str)] = match g.kind {
-        Kind::Job => &[
-            ("\"helm.sh/hook\"", "pre-install,pre-upgrade"),
-            ("\"helm.sh/hook-weight\"", "\"-5\""),
-        ],
-        Kind::Pod => &[("\"helm.sh/hook\"", "test")],
-        _ => &[],
-    };
-    header(g, file, kind, "", hook);
-    ln!(g, 0, "spec:");
+    header(g, file, kind, "", annotations);
+    g.line(0, format_args!("spec:"));
     let k = g.ind;
     match g.kind {
         Kind::Pod => return pod_spec(g, k),
         Kind::Job => {
-            let n = g.rng.below(6);
-            g.emit(
-                k,
-                &format!("backoffLimit: {n}\nttlSecondsAfterFinished: 300"),
-            );
+            let limit = g.rng.below(6).to_string();
+            g.emit(k, JOB, &[&limit]);
             return template(g, k);
         }
         Kind::CronJob => {
-            let schedule = g
-                .rng
-                .pick(&["\"*/15 * * * *\"", "'0 3 * * *'", "\"@hourly\""]);
-            let tz = if g.rng.chance(30) {
-                "\ntimeZone: Etc/UTC"
-            } else {
-                ""
-            };
-            g.emit(
-                k,
-                &format!("schedule: {schedule}{tz}\nconcurrencyPolicy: Forbid\nsuspend: false"),
-            );
-            g.emit(
-                k,
-                "successfulJobsHistoryLimit: 3\njobTemplate:\n  spec:\n    backoffLimit: 1",
-            );
+            let schedule = g.rng.pick(SCHEDULES);
+            g.emit(k, CRON_JOB, &[schedule]);
             return template(g, k + 2 * g.ind);
+        }
+        Kind::StatefulSet => {
+            let policy = g.rng.pick(&["OrderedReady", "Parallel"]);
+            g.emit(k, STATEFUL_SET, &[policy]);
         }
         _ => g.note(k, 15),
     }
-    if g.kind == Kind::StatefulSet {
-        let policy = g.rng.pick(&["OrderedReady", "Parallel"]);
-        ln!(
-            g,
-            k,
-            "serviceName: {}-headless\n{:k$}podManagementPolicy: {policy}",
-            g.full,
-            ""
-        );
-    }
     if g.kind != Kind::DaemonSet && g.rng.chance(85) {
         let (n, t) = (1 + g.rng.below(5), g.tail());
-        ln!(g, k, "replicas: {n}{t}");
+        g.line(k, format_args!("replicas: {n}{t}"));
     }
-    ln!(g, k, "selector:");
+    g.line(k, format_args!("selector:"));
     labels(g, k + g.ind, "matchLabels", false);
     if g.kind == Kind::Deployment && g.rng.chance(30) {
-        g.emit(k, "strategy:\n  type: RollingUpdate\n  rollingUpdate:\n    maxSurge: 25%\n    maxUnavailable: 0");
+        g.emit(k, STRATEGY, &[]);
     }
     if g.kind == Kind::DaemonSet {
-        ln!(g, k, "updateStrategy: {{type: RollingUpdate}}");
+        g.emit(k, "updateStrategy: {type: RollingUpdate}", &[]);
     }
     template(g, k);
     if g.kind == Kind::StatefulSet {
         let size = g.rng.pick(&["8Gi", "\"20Gi\"", "100Gi"]);
-        g.emit(
-            k,
-            &format!(
-                "
-            volumeClaimTemplates:
-              - metadata:
-                  name: data
-                spec:
-                  accessModes: [\"ReadWriteOnce\"]
-                  resources:
-                    requests:
-                      storage: {size}"
-            ),
-        );
+        g.emit(k, CLAIMS, &[size]);
     }
 }
 
 /// `template:` with pod metadata and the pod spec, the key at column `c`.
 fn template(g: &mut Gen, c: usize) {
     let (m, k) = (c + g.ind, c + 2 * g.ind);
-    ln!(g, c, "template:\n{:m$}metadata:", "");
+    g.emit(c, "template:\n  metadata:", &[]);
     labels(g, k, "labels", false);
     if g.rng.chance(40) {
-        let sum: String = std::iter::once('e')
-            .chain((0..63).map(|_| g.rng.pick(&HEX)))
-            .collect();
-        let name = g.chart.0;
-        g.emit(k, &format!("annotations:\n  checksum/config: {sum}\n  kubectl.kubernetes.io/default-container: {name}"));
+        let checksum = g.hex('e', 64);
+        g.emit(k, POD_ANNOTATIONS, &[&checksum]);
     }
-    ln!(g, m, "spec:");
+    g.line(m, format_args!("spec:"));
     pod_spec(g, k);
 }
 
 fn pod_spec(g: &mut Gen, c: usize) {
-    match g.kind {
-        Kind::Job | Kind::CronJob => ln!(
-            g,
-            c,
-            "restartPolicy: {}",
-            g.rng.pick(&["Never", "OnFailure"])
-        ),
-        Kind::Pod => ln!(g, c, "restartPolicy: Never"),
-        _ => {}
+    let restart = match g.kind {
+        Kind::Job | Kind::CronJob => g.rng.pick(&["Never", "OnFailure"]),
+        Kind::Pod => "Never",
+        _ => "",
+    };
+    if !restart.is_empty() {
+        g.line(c, format_args!("restartPolicy: {restart}"));
     }
     if g.rng.chance(60) {
         let q = g.q();
-        ln!(g, c, "serviceAccountName: {q}{}{q}", g.full);
+        g.emit(c, "serviceAccountName: $0$full$0", &[q]);
     }
     if g.rng.chance(15) {
         g.emit(
             c,
             "automountServiceAccountToken: false\nimagePullSecrets:\n  - name: regcred",
+            &[],
         );
     }
     security_context(g, c, true);
     if g.rng.chance(25) {
-        ln!(g, c, "initContainers:");
+        g.line(c, format_args!("initContainers:"));
         container(g, g.item(c), Role::Init);
     }
     g.note(c, 10);
-    ln!(g, c, "containers:");
+    g.line(c, format_args!("containers:"));
     container(g, g.item(c), Role::Main);
     if g.rng.chance(25) {
         container(g, g.item(c), Role::Sidecar);
     }
     if g.rng.chance(20) {
-        ln!(g, c, "nodeSelector: {{kubernetes.io/os: linux}}");
+        g.emit(c, "nodeSelector: {kubernetes.io/os: linux}", &[]);
     }
     if g.kind == Kind::DaemonSet || g.rng.chance(10) {
-        g.emit(
-            c,
-            "
-            tolerations:
-              - key: \"node-role.kubernetes.io/control-plane\"
-                operator: Exists
-                effect: NoSchedule",
-        );
+        g.emit(c, TOLERATIONS, &[]);
     }
     if g.rng.chance(30) {
-        ln!(
-            g,
-            c,
-            "terminationGracePeriodSeconds: {}",
-            g.rng.pick(&[10, 30, 60])
-        );
+        let seconds = g.rng.pick(&["10", "30", "60"]);
+        g.emit(c, "terminationGracePeriodSeconds: $0", &[seconds]);
     }
     volumes(g, c);
 }
@@ -747,18 +737,17 @@ fn pod_spec(g: &mut Gen, c: usize) {
 /// One container as a sequence item whose `- ` is at column `s`.
 fn container(g: &mut Gen, s: usize, role: Role) {
     let k = s + 2;
-    let main = format!("{}:{}", g.chart.1, g.chart.2);
+    let main = (g.chart().0, "$image");
     let (name, image) = match role {
-        Role::Main => (g.chart.0, main.as_str()),
+        Role::Main => main,
         Role::Init => g.rng.pick(INITS),
         Role::Sidecar => g.rng.pick(SIDECARS),
     };
     let (q, q2) = (g.q(), g.q());
-    ln!(
-        g,
+    g.emit(
         s,
-        "- name: {q}{name}{q}\n{:k$}image: {q2}{image}{q2}",
-        ""
+        &format!("- name: $0{name}$0\n  image: $1{image}$1"),
+        &[q, q2],
     );
     let sc_first = g.rng.chance(40);
     if sc_first {
@@ -769,203 +758,104 @@ fn container(g: &mut Gen, s: usize, role: Role) {
             g.rng.pick(&["IfNotPresent", "Always", "\"IfNotPresent\""]),
             g.tail(),
         );
-        ln!(g, k, "imagePullPolicy: {policy}{t}");
+        g.line(k, format_args!("imagePullPolicy: {policy}{t}"));
     }
     match role {
-        Role::Init if g.rng.chance(50) => {
-            g.emit(k, r#"command: ["sh", "-c", "chown -R 1001:1001 /data"]"#)
+        Role::Init => {
+            let command = g.rng.pick(INIT_COMMANDS);
+            g.emit(k, command, &[]);
         }
-        Role::Init => g.emit(
-            k,
-            "command:\n  - sh\n  - -c\n  - \"until nslookup db; do sleep 2; done\"",
-        ),
-        Role::Sidecar => g.emit(
-            k,
-            "args: [\"--volume-dir=/etc/config\", '--webhook-url=http://127.0.0.1:9533/-/reload']",
-        ),
-        Role::Main => {
-            if g.rng.chance(40) {
-                g.emit(
-                    k,
-                    "args:\n  - --config=/etc/app/config.yaml\n  - '--log-format=json'",
-                );
-            }
-            ports(g, k);
-            if g.rng.chance(60) {
-                env(g, k);
-            }
-            if g.rng.chance(70) {
-                probes(g, k);
-            }
-        }
+        Role::Sidecar => g.emit(k, SIDECAR_ARGS, &[]),
+        Role::Main => main_container(g, k),
     }
     if g.rng.chance(80) {
-        resources(g, k);
+        let (variant, t) = (g.rng.pick(RESOURCES), g.tail());
+        let (cpu, memory) = (
+            g.rng.pick(&["500m", "\"1\"", "'2'"]),
+            g.rng.pick(&["1Gi", "\"2Gi\""]),
+        );
+        g.note(k, 10);
+        g.emit(k, variant, &[cpu, memory, t]);
     }
     if !sc_first {
         security_context(g, k, false);
     }
-    let mut mounts = String::from("volumeMounts:\n  - name: tmp\n    mountPath: /tmp");
+    g.line(k, format_args!("volumeMounts:"));
+    let s = g.item(k);
+    g.emit(s, "- name: tmp\n  mountPath: /tmp", &[]);
     if role != Role::Init {
-        mounts += "\n  - name: config\n    mountPath: /etc/config";
-        mounts += if g.rng.chance(70) {
-            "\n    readOnly: true"
-        } else {
-            ""
-        };
+        let read_only = ["", "\n  readOnly: true"][g.rng.chance(70) as usize];
+        g.emit(
+            s,
+            &format!("- name: config\n  mountPath: /etc/config{read_only}"),
+            &[],
+        );
     }
-    if role == Role::Main && g.kind == Kind::StatefulSet {
-        mounts += "\n  - name: data\n    mountPath: /data";
+    match (role, g.kind) {
+        (Role::Main, Kind::StatefulSet) => g.emit(s, "- name: data\n  mountPath: /data", &[]),
+        (Role::Main, Kind::DaemonSet) => g.emit(
+            s,
+            "- {name: varlog, mountPath: /var/log, readOnly: true}",
+            &[],
+        ),
+        _ => {}
     }
-    if role == Role::Main && g.kind == Kind::DaemonSet {
-        mounts += "\n  - {name: varlog, mountPath: /var/log, readOnly: true}";
-    }
-    g.emit(k, &mounts);
 }
 
-fn ports(g: &mut Gen, c: usize) {
-    let port = g.chart.3;
-    if g.rng.chance(25) {
-        g.emit(
-            c,
-            &format!("ports:\n  - {{name: http, containerPort: {port}, protocol: TCP}}"),
-        );
-    } else {
-        g.emit(
-            c,
-            &format!("ports:\n  - name: http\n    containerPort: {port}\n    protocol: TCP"),
-        );
+/// Arguments, ports, env and probes of the chart's own container, keys at column `k`.
+fn main_container(g: &mut Gen, k: usize) {
+    if g.rng.chance(40) {
+        g.emit(k, MAIN_ARGS, &[]);
     }
+    let ports = g.rng.pick(CONTAINER_PORTS);
+    g.emit(k, ports, &[]);
     if g.rng.chance(30) {
-        g.emit(
-            g.item(c),
-            "- name: metrics\n  containerPort: 9100  # Prometheus scrape port",
-        );
+        g.emit(g.item(k), METRICS_PORT, &[]);
     }
-}
-
-fn env(g: &mut Gen, c: usize) {
-    let mut s = String::from("env:");
-    for (i, entry) in ENV.iter().enumerate() {
-        if i == 0 || g.rng.chance(35) {
-            entry.lines().for_each(|l| s += &format!("\n  {l}"));
+    if g.rng.chance(60) {
+        g.line(k, format_args!("env:"));
+        for (i, entry) in ENV.iter().enumerate() {
+            if i == 0 || g.rng.chance(35) {
+                g.emit(g.item(k), entry, &[]);
+            }
+        }
+        if g.rng.chance(20) {
+            g.emit(k, ENV_FROM, &[]);
         }
     }
-    if g.rng.chance(20) {
-        s += "\nenvFrom:\n  - configMapRef:\n      name: app-config";
-    }
-    g.emit(c, &s);
-}
-
-fn probes(g: &mut Gen, c: usize) {
-    let delay = 5 + g.rng.below(30);
-    g.emit(
-        c,
-        &format!(
-            "
-        livenessProbe:
-          httpGet:
-            path: /healthz
-            port: http
-          initialDelaySeconds: {delay}
-          periodSeconds: 10
-        readinessProbe:"
-        ),
-    );
-    let k = c + g.ind;
-    match g.rng.below(3) {
-        0 => g.emit(k, &format!("tcpSocket:\n  port: {}", g.chart.3)),
-        1 => g.emit(k, "exec:\n  command:\n    - sh\n    - -c\n    - \"pg_isready -h localhost || redis-cli ping | grep -q PONG\""),
-        _ => g.emit(k, "httpGet: {path: /ready, port: http}"),
-    }
-    ln!(g, k, "timeoutSeconds: {}", 1 + g.rng.below(5));
-    if g.rng.chance(15) {
-        g.emit(
-            c,
-            "startupProbe: {httpGet: {path: /healthz, port: http}, failureThreshold: 30}",
-        );
-    }
-}
-
-fn resources(g: &mut Gen, c: usize) {
-    match g.rng.below(6) {
-        0 => g.emit(
-            c,
-            "resources: {}\n  # limits:\n  #   cpu: 100m\n  #   memory: 128Mi",
-        ),
-        1 => g.emit(c, "resources:\n  {}"),
-        2 => g.emit(
-            c,
-            "resources: {limits: {cpu: 200m, memory: 256Mi}, requests: {cpu: 50m, memory: 64Mi}}",
-        ),
-        _ => {
-            let (cpu, mem) = (
-                g.rng.pick(&["500m", "\"1\"", "'2'"]),
-                g.rng.pick(&["512Mi", "1Gi", "\"2Gi\""]),
-            );
-            let (req, t) = (g.rng.pick(&["50m", "100m", "250m"]), g.tail());
-            g.note(c, 20);
-            g.emit(
-                c,
-                &format!(
-                    "
-                resources:
-                  limits:
-                    cpu: {cpu}
-                    memory: {mem}
-                  requests:
-                    cpu: {req}
-                    memory: 128Mi{t}"
-                ),
-            );
+    if g.rng.chance(70) {
+        let delay = (5 + g.rng.below(30)).to_string();
+        g.emit(k, LIVENESS, &[&delay]);
+        let readiness = g.rng.pick(READINESS);
+        g.emit(k, readiness, &[]);
+        if g.rng.chance(15) {
+            g.emit(k, STARTUP, &[]);
         }
     }
 }
 
-/// Pod- or container-level `securityContext`, from absent through `{}` to fully restricted.
 fn security_context(g: &mut Gen, c: usize, pod: bool) {
+    let variant = g.rng.pick(if pod { POD_SC } else { CONTAINER_SC });
     let t = g.tail();
-    match (g.rng.below(10), pod) {
-        (0 | 1, _) => {}
-        (2, _) => ln!(g, c, "securityContext: {{}}{t}"),
-        (3, _) => g.emit(c, "securityContext:\n  {}"),
-        (4, _) => g.emit(c, "securityContext: {}\n  # capabilities:\n  #   drop:\n  #   - ALL\n  # runAsNonRoot: true"),
-        (5, _) => g.emit(c, "securityContext:\n  runAsUser: 1000"),
-        (6, true) => g.emit(c, "securityContext: {runAsUser: 1001, fsGroup: 1001}"),
-        (6, false) => g.emit(c, "securityContext: {capabilities: {drop: [NET_RAW]}, privileged: false}"),
-        (7, true) => g.emit(c, "securityContext:\n  fsGroup: 2000\n  seccompProfile:\n    type: RuntimeDefault"),
-        (7, false) => g.emit(c, "securityContext:\n  capabilities: {drop: [NET_RAW]}\n  readOnlyRootFilesystem: true  # writes go to /tmp"),
-        (8, true) => g.emit(c, "securityContext:\n  # -- pod-wide defaults\n  runAsNonRoot: true\n  runAsUser: 65534\n  supplementalGroups: [1000]"),
-        _ => g.emit(c, RESTRICTED),
-    }
+    g.emit(c, variant, &[t]);
 }
 
 fn volumes(g: &mut Gen, c: usize) {
-    let mode = if g.rng.chance(30) {
-        "\n      defaultMode: 420"
-    } else {
-        ""
-    };
-    let mut s = format!(
-        "volumes:\n  - name: config\n    configMap:\n      name: {}{mode}\n  - name: tmp",
-        g.full
-    );
-    s += g.rng.pick(&[
-        "\n    emptyDir: {}",
-        "\n    emptyDir:\n      {}",
-        "\n    emptyDir:\n      medium: Memory\n      sizeLimit: 64Mi",
-    ]);
+    g.line(c, format_args!("volumes:"));
+    let s = g.item(c);
+    let (config, tmp) = (g.rng.pick(CONFIG_VOLUMES), g.rng.pick(TMP_VOLUMES));
+    g.emit(s, config, &[]);
+    g.emit(s, tmp, &[]);
     if g.rng.chance(40) {
-        let _ = write!(
+        g.emit(
             s,
-            "\n  - name: secret\n    secret: {{secretName: {}, optional: true}}",
-            g.full
+            "- name: secret\n  secret: {secretName: $full, optional: true}",
+            &[],
         );
     }
     if g.kind == Kind::DaemonSet {
-        s += "\n  - name: varlog\n    hostPath:\n      path: /var/log";
+        g.emit(s, "- name: varlog\n  hostPath:\n    path: /var/log", &[]);
     }
-    g.emit(c, &s);
 }
 
 #[cfg(test)]
@@ -1079,6 +969,23 @@ mod tests {
         assert!(
             s.contains("    # capabilities:\n") && s.contains(" # 日本語のコメント\n"),
             "comments"
+        );
+    }
+}
+#[cfg(test)]
+mod peek_tmp {
+    #[test]
+    #[ignore]
+    fn peek() {
+        std::fs::write("/tmp/synth/out.yaml", super::stream(60_000, 3)).unwrap();
+        let t = std::time::Instant::now();
+        let s = super::stream(30 << 20, 1);
+        let e = t.elapsed();
+        eprintln!(
+            "30 MiB: {} bytes in {:?} = {:.0} MB/s",
+            s.len(),
+            e,
+            s.len() as f64 / e.as_secs_f64() / 1e6
         );
     }
 }

@@ -38,13 +38,28 @@ impl ContainerRef<'_> {
 pub fn containers(spec: &PodSpec) -> Vec<ContainerRef<'_>> {
     let mut out = Vec::new();
     for (i, c) in spec.init_containers.iter().flatten().enumerate() {
-        out.push(ContainerRef { list: "initContainers", index: i, name: &c.name, sc: c.security_context.as_ref() });
+        out.push(ContainerRef {
+            list: "initContainers",
+            index: i,
+            name: &c.name,
+            sc: c.security_context.as_ref(),
+        });
     }
     for (i, c) in spec.containers.iter().enumerate() {
-        out.push(ContainerRef { list: "containers", index: i, name: &c.name, sc: c.security_context.as_ref() });
+        out.push(ContainerRef {
+            list: "containers",
+            index: i,
+            name: &c.name,
+            sc: c.security_context.as_ref(),
+        });
     }
     for (i, c) in spec.ephemeral_containers.iter().flatten().enumerate() {
-        out.push(ContainerRef { list: "ephemeralContainers", index: i, name: &c.name, sc: c.security_context.as_ref() });
+        out.push(ContainerRef {
+            list: "ephemeralContainers",
+            index: i,
+            name: &c.name,
+            sc: c.security_context.as_ref(),
+        });
     }
     out
 }
@@ -72,7 +87,9 @@ fn typed<T: serde::de::DeserializeOwned>(node: &Node<'_>, at: &Path) -> Result<T
         let mut segs = Vec::new();
         for seg in e.path().iter() {
             match seg {
-                serde_path_to_error::Segment::Map { key } => segs.push(Seg::Key(key.clone().into())),
+                serde_path_to_error::Segment::Map { key } => {
+                    segs.push(Seg::Key(key.clone().into()))
+                }
                 serde_path_to_error::Segment::Seq { index } => segs.push(Seg::Index(*index)),
                 _ => {}
             }
@@ -118,7 +135,8 @@ pub fn to_json(node: &Node<'_>) -> Result<Json, Refusal> {
         Kind::Alias => {
             return Err(Refusal {
                 at: node.start,
-                message: "YAML aliases are not supported inside a pod template; expand them first".into(),
+                message: "YAML aliases are not supported inside a pod template; expand them first"
+                    .into(),
             })
         }
         Kind::Seq(seq) => Json::Array(seq.items.iter().map(to_json).collect::<Result<_, _>>()?),
@@ -129,7 +147,10 @@ pub fn to_json(node: &Node<'_>) -> Result<Json, Refusal> {
                     at: k.start,
                     message: "a mapping key must be a string here".into(),
                 })?;
-                if key == "<<" && k.as_scalar().is_some_and(|s| s.style == crate::yaml::ScalarStyle::Plain) {
+                if key == "<<"
+                    && k.as_scalar()
+                        .is_some_and(|s| s.style == crate::yaml::ScalarStyle::Plain)
+                {
                     return Err(Refusal {
                         at: k.start,
                         message: "merge keys (<<) are not supported inside a pod template".into(),
@@ -158,7 +179,12 @@ mod tests {
         let doc = Documents::new(text).next().unwrap().unwrap();
         let w = &crate::workload::find(&doc.root)[0];
         let err = pod_view(&doc.root, w).err().unwrap();
-        assert!(err.message.starts_with("spec.securityContext.runAsNonRoot: invalid type"), "{}", err.message);
+        assert!(
+            err.message
+                .starts_with("spec.securityContext.runAsNonRoot: invalid type"),
+            "{}",
+            err.message
+        );
         assert_eq!(&text[err.at..err.at + 5], "\"yes\"");
     }
 

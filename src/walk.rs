@@ -31,9 +31,15 @@ pub fn inputs(paths: &[PathBuf]) -> (Vec<Input>, Vec<(PathBuf, String)>) {
         match std::fs::metadata(p) {
             Ok(m) if m.is_dir() => {
                 let mut found = Vec::new();
-                for entry in ignore::WalkBuilder::new(p).sort_by_file_path(|a, b| a.cmp(b)).build() {
+                for entry in ignore::WalkBuilder::new(p)
+                    .sort_by_file_path(|a, b| a.cmp(b))
+                    .build()
+                {
                     match entry {
-                        Ok(e) if e.file_type().is_some_and(|t| t.is_file()) && is_manifest(e.path()) => {
+                        Ok(e)
+                            if e.file_type().is_some_and(|t| t.is_file())
+                                && is_manifest(e.path()) =>
+                        {
                             found.push(e.into_path());
                         }
                         Ok(_) => {}

@@ -16,18 +16,55 @@ struct KindSpec {
 const TEMPLATE: &[Seg] = &[Seg::key("spec"), Seg::key("template")];
 
 const KINDS: &[KindSpec] = &[
-    KindSpec { group: "", kind: "Pod", template: &[] },
-    KindSpec { group: "", kind: "PodTemplate", template: &[Seg::key("template")] },
-    KindSpec { group: "", kind: "ReplicationController", template: TEMPLATE },
-    KindSpec { group: "apps", kind: "ReplicaSet", template: TEMPLATE },
-    KindSpec { group: "apps", kind: "Deployment", template: TEMPLATE },
-    KindSpec { group: "apps", kind: "StatefulSet", template: TEMPLATE },
-    KindSpec { group: "apps", kind: "DaemonSet", template: TEMPLATE },
-    KindSpec { group: "batch", kind: "Job", template: TEMPLATE },
+    KindSpec {
+        group: "",
+        kind: "Pod",
+        template: &[],
+    },
+    KindSpec {
+        group: "",
+        kind: "PodTemplate",
+        template: &[Seg::key("template")],
+    },
+    KindSpec {
+        group: "",
+        kind: "ReplicationController",
+        template: TEMPLATE,
+    },
+    KindSpec {
+        group: "apps",
+        kind: "ReplicaSet",
+        template: TEMPLATE,
+    },
+    KindSpec {
+        group: "apps",
+        kind: "Deployment",
+        template: TEMPLATE,
+    },
+    KindSpec {
+        group: "apps",
+        kind: "StatefulSet",
+        template: TEMPLATE,
+    },
+    KindSpec {
+        group: "apps",
+        kind: "DaemonSet",
+        template: TEMPLATE,
+    },
+    KindSpec {
+        group: "batch",
+        kind: "Job",
+        template: TEMPLATE,
+    },
     KindSpec {
         group: "batch",
         kind: "CronJob",
-        template: &[Seg::key("spec"), Seg::key("jobTemplate"), Seg::key("spec"), Seg::key("template")],
+        template: &[
+            Seg::key("spec"),
+            Seg::key("jobTemplate"),
+            Seg::key("spec"),
+            Seg::key("template"),
+        ],
     },
 ];
 
@@ -89,7 +126,12 @@ fn classify(object: &Node<'_>, path: Path) -> Option<Workload> {
     let spec = KINDS.iter().find(|k| k.kind == kind && k.group == group)?;
     let template = path.extend(spec.template);
     let meta = object.get("metadata");
-    let field = |k: &str| meta.and_then(|m| m.get(k)).and_then(Node::as_str).unwrap_or("").to_owned();
+    let field = |k: &str| {
+        meta.and_then(|m| m.get(k))
+            .and_then(Node::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
     Some(Workload {
         kind: kind.to_owned(),
         name: field("name"),
@@ -119,6 +161,9 @@ mod tests {
         assert!(find(&docs[1].root).is_empty());
         let l = find(&docs[2].root);
         assert_eq!(l[0].label(), "CronJob/c");
-        assert_eq!(l[0].spec.to_string(), "items[0].spec.jobTemplate.spec.template.spec");
+        assert_eq!(
+            l[0].spec.to_string(),
+            "items[0].spec.jobTemplate.spec.template.spec"
+        );
     }
 }

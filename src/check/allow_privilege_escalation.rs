@@ -24,7 +24,7 @@ use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{
-    containers, containers_phrase, is_windows_pod, CheckInfo, Finding, FixNote, FixSafety,
+    containers, containers_phrase, is_windows_pod, Applicability, CheckInfo, Finding, FixNote,
 };
 use crate::policy::Level;
 
@@ -34,18 +34,18 @@ pub(super) const INFO: CheckInfo = CheckInfo {
     doc: "every container must set securityContext.allowPrivilegeEscalation=false",
     versions: &[8, 25],
     overrides: None,
-    fix_safety: FixSafety::Safe,
+    fix_safety: Applicability::Safe,
     fixes: &[
         FixNote {
-            safety: FixSafety::Safe,
+            safety: Applicability::Safe,
             what: "insert allowPrivilegeEscalation: false where it is absent",
         },
         FixNote {
-            safety: FixSafety::Unsafe,
+            safety: Applicability::Unsafe,
             what: "change allowPrivilegeEscalation: true to false",
         },
         FixNote {
-            safety: FixSafety::Manual,
+            safety: Applicability::Manual,
             what: "next to privileged: true or a SYS_ADMIN capability the API rejects false",
         },
     ],

@@ -27,8 +27,8 @@ use k8s_openapi::api::core::v1::{AppArmorProfile, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{
-    containers, containers_phrase, go_quote, join_quote, pluralize, CheckInfo, Finding, FixNote,
-    FixSafety,
+    containers, containers_phrase, go_quote, join_quote, pluralize, Applicability, CheckInfo,
+    Finding, FixNote,
 };
 use crate::policy::Level;
 
@@ -38,9 +38,9 @@ pub(super) const INFO: CheckInfo = CheckInfo {
     doc: "AppArmor profile type, if set, must be RuntimeDefault or Localhost (annotations: runtime/default or localhost/*)",
     versions: &[0],
     overrides: None,
-    fix_safety: FixSafety::Unsafe,
+    fix_safety: Applicability::Unsafe,
     fixes: &[FixNote {
-        safety: FixSafety::Unsafe,
+        safety: Applicability::Unsafe,
         what: "reset the AppArmor profile to RuntimeDefault, or remove it",
     }],
     eval,

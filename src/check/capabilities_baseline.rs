@@ -25,7 +25,9 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{containers, containers_phrase, join_quote, CheckInfo, Finding, FixNote, FixSafety};
+use super::{
+    containers, containers_phrase, join_quote, Applicability, CheckInfo, Finding, FixNote,
+};
 use crate::policy::Level;
 
 pub(super) const INFO: CheckInfo = CheckInfo {
@@ -34,9 +36,9 @@ pub(super) const INFO: CheckInfo = CheckInfo {
     doc: "capabilities.add may only hold capabilities from the runtime's default set",
     versions: &[0],
     overrides: None,
-    fix_safety: FixSafety::Unsafe,
+    fix_safety: Applicability::Unsafe,
     fixes: &[FixNote {
-        safety: FixSafety::Unsafe,
+        safety: Applicability::Unsafe,
         what: "remove capabilities.add entries outside the default set",
     }],
     eval,

@@ -27,8 +27,8 @@ use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{
-    containers, containers_phrase, is_windows_pod, join_quote, CheckInfo, Finding, FixNote,
-    FixSafety, Override,
+    containers, containers_phrase, is_windows_pod, join_quote, Applicability, CheckInfo, Finding,
+    FixNote, Override,
 };
 use crate::policy::Level;
 
@@ -41,14 +41,14 @@ pub(super) const INFO: CheckInfo = CheckInfo {
         check: "capabilities_baseline",
         since: 22,
     }),
-    fix_safety: FixSafety::Safe,
+    fix_safety: Applicability::Safe,
     fixes: &[
         FixNote {
-            safety: FixSafety::Safe,
+            safety: Applicability::Safe,
             what: "add ALL to capabilities.drop",
         },
         FixNote {
-            safety: FixSafety::Unsafe,
+            safety: Applicability::Unsafe,
             what: "remove capabilities.add entries other than NET_BIND_SERVICE",
         },
     ],

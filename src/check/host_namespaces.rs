@@ -18,7 +18,7 @@
 use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{CheckInfo, Finding, FixNote, FixSafety};
+use super::{Applicability, CheckInfo, Finding, FixNote};
 use crate::policy::Level;
 
 pub(super) const INFO: CheckInfo = CheckInfo {
@@ -27,9 +27,9 @@ pub(super) const INFO: CheckInfo = CheckInfo {
     doc: "hostNetwork, hostPID and hostIPC must be unset or false",
     versions: &[0],
     overrides: None,
-    fix_safety: FixSafety::Manual,
+    fix_safety: Applicability::Manual,
     fixes: &[FixNote {
-        safety: FixSafety::Manual,
+        safety: Applicability::Manual,
         what: "stop sharing the host's namespaces, or run the workload at a lower level",
     }],
     eval,

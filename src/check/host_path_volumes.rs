@@ -20,7 +20,7 @@
 use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{join_quote, pluralize, CheckInfo, Finding, FixNote, FixSafety};
+use super::{join_quote, pluralize, Applicability, CheckInfo, Finding, FixNote};
 use crate::policy::Level;
 
 pub(super) const INFO: CheckInfo = CheckInfo {
@@ -29,9 +29,9 @@ pub(super) const INFO: CheckInfo = CheckInfo {
     doc: "volumes must not be hostPath volumes",
     versions: &[0],
     overrides: None,
-    fix_safety: FixSafety::Manual,
+    fix_safety: Applicability::Manual,
     fixes: &[FixNote {
-        safety: FixSafety::Manual,
+        safety: Applicability::Manual,
         what: "replace the hostPath volume (e.g. with emptyDir, a PVC or a projected volume)",
     }],
     eval,

@@ -24,7 +24,7 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{containers, join_quote, pluralize, CheckInfo, Finding, FixNote, FixSafety};
+use super::{containers, join_quote, pluralize, Applicability, CheckInfo, Finding, FixNote};
 use crate::policy::Level;
 
 pub(super) const INFO: CheckInfo = CheckInfo {
@@ -33,9 +33,9 @@ pub(super) const INFO: CheckInfo = CheckInfo {
     doc: "containers must not set ports[].hostPort",
     versions: &[0],
     overrides: None,
-    fix_safety: FixSafety::Manual,
+    fix_safety: Applicability::Manual,
     fixes: &[FixNote {
-        safety: FixSafety::Manual,
+        safety: Applicability::Manual,
         what: "remove the hostPort and expose the port through a Service",
     }],
     eval,

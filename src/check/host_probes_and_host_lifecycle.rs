@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::core::v1::{LifecycleHandler, PodSpec, Probe};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{containers, join_quote, pluralize, CheckInfo, Finding, FixNote, FixSafety};
+use super::{containers, join_quote, pluralize, Applicability, CheckInfo, Finding, FixNote};
 use crate::policy::Level;
 
 pub(super) const INFO: CheckInfo = CheckInfo {
@@ -34,9 +34,9 @@ pub(super) const INFO: CheckInfo = CheckInfo {
     doc: "probes and lifecycle handlers must not set httpGet.host or tcpSocket.host",
     versions: &[34],
     overrides: None,
-    fix_safety: FixSafety::Unsafe,
+    fix_safety: Applicability::Unsafe,
     fixes: &[FixNote {
-        safety: FixSafety::Unsafe,
+        safety: Applicability::Unsafe,
         what: "remove the host from the probe or lifecycle handler",
     }],
     eval,

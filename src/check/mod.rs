@@ -67,24 +67,13 @@ impl Violation {
     }
 }
 
-/// How far a fix for a check can go without a human. Ordered so that "at least this safe"
-/// is one comparison: `Manual < Unsafe < Safe`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-pub enum FixSafety {
-    /// Only a person can decide (the workload needs the host, a volume type, a sysctl…);
-    /// the finding is reported with its reason and nothing is edited.
-    Manual,
-    /// A fix exists but changes a value the author wrote (e.g. `true` → `false`); it may
-    /// change how the workload behaves, so it is applied only on request.
-    Unsafe,
-    /// A fix only adds what is absent and keeps every value the author wrote.
-    Safe,
-}
+/// How far a fix for a check can go without a human: the engine's own [`Applicability`].
+pub use crate::fix::Applicability;
 
 /// One way of fixing a check's violations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct FixNote {
-    pub safety: FixSafety,
+    pub safety: Applicability,
     /// What the fix does, in one short phrase.
     pub what: &'static str,
 }
@@ -131,7 +120,7 @@ pub struct CheckInfo {
     /// The baseline check this restricted check replaces, if any.
     pub overrides: Option<Override>,
     /// The best fix available: the highest safety among [`CheckInfo::fixes`], or `Manual`.
-    pub fix_safety: FixSafety,
+    pub fix_safety: Applicability,
     /// Every way of fixing a violation, safest first.
     pub fixes: &'static [FixNote],
     eval: EvalFn,
@@ -235,6 +224,8 @@ pub fn evaluate(policy: Policy, meta: &ObjectMeta, spec: &PodSpec) -> Vec<Violat
 
 /// The whole warning line the admission controller prints for a workload:
 /// `would violate PodSecurity "restricted:latest": reason1 (detail1), reason2 (detail2)`.
+/// Findings are joined with `, ` in the order given (use [`evaluate`]'s order); the
+/// admission controller only prints the line when there is at least one finding.
 pub fn summary_line(policy: Policy, violations: &[Violation]) -> String {
     format!(
         "would violate PodSecurity \"{policy}\": {}",
@@ -490,7 +481,7 @@ mod tests {
                 .iter()
                 .map(|f| f.safety)
                 .max()
-                .unwrap_or(FixSafety::Manual);
+                .unwrap_or(Applicability::Manual);
             assert_eq!(best, c.fix_safety, "{}", c.id);
             if let Some(o) = c.overrides {
                 assert_eq!(c.level, Level::Restricted, "{}", c.id);

@@ -18,7 +18,7 @@
 use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{containers, containers_phrase, CheckInfo, Finding, FixNote, FixSafety};
+use super::{containers, containers_phrase, Applicability, CheckInfo, Finding, FixNote};
 use crate::policy::Level;
 
 pub(super) const INFO: CheckInfo = CheckInfo {
@@ -27,9 +27,9 @@ pub(super) const INFO: CheckInfo = CheckInfo {
     doc: "containers must not set securityContext.privileged=true",
     versions: &[0],
     overrides: None,
-    fix_safety: FixSafety::Unsafe,
+    fix_safety: Applicability::Unsafe,
     fixes: &[FixNote {
-        safety: FixSafety::Unsafe,
+        safety: Applicability::Unsafe,
         what: "change privileged: true to false",
     }],
     eval,

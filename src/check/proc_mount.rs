@@ -23,8 +23,8 @@ use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{
-    containers, containers_phrase, in_user_namespace, join_quote, CheckInfo, Finding, FixNote,
-    FixSafety,
+    containers, containers_phrase, in_user_namespace, join_quote, Applicability, CheckInfo,
+    Finding, FixNote,
 };
 use crate::policy::Level;
 
@@ -34,14 +34,14 @@ pub(super) const INFO: CheckInfo = CheckInfo {
     doc: "securityContext.procMount must be unset or Default (any value with hostUsers: false from v1.35)",
     versions: &[0, 35],
     overrides: None,
-    fix_safety: FixSafety::Unsafe,
+    fix_safety: Applicability::Unsafe,
     fixes: &[FIX],
     eval,
 };
 
 /// The fix shared with `procMount_restricted`.
 pub(super) const FIX: FixNote = FixNote {
-    safety: FixSafety::Unsafe,
+    safety: Applicability::Unsafe,
     what: "reset procMount to Default, or remove it",
 };
 

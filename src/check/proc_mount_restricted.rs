@@ -21,7 +21,7 @@
 use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{proc_mount, CheckInfo, Finding, FixSafety, Override};
+use super::{proc_mount, Applicability, CheckInfo, Finding, Override};
 use crate::policy::Level;
 
 pub(super) const INFO: CheckInfo = CheckInfo {
@@ -33,7 +33,7 @@ pub(super) const INFO: CheckInfo = CheckInfo {
         check: "procMount",
         since: 35,
     }),
-    fix_safety: FixSafety::Unsafe,
+    fix_safety: Applicability::Unsafe,
     fixes: &[proc_mount::FIX],
     eval,
 };

@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::core::v1::{PodSpec, Volume};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{join_quote, pluralize, CheckInfo, Finding, FixNote, FixSafety, Override};
+use super::{join_quote, pluralize, Applicability, CheckInfo, Finding, FixNote, Override};
 use crate::policy::Level;
 
 pub(super) const INFO: CheckInfo = CheckInfo {
@@ -39,9 +39,9 @@ pub(super) const INFO: CheckInfo = CheckInfo {
         check: "hostPathVolumes",
         since: 0,
     }),
-    fix_safety: FixSafety::Manual,
+    fix_safety: Applicability::Manual,
     fixes: &[FixNote {
-        safety: FixSafety::Manual,
+        safety: Applicability::Manual,
         what: "replace the volume with an allowed type (e.g. a persistentVolumeClaim)",
     }],
     eval,

@@ -24,7 +24,7 @@ use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{
-    containers, containers_phrase, in_user_namespace, CheckInfo, Finding, FixNote, FixSafety,
+    containers, containers_phrase, in_user_namespace, Applicability, CheckInfo, Finding, FixNote,
 };
 use crate::policy::Level;
 
@@ -34,14 +34,14 @@ pub(super) const INFO: CheckInfo = CheckInfo {
     doc: "the pod, or every container, must set securityContext.runAsNonRoot=true (not required with hostUsers: false from v1.35)",
     versions: &[0, 35],
     overrides: None,
-    fix_safety: FixSafety::Safe,
+    fix_safety: Applicability::Safe,
     fixes: &[
         FixNote {
-            safety: FixSafety::Safe,
+            safety: Applicability::Safe,
             what: "insert pod-level runAsNonRoot: true",
         },
         FixNote {
-            safety: FixSafety::Unsafe,
+            safety: Applicability::Unsafe,
             what: "change a container's runAsNonRoot: false to true",
         },
     ],

@@ -21,7 +21,7 @@ use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{
-    containers, containers_phrase, in_user_namespace, CheckInfo, Finding, FixNote, FixSafety,
+    containers, containers_phrase, in_user_namespace, Applicability, CheckInfo, Finding, FixNote,
 };
 use crate::policy::Level;
 
@@ -31,9 +31,9 @@ pub(super) const INFO: CheckInfo = CheckInfo {
     doc: "the pod and containers must not set securityContext.runAsUser=0 (allowed with hostUsers: false from v1.35)",
     versions: &[23, 35],
     overrides: None,
-    fix_safety: FixSafety::Unsafe,
+    fix_safety: Applicability::Unsafe,
     fixes: &[FixNote {
-        safety: FixSafety::Unsafe,
+        safety: Applicability::Unsafe,
         what: "remove runAsUser: 0, or set a non-zero UID",
     }],
     eval,

@@ -24,7 +24,8 @@ use k8s_openapi::api::core::v1::{PodSpec, SELinuxOptions};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{
-    containers, containers_phrase, join_quote, pluralize, CheckInfo, Finding, FixNote, FixSafety,
+    containers, containers_phrase, join_quote, pluralize, Applicability, CheckInfo, Finding,
+    FixNote,
 };
 use crate::policy::Level;
 
@@ -34,9 +35,9 @@ pub(super) const INFO: CheckInfo = CheckInfo {
     doc: "seLinuxOptions.type must be a container type (container_t, container_init_t, container_kvm_t; container_engine_t from v1.31); user and role unset",
     versions: &[0, 31],
     overrides: None,
-    fix_safety: FixSafety::Manual,
+    fix_safety: Applicability::Manual,
     fixes: &[FixNote {
-        safety: FixSafety::Manual,
+        safety: Applicability::Manual,
         what: "use an allowed SELinux type and remove user/role",
     }],
     eval,

@@ -28,8 +28,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::seccomp_profile_baseline::valid_type;
 use super::{
-    containers, containers_phrase, is_windows_pod, join_quote, CheckInfo, Finding, FixNote,
-    FixSafety, Override,
+    containers, containers_phrase, is_windows_pod, join_quote, Applicability, CheckInfo, Finding,
+    FixNote, Override,
 };
 use crate::policy::Level;
 
@@ -42,14 +42,14 @@ pub(super) const INFO: CheckInfo = CheckInfo {
         check: "seccompProfile_baseline",
         since: 19,
     }),
-    fix_safety: FixSafety::Safe,
+    fix_safety: Applicability::Safe,
     fixes: &[
         FixNote {
-            safety: FixSafety::Safe,
+            safety: Applicability::Safe,
             what: "insert pod-level seccompProfile: {type: RuntimeDefault}",
         },
         FixNote {
-            safety: FixSafety::Unsafe,
+            safety: Applicability::Unsafe,
             what: "change seccompProfile type Unconfined to RuntimeDefault",
         },
     ],

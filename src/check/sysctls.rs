@@ -30,7 +30,7 @@
 use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{CheckInfo, Finding, FixNote, FixSafety};
+use super::{Applicability, CheckInfo, Finding, FixNote};
 use crate::policy::Level;
 
 pub(super) const INFO: CheckInfo = CheckInfo {
@@ -39,9 +39,9 @@ pub(super) const INFO: CheckInfo = CheckInfo {
     doc: "pod sysctls must be on the version's list of safe sysctls",
     versions: &[0, 27, 29, 32, 37],
     overrides: None,
-    fix_safety: FixSafety::Manual,
+    fix_safety: Applicability::Manual,
     fixes: &[FixNote {
-        safety: FixSafety::Manual,
+        safety: Applicability::Manual,
         what: "remove the sysctl, or set it on the node instead",
     }],
     eval,

@@ -20,7 +20,7 @@
 use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{containers, containers_phrase, CheckInfo, Finding, FixNote, FixSafety};
+use super::{containers, containers_phrase, Applicability, CheckInfo, Finding, FixNote};
 use crate::policy::Level;
 
 pub(super) const INFO: CheckInfo = CheckInfo {
@@ -29,9 +29,9 @@ pub(super) const INFO: CheckInfo = CheckInfo {
     doc: "the pod and containers must not set windowsOptions.hostProcess=true",
     versions: &[0],
     overrides: None,
-    fix_safety: FixSafety::Manual,
+    fix_safety: Applicability::Manual,
     fixes: &[FixNote {
-        safety: FixSafety::Manual,
+        safety: Applicability::Manual,
         what: "run the workload without HostProcess, or at a lower level",
     }],
     eval,

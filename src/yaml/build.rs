@@ -61,7 +61,7 @@ impl<'a> Documents<'a> {
             let Some(event) = self.parser.next_event() else {
                 return Ok(None);
             };
-            let (event, span) = event.map_err(scan_error)?;
+            let (event, span) = event.map_err(|e| scan_error(self.text, e))?;
             let start = self.byte(span.start.index());
             let end = self.byte(span.end.index());
             let done = match event {
@@ -144,7 +144,10 @@ impl<'a> Documents<'a> {
                     let Some(frame) = stack.pop() else {
                         return Err(Located::nowhere("unbalanced YAML events"));
                     };
-                    Some(frame.finish(end))
+                    match frame.finish(end) {
+                        Ok(node) => Some(node),
+                        Err(at) => return Err(complex_key(self.text, at)),
+                    }
                 }
             };
             if let Some(node) = done {
@@ -188,7 +191,8 @@ struct Frame<'a> {
 }
 
 impl<'a> Frame<'a> {
-    fn finish(self, close_end: usize) -> Node<'a> {
+    /// The finished node, or the offset of a mapping key that is itself a collection.
+    fn finish(self, close_end: usize) -> Result<Node<'a>, usize> {
         // A flow collection ends after its closing bracket; a block one where its last
         // child's text ends.
         let end = if self.flow {
@@ -197,6 +201,14 @@ impl<'a> Frame<'a> {
             self.children.last().map_or(self.start, |n| n.end)
         };
         let kind = if self.is_map {
+            if let Some(k) = self
+                .children
+                .iter()
+                .step_by(2)
+                .find(|k| !matches!(k.kind, Kind::Scalar(_) | Kind::Alias))
+            {
+                return Err(k.start);
+            }
             let mut entries = Vec::with_capacity(self.children.len() / 2);
             let mut it = self.children.into_iter();
             while let (Some(k), Some(v)) = (it.next(), it.next()) {
@@ -212,12 +224,12 @@ impl<'a> Frame<'a> {
                 flow: self.flow,
             })
         };
-        Node {
+        Ok(Node {
             start: self.start,
             end,
             anchored: self.anchored,
             kind,
-        }
+        })
     }
 }
 
@@ -242,14 +254,31 @@ fn tag_suffix(tag: &saphyr_parser::Tag) -> Box<str> {
     }
 }
 
-fn scan_error(e: ScanError) -> Located {
+/// Kubernetes objects never have a collection as a mapping key; `{{ … }}` parses as one,
+/// which is how an unrendered Helm template usually shows.
+fn complex_key(text: &str, at: usize) -> Located {
+    let pos = crate::source::LineIndex::new(text).pos(text, at);
+    let message = if text[at..].starts_with("{{") || text[..at].ends_with('{') {
+        "this looks like an unrendered Helm template (`{{ … }}`), not rendered YAML: render it first (`helm template … | pss-fix fix -`, or use the post-renderer)"
+    } else {
+        "a mapping key that is itself a mapping or list: not a Kubernetes manifest"
+    };
+    Located::at(pos, message)
+}
+
+fn scan_error(text: &str, e: ScanError) -> Located {
     let m = e.marker();
+    let hint = if text.contains("{{") {
+        " (the file contains `{{ … }}`: if it is a Helm template, render it first with `helm template`)"
+    } else {
+        ""
+    };
     Located::at(
         Pos {
             line: m.line(),
             col: m.col() + 1,
         },
-        format!("invalid YAML: {}", e.info()),
+        format!("invalid YAML: {}{hint}", e.info()),
     )
 }
 
@@ -288,6 +317,9 @@ mod tests {
         let text = "[".repeat(10_000);
         let err = Documents::new(&text).next().unwrap().unwrap_err();
         // saphyr's own recursion limit may answer first; either way it is an error, not a crash.
-        assert!(err.message.contains("nesting") || err.message.contains("recursion"), "{err:?}");
+        assert!(
+            err.message.contains("nesting") || err.message.contains("recursion"),
+            "{err:?}"
+        );
     }
 }

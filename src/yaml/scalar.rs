@@ -205,8 +205,8 @@ pub fn block_end(text: &str, from: usize) -> usize {
             last_blank = Some(end);
         } else {
             let min = *block_indent.get_or_insert(indent);
-            let marker = indent == 0
-                && (text[pos..].starts_with("---") || text[pos..].starts_with("..."));
+            let marker =
+                indent == 0 && (text[pos..].starts_with("---") || text[pos..].starts_with("..."));
             if indent < min || indent <= parent_indent || marker {
                 break;
             }
@@ -248,8 +248,14 @@ mod tests {
         assert_eq!(resolve(&plain("010")), Resolved::Int(8));
         assert_eq!(resolve(&plain("1_000")), Resolved::Int(1000));
         assert_eq!(resolve(&plain("1.5e3")), Resolved::Float(1500.0));
-        assert_eq!(resolve(&plain("1.2.3")), Resolved::Str(Cow::Borrowed("1.2.3")));
-        assert_eq!(resolve(&plain("RuntimeDefault")), Resolved::Str(Cow::Borrowed("RuntimeDefault")));
+        assert_eq!(
+            resolve(&plain("1.2.3")),
+            Resolved::Str(Cow::Borrowed("1.2.3"))
+        );
+        assert_eq!(
+            resolve(&plain("RuntimeDefault")),
+            Resolved::Str(Cow::Borrowed("RuntimeDefault"))
+        );
         let quoted = Scalar {
             value: Cow::Borrowed("true"),
             style: ScalarStyle::DoubleQuoted,

@@ -25,9 +25,9 @@ impl DocStyle {
         let mut seq_offsets = Vec::new();
         observe(text, root, &mut steps, &mut seq_offsets);
         let json = matches!(&root.kind, Kind::Map(m) if m.flow
-            && m.entries.first().is_some_and(|(k, _)| {
-                matches!(&k.kind, Kind::Scalar(s) if s.style == ScalarStyle::DoubleQuoted)
-            }));
+        && m.entries.first().is_some_and(|(k, _)| {
+            matches!(&k.kind, Kind::Scalar(s) if s.style == ScalarStyle::DoubleQuoted)
+        }));
         DocStyle {
             step: most_common(&steps).unwrap_or(2),
             seq_offset: most_common(&seq_offsets).unwrap_or(0),
@@ -56,7 +56,9 @@ fn observe(text: &str, node: &Node<'_>, steps: &mut Vec<usize>, seqs: &mut Vec<u
                             }
                         }
                         Kind::Seq(inner) if !inner.flow => {
-                            if let Some(dash) = inner.items.first().and_then(|i| dash_of(text, i.start)) {
+                            if let Some(dash) =
+                                inner.items.first().and_then(|i| dash_of(text, i.start))
+                            {
                                 let c = column(text, dash);
                                 if c >= key_col {
                                     seqs.push(c - key_col);
