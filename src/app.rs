@@ -8,7 +8,8 @@ use std::path::Path;
 use crate::cli::{Cli, ColorChoice, Command, Common, Inputs};
 use crate::engine::{self, FileReport, Options};
 use crate::error::Error;
-use crate::report::{self, Totals};
+use crate::fixes::Allow;
+use crate::report::{self, Format, Outcome, Run, Totals};
 use crate::walk::{self, Input};
 use crate::{diff, source, write};
 
@@ -81,14 +82,20 @@ pub fn run(cli: Cli) -> io::Result<ExitStatus> {
                 return Ok(ExitStatus::Error);
             };
             let out = Out { color: false };
-            stream(&out, &opts, p.strict)
+            stream(&out, &opts, p.common.format, p.strict)
         }
     }
 }
 
 fn options(common: &Common) -> Option<Options> {
     match crate::cli::resolve_policy(common) {
-        Ok(policy) => Some(Options { policy }),
+        Ok(policy) => Some(Options {
+            policy,
+            allow: Allow {
+                unsafe_fixes: common.unsafe_fixes,
+                run_as_user: common.run_as_user,
+            },
+        }),
         Err(e) => {
             eprintln!("pss-fix: {e}");
             None
@@ -128,78 +135,119 @@ fn run_paths(inputs: &Inputs, mode: Mode, strict: bool) -> io::Result<ExitStatus
         totals.errors += 1;
     }
     if mode == (Mode::Fix { interactive: false }) && inputs_found == [Input::Stdin] {
-        return stream(&out, &opts, strict).map(|s| s.max(status));
+        return stream(&out, &opts, inputs.common.format, strict).map(|s| s.max(status));
     }
+    let format = inputs.common.format;
+    let text = format == Format::Text;
+    let mut outcomes = Vec::new();
     let mut apply_all = false;
     for input in inputs_found {
         let (name, bytes) = match read(&input) {
             Ok(x) => x,
             Err(e) => {
-                out.stderr(&format!("{e}\n"));
-                status = status.max(ExitStatus::Error);
-                totals.errors += 1;
+                failed(&out, text, &mut status, &mut totals, &mut outcomes, e);
                 continue;
             }
         };
         let (old, report) = match decode_and_process(&name, bytes, &opts) {
             Ok(r) => r,
             Err(e) => {
-                out.stderr(&format!("{e}\n"));
-                status = status.max(ExitStatus::Error);
-                totals.errors += 1;
+                failed(&out, text, &mut status, &mut totals, &mut outcomes, e);
                 continue;
             }
         };
         totals.add(&report);
         let old = old.as_str();
+        let mut written = false;
         match mode {
             Mode::Check => {
-                out.stdout(&report::check_text(&name, &report, opts.policy))?;
+                if text {
+                    out.stdout(&report::check_text(&name, &report, opts.policy))?;
+                }
                 if report.workloads.iter().any(|w| !w.before.is_empty()) {
                     status = status.max(ExitStatus::Findings);
                 }
             }
             Mode::Diff => {
                 if let Some(new) = &report.output {
-                    out.diff(&diff::unified(old, new, &name))?;
+                    if text {
+                        out.diff(&diff::unified(old, new, &name))?;
+                    }
                     status = status.max(ExitStatus::Findings);
                 }
-                out.stderr(&report::remaining_text(&name, &report, opts.policy));
+                if text {
+                    out.stderr(&report::remaining_text(&name, &report, opts.policy));
+                }
             }
             Mode::Fix { interactive } => {
-                out.stderr(&report::remaining_text(&name, &report, opts.policy));
+                if text {
+                    out.stderr(&report::remaining_text(&name, &report, opts.policy));
+                }
                 if strict && report.workloads.iter().any(|w| !w.after.is_empty()) {
                     status = status.max(ExitStatus::Findings);
                 }
-                let Some(new) = &report.output else { continue };
-                let Input::File(path) = &input else {
-                    // `fix -` among other paths: the fixed stream goes to stdout.
-                    out.stdout(new)?;
-                    continue;
-                };
-                out.diff(&diff::unified(old, new, &name))?;
-                if interactive && !apply_all {
-                    match ask(&name)? {
-                        Answer::Yes => {}
-                        Answer::No => {
-                            totals.files_changed -= 1;
-                            continue;
-                        }
-                        Answer::All => apply_all = true,
-                        Answer::Quit => {
-                            totals.files_changed -= 1;
-                            break;
+                if let Some(new) = &report.output {
+                    match &input {
+                        // `fix -` among other paths: the fixed stream goes to stdout.
+                        Input::Stdin => out.stdout(new)?,
+                        Input::File(path) => {
+                            if text {
+                                out.diff(&diff::unified(old, new, &name))?;
+                            }
+                            let answer = if interactive && !apply_all {
+                                ask(&name)?
+                            } else {
+                                Answer::Yes
+                            };
+                            match answer {
+                                Answer::Yes | Answer::All => {
+                                    apply_all |= matches!(answer, Answer::All);
+                                    match write::atomic_write(path, old.as_bytes(), new) {
+                                        Ok(()) => written = true,
+                                        Err(e) => {
+                                            out.stderr(&format!("{name}: not written: {e}\n"));
+                                            status = status.max(ExitStatus::Error);
+                                            totals.errors += 1;
+                                        }
+                                    }
+                                }
+                                Answer::No => {}
+                                Answer::Quit => {
+                                    totals.files_changed -= 1;
+                                    outcomes.push(Outcome {
+                                        path: name,
+                                        result: Ok(report),
+                                        written,
+                                    });
+                                    break;
+                                }
+                            }
+                            if !written {
+                                totals.files_changed -= 1;
+                            }
                         }
                     }
                 }
-                if let Err(e) = write::atomic_write(path, old.as_bytes(), new) {
-                    out.stderr(&format!("{name}: not written: {e}\n"));
-                    status = status.max(ExitStatus::Error);
-                    totals.errors += 1;
-                    totals.files_changed -= 1;
-                }
             }
         }
+        outcomes.push(Outcome {
+            path: name,
+            result: Ok(report),
+            written,
+        });
+    }
+    if !text {
+        let command = match mode {
+            Mode::Check => report::Command::Check,
+            Mode::Diff => report::Command::Diff,
+            Mode::Fix { .. } => report::Command::Fix,
+        };
+        let run = Run {
+            command,
+            policy: opts.policy,
+            files: &outcomes,
+        };
+        out.stdout(&report::render(format, &run))?;
     }
     match mode {
         Mode::Fix { .. } => out.stderr(&format!("{}\n", totals.line("changed"))),
@@ -209,9 +257,31 @@ fn run_paths(inputs: &Inputs, mode: Mode, strict: bool) -> io::Result<ExitStatus
     Ok(status)
 }
 
+/// A file that could not be read or processed: said at once in text mode, kept for the
+/// structured report otherwise; the run goes on.
+fn failed(
+    out: &Out,
+    text: bool,
+    status: &mut ExitStatus,
+    totals: &mut Totals,
+    outcomes: &mut Vec<Outcome>,
+    e: Error,
+) {
+    if text {
+        out.stderr(&format!("{e}\n"));
+    }
+    *status = (*status).max(ExitStatus::Error);
+    totals.errors += 1;
+    outcomes.push(Outcome {
+        path: e.file.clone(),
+        result: Err(e),
+        written: false,
+    });
+}
+
 /// `fix -` and `post-render`: stdin in, the fixed stream (or the input unchanged) out on
 /// stdout, every message on stderr.
-fn stream(out: &Out, opts: &Options, strict: bool) -> io::Result<ExitStatus> {
+fn stream(out: &Out, opts: &Options, format: Format, strict: bool) -> io::Result<ExitStatus> {
     let (name, bytes) = read(&Input::Stdin).map_err(|e| io::Error::other(e.to_string()))?;
     let (text, report) = match decode_and_process(&name, bytes, opts) {
         Ok(r) => r,
@@ -224,8 +294,22 @@ fn stream(out: &Out, opts: &Options, strict: bool) -> io::Result<ExitStatus> {
         Some(new) => out.stdout(new)?,
         None => out.stdout(&text)?,
     }
-    out.stderr(&report::remaining_text(&name, &report, opts.policy));
     let left = report.workloads.iter().any(|w| !w.after.is_empty());
+    if format == Format::Text {
+        out.stderr(&report::remaining_text(&name, &report, opts.policy));
+    } else {
+        let files = [Outcome {
+            path: name,
+            result: Ok(report),
+            written: false,
+        }];
+        let run = Run {
+            command: report::Command::Fix,
+            policy: opts.policy,
+            files: &files,
+        };
+        out.stderr(&report::render(format, &run));
+    }
     Ok(if strict && left {
         ExitStatus::Findings
     } else {

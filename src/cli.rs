@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::policy::{Policy, Version};
+use crate::report::Format;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -74,6 +75,19 @@ pub struct Common {
     /// Policy version on its own: `latest` or `v1.N`.
     #[arg(long, value_name = "VERSION")]
     pub policy_version: Option<String>,
+    /// Also apply value-changing fixes (`privileged: true` → `false`, `Unconfined` →
+    /// `RuntimeDefault`, forbidden capabilities and `runAsUser: 0` removed, …).
+    #[arg(long = "unsafe")]
+    pub unsafe_fixes: bool,
+    /// A non-root UID to run as: added next to an inserted `runAsNonRoot: true` when the pod
+    /// sets no `runAsUser` (so images built to run as root still start), and, with
+    /// `--unsafe`, put in place of `runAsUser: 0`.
+    #[arg(long, value_name = "UID", value_parser = clap::value_parser!(i64).range(1..))]
+    pub run_as_user: Option<i64>,
+    /// Findings format. json, sarif and markdown (a pull-request body) are printed once at
+    /// the end of the run, on stdout in place of the diffs (on stderr for `fix -`).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// Colour the diff: auto (on a terminal, unless NO_COLOR is set), always or never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

@@ -7,8 +7,8 @@
 
 use crate::check::{self, Violation};
 use crate::error::Error;
-use crate::fix::apply;
-use crate::fixes::{self, Added, Note};
+use crate::fix::{apply, Applicability};
+use crate::fixes::{self, Added, Allow, Note};
 use crate::plan::{Planner, Refusal};
 use crate::policy::{Level, Policy};
 use crate::render;
@@ -22,6 +22,8 @@ use crate::yaml::Documents;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
     pub policy: Policy,
+    /// Fixes beyond the safe ones (`--unsafe`, `--run-as-user`).
+    pub allow: Allow,
 }
 
 /// What happened to one workload.
@@ -34,8 +36,11 @@ pub struct WorkloadReport {
     pub kind: String,
     pub namespace: String,
     pub name: String,
-    /// 1-based line of the object in the input.
+    /// 1-based line and column of the object in the input.
     pub line: usize,
+    pub col: usize,
+    /// The highest level the workload passes as it stands, at the run's policy version.
+    pub highest: Level,
     /// Violations as the input stands.
     pub before: Vec<Violation>,
     /// Violations left after the planned fixes (equal to `before` when nothing changes).
@@ -60,8 +65,76 @@ pub struct FileReport {
     pub workloads: Vec<WorkloadReport>,
 }
 
+/// Rounds of fixing before giving up: unsafe fixes unlock further fixes (removing
+/// `privileged: true` makes `allowPrivilegeEscalation: false` insertable), and each round
+/// either changes values or adds fields. Safe fixes alone must settle in one round.
+const MAX_UNSAFE_ROUNDS: usize = 8;
+
 /// Check and fix one file's text. `name` is used in messages only.
 pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Error> {
+    let first = round(name, text, opts, None)?;
+    let documents = first.expected.len();
+    let mut reports = first.reports;
+    let Some(mut current) = first.output else {
+        return Ok(FileReport {
+            output: None,
+            documents,
+            workloads: reports,
+        });
+    };
+    let mut expected = first.expected;
+    let budget = if opts.allow.unsafe_fixes { MAX_UNSAFE_ROUNDS } else { 1 };
+    for _ in 0..budget {
+        // Parsing the output verifies the previous round and plans the next one.
+        let next = round(name, &current, opts, Some(&expected)).map_err(|e| verification(name, e))?;
+        if next.reports.len() != reports.len() {
+            return Err(verification(name, Error::new(name, None, "the number of workloads changed")));
+        }
+        for (report, later) in reports.iter_mut().zip(next.reports) {
+            report.added.extend(later.added);
+            report.after = later.after;
+            // Notes on applied fixes stay; notes on what is left come from the last round.
+            report.notes.retain(|n| n.applicability == Applicability::Safe);
+            report.notes.extend(later.notes);
+        }
+        match next.output {
+            None => {
+                return Ok(FileReport {
+                    output: Some(current),
+                    documents,
+                    workloads: reports,
+                })
+            }
+            Some(out) => {
+                current = out;
+                expected = next.expected;
+            }
+        }
+    }
+    Err(verification(
+        name,
+        Error::new(name, None, "the fixes do not settle: a re-check still plans changes"),
+    ))
+}
+
+fn verification(name: &str, e: Error) -> Error {
+    Error::new(
+        name,
+        None,
+        format!("verification failed, nothing written: {}", e.message),
+    )
+}
+
+struct Round {
+    output: Option<String>,
+    /// Fingerprint per document of what the output must read back as.
+    expected: Vec<u64>,
+    reports: Vec<WorkloadReport>,
+}
+
+/// One pass: parse, check, plan, render, splice. With `verify`, each document must also
+/// read back as the previous round planned.
+fn round(name: &str, text: &str, opts: &Options, verify: Option<&[u64]>) -> Result<Round, Error> {
     let eol = Eol::of(text);
     let lines = LineIndex::new(text);
     let refuse = |r: Refusal| r.locate(text, &lines).in_file(name);
@@ -70,6 +143,16 @@ pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Err
     let mut reports = Vec::new();
     for doc in Documents::new(text) {
         let doc = doc.map_err(|e| e.in_file(name))?;
+        let fp = fingerprint(&doc.root);
+        if let Some(want) = verify {
+            if want.get(doc.index) != Some(&fp) {
+                return Err(Error::new(
+                    name,
+                    None,
+                    format!("document {} does not read back as the input plus the planned changes", doc.index + 1),
+                ));
+            }
+        }
         let mut planner = Planner::new(&doc.root);
         for w in workload::find(&doc.root) {
             let mut report = new_report(doc.index, &w, text, &lines);
@@ -78,8 +161,10 @@ pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Err
                 Some(view) => {
                     report.before = check::evaluate(opts.policy, &view.meta, &view.spec);
                     report.after = report.before.clone();
-                    if opts.policy.level == Level::Restricted && !report.before.is_empty() {
-                        let d = fixes::plan_safe(&w, &view, &report.before, &mut planner)
+                    report.highest =
+                        check::highest_level(opts.policy.version, &view.meta, &view.spec);
+                    if opts.policy.level != Level::Privileged && !report.before.is_empty() {
+                        let d = fixes::plan(&w, &view, &report.before, opts.allow, &mut planner)
                             .map_err(refuse)?;
                         report.added = d.added;
                         report.notes = d.notes;
@@ -90,7 +175,7 @@ pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Err
         }
         let changes = planner.into_changes();
         if changes.is_empty() {
-            expected.push(fingerprint(&doc.root));
+            expected.push(fp);
         } else {
             let style = DocStyle::of(text, &doc.root, eol);
             for change in &changes {
@@ -99,104 +184,44 @@ pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Err
             expected.push(fingerprint_with(&doc.root, &changes));
         }
     }
-    let documents = expected.len();
-    if edits.is_empty() {
-        return Ok(FileReport {
-            output: None,
-            documents,
-            workloads: reports,
-        });
+    if let Some(want) = verify {
+        if want.len() != expected.len() {
+            return Err(Error::new(
+                name,
+                None,
+                format!("the fixed text has {} documents, the input {}", expected.len(), want.len()),
+            ));
+        }
     }
-    let out = apply(text, edits).map_err(|o| {
-        Error::new(
-            name,
-            Some(lines.pos(text, o.at)),
-            "internal: two planned edits overlap; nothing written",
-        )
-    })?;
-    verify(name, &out, &expected, opts, &mut reports)?;
-    Ok(FileReport {
-        output: Some(out),
-        documents,
-        workloads: reports,
+    let output = if edits.is_empty() {
+        None
+    } else {
+        Some(apply(text, edits).map_err(|o| {
+            Error::new(name, Some(lines.pos(text, o.at)), "internal: two planned edits overlap; nothing written")
+        })?)
+    };
+    Ok(Round {
+        output,
+        expected,
+        reports,
     })
 }
 
 fn new_report(document: usize, w: &Workload, text: &str, lines: &LineIndex) -> WorkloadReport {
+    let pos = lines.pos(text, w.at);
     WorkloadReport {
         document,
         item: w.item,
         kind: w.kind.clone(),
         namespace: w.namespace.clone(),
         name: w.name.clone(),
-        line: lines.pos(text, w.at).line,
+        line: pos.line,
+        col: pos.col,
+        highest: Level::Privileged,
         before: Vec::new(),
         after: Vec::new(),
         added: Vec::new(),
         notes: Vec::new(),
         skipped: None,
     }
-}
-
-/// Re-parse `out` and hold it to the plan; record the violations that remain.
-fn verify(
-    name: &str,
-    out: &str,
-    expected: &[u64],
-    opts: &Options,
-    reports: &mut [WorkloadReport],
-) -> Result<(), Error> {
-    let fail = |msg: String| {
-        Error::new(
-            name,
-            None,
-            format!("verification failed, nothing written: {msg}"),
-        )
-    };
-    let mut seen = 0;
-    let mut next_report = 0;
-    for doc in Documents::new(out) {
-        let doc = doc.map_err(|e| fail(format!("the fixed text does not parse: {}", e.message)))?;
-        let Some(&want) = expected.get(doc.index) else {
-            return Err(fail(format!(
-                "the fixed text has more than {} documents",
-                expected.len()
-            )));
-        };
-        if fingerprint(&doc.root) != want {
-            return Err(fail(format!(
-                "document {} does not read back as the input plus the planned changes",
-                doc.index + 1
-            )));
-        }
-        for w in workload::find(&doc.root) {
-            let report = reports
-                .get_mut(next_report)
-                .ok_or_else(|| fail("the fixed text has more workloads than the input".into()))?;
-            next_report += 1;
-            let Some(view) = pod_view(&doc.root, &w).map_err(|r| fail(r.message))? else {
-                continue;
-            };
-            report.after = check::evaluate(opts.policy, &view.meta, &view.spec);
-            if opts.policy.level == Level::Restricted && !report.after.is_empty() {
-                let mut planner = Planner::new(&doc.root);
-                fixes::plan_safe(&w, &view, &report.after, &mut planner)
-                    .map_err(|r| fail(r.message))?;
-                if !planner.is_empty() {
-                    return Err(fail(format!(
-                        "{} still needs a safe fix after fixing (the fixes do not converge)",
-                        w.label()
-                    )));
-                }
-            }
-        }
-        seen += 1;
-    }
-    if seen != expected.len() {
-        return Err(fail(format!(
-            "the fixed text has {seen} documents, the input {}",
-            expected.len()
-        )));
-    }
-    Ok(())
 }

@@ -1,6 +1,6 @@
-//! Which fields to add, decided per failed check: the checks say *what* fails (with the
-//! admission controller's semantics and versions), this module decides what may be added
-//! without changing a value the author wrote, and says why when it may not.
+//! Which fields to add or change, decided per failed check: the checks say *what* fails (with
+//! the admission controller's semantics and versions), this module decides what may be
+//! edited and says why when it may not.
 //!
 //! Safe fixes only add what is absent: pod-level `runAsNonRoot: true` and `seccompProfile`
 //! `RuntimeDefault`, per container `allowPrivilegeEscalation: false` and `ALL` in
@@ -8,16 +8,33 @@
 //! the result: Linux-only fields in a Windows pod, `allowPrivilegeEscalation: false` next to
 //! `privileged: true` or a `SYS_ADMIN` capability, `runAsNonRoot: true` over a container that
 //! runs as UID 0.
+//!
+//! Unsafe fixes (`--unsafe`) change what the author wrote: `false` → `true` and back,
+//! `Unconfined` → `RuntimeDefault`, capabilities removed, `runAsUser: 0` removed (or set to
+//! `--run-as-user`), `procMount` reset, probe hosts removed. The engine applies them in
+//! rounds, so removing `privileged: true` lets the next round add
+//! `allowPrivilegeEscalation: false`.
 
-use crate::check::Violation;
+use std::borrow::Cow;
+
+use crate::check::{self, containers, ContainerView, Violation};
 use crate::fix::Applicability;
-use crate::path::Path;
+use crate::path::{Path, Seg};
 use crate::plan::{Planner, Refusal, Want};
 use crate::value::Value;
-use crate::view::{containers, PodView};
+use crate::view::PodView;
 use crate::workload::Workload;
 
-/// Something pss-fix did or would not do for one check, in words for the user.
+/// What the user allows beyond safe fixes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Allow {
+    /// `--unsafe`: apply value-changing fixes.
+    pub unsafe_fixes: bool,
+    /// `--run-as-user N`: the UID to run as instead of root.
+    pub run_as_user: Option<i64>,
+}
+
+/// Something pss-fix would not do for one check, in words for the user.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Note {
     pub check: &'static str,
@@ -25,12 +42,22 @@ pub struct Note {
     pub message: String,
 }
 
-/// A field the plan adds.
+/// What a fix did to a field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Added,
+    Changed,
+    Removed,
+}
+
+/// A field the plan adds, changes or removes.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Added {
     pub check: &'static str,
     /// Where, from the document root: `spec.template.spec.securityContext.runAsNonRoot`.
     pub path: String,
+    pub action: Action,
 }
 
 #[derive(Default, Debug)]
@@ -40,6 +67,16 @@ pub struct Decisions {
 }
 
 impl Decisions {
+    fn record(&mut self, planned: bool, check: &'static str, path: &Path, action: Action) {
+        if planned {
+            self.added.push(Added {
+                check,
+                path: path.to_string(),
+                action,
+            });
+        }
+    }
+
     fn ensure(
         &mut self,
         planner: &mut Planner<'_, '_>,
@@ -48,16 +85,21 @@ impl Decisions {
         keys: &[&'static str],
         want: Want,
     ) -> Result<(), Refusal> {
-        if planner.ensure(base, keys, want)? {
-            let mut path = base.clone();
-            for k in keys {
-                path = path.key(k);
-            }
-            self.added.push(Added {
-                check,
-                path: path.to_string(),
-            });
-        }
+        let planned = planner.ensure(base, keys, want)?;
+        let path = keys.iter().fold(base.clone(), |p, k| p.key(k));
+        self.record(planned, check, &path, Action::Added);
+        Ok(())
+    }
+
+    fn set(
+        &mut self,
+        planner: &mut Planner<'_, '_>,
+        check: &'static str,
+        path: Path,
+        value: Value,
+    ) -> Result<(), Refusal> {
+        let planned = planner.set(&path, value)?;
+        self.record(planned, check, &path, Action::Changed);
         Ok(())
     }
 
@@ -68,151 +110,335 @@ impl Decisions {
             message,
         });
     }
+
+    /// An unsafe fix exists: apply it when allowed, else say which flag would.
+    fn unsafe_fix(
+        &mut self,
+        allow: Allow,
+        check: &'static str,
+        message: String,
+        apply: impl FnOnce(&mut Self) -> Result<(), Refusal>,
+    ) -> Result<(), Refusal> {
+        if allow.unsafe_fixes {
+            apply(self)
+        } else {
+            self.note(check, Applicability::Unsafe, format!("{message} (unsafe fix: --unsafe)"));
+            Ok(())
+        }
+    }
 }
+
+/// Said wherever `runAsNonRoot: true` is added without a UID to run as.
+pub const RUN_AS_NON_ROOT_CAVEAT: &str = "runAsNonRoot: true added: the kubelet refuses to start a container whose image runs as root (UID 0) \
+     or names a non-numeric USER; if an image does, rerun with --run-as-user N (a non-root UID it supports)";
 
 const SYS_ADMIN: [&str; 2] = ["SYS_ADMIN", "CAP_SYS_ADMIN"];
 
-/// Plan the safe fixes for the failed checks of one workload.
-pub fn plan_safe(
+fn sc_path(c: &ContainerView<'_>, spec: &Path) -> Path {
+    c.path(spec).key("securityContext")
+}
+
+fn is_privileged(c: &ContainerView<'_>) -> bool {
+    c.security_context.and_then(|s| s.privileged) == Some(true)
+}
+
+fn adds_sys_admin(c: &ContainerView<'_>) -> bool {
+    c.security_context
+        .and_then(|s| s.capabilities.as_ref())
+        .and_then(|c| c.add.as_ref())
+        .is_some_and(|add| add.iter().any(|a| SYS_ADMIN.contains(&a.as_str())))
+}
+
+/// Plan the fixes for the failed checks of one workload.
+pub fn plan(
     w: &Workload,
     view: &PodView,
     violations: &[Violation],
+    allow: Allow,
     planner: &mut Planner<'_, '_>,
 ) -> Result<Decisions, Refusal> {
     let mut d = Decisions::default();
     let failing = |id: &str| violations.iter().any(|v| v.check == id);
     let spec = &view.spec;
-    let windows = spec.os.as_ref().is_some_and(|os| os.name == "windows");
+    let windows = check::is_windows_pod(spec);
     let pod_sc = spec.security_context.as_ref();
-    let all = containers(spec);
+    let pod_sc_path = w.spec.key("securityContext");
+    let all: Vec<ContainerView<'_>> = containers(spec).collect();
+
+    if failing("privileged") {
+        for c in all.iter().filter(|c| is_privileged(c)) {
+            let msg = format!("container {:?} sets privileged: true", c.name);
+            d.unsafe_fix(allow, "privileged", msg, |d| {
+                d.set(planner, "privileged", sc_path(c, &w.spec).key("privileged"), Value::Bool(false))
+            })?;
+        }
+    }
 
     if failing("allowPrivilegeEscalation") {
         const ID: &str = "allowPrivilegeEscalation";
         for c in &all {
-            let sc = c.sc;
-            match sc.and_then(|s| s.allow_privilege_escalation) {
+            match c.security_context.and_then(|s| s.allow_privilege_escalation) {
                 Some(false) => {}
-                Some(true) => d.note(ID, Applicability::Unsafe, format!(
-                    "container {:?} sets allowPrivilegeEscalation: true; changing it to false is an unsafe fix", c.name)),
-                None if windows => d.note(ID, Applicability::Manual, format!(
+                _ if windows => d.note(ID, Applicability::Manual, format!(
                     "container {:?}: Windows pod, where the API server rejects allowPrivilegeEscalation", c.name)),
-                None if sc.and_then(|s| s.privileged) == Some(true) => d.note(ID, Applicability::Manual, format!(
+                _ if is_privileged(c) => d.note(ID, Applicability::Manual, format!(
                     "container {:?} is privileged: the API server rejects allowPrivilegeEscalation: false next to privileged: true", c.name)),
-                None if sc.and_then(|s| s.capabilities.as_ref()).and_then(|c| c.add.as_ref())
-                    .is_some_and(|add| add.iter().any(|a| SYS_ADMIN.contains(&a.as_str()))) => d.note(ID, Applicability::Manual, format!(
+                _ if adds_sys_admin(c) => d.note(ID, Applicability::Manual, format!(
                     "container {:?} adds SYS_ADMIN: the API server rejects allowPrivilegeEscalation: false next to it", c.name)),
+                Some(true) => {
+                    let msg = format!("container {:?} sets allowPrivilegeEscalation: true", c.name);
+                    d.unsafe_fix(allow, ID, msg, |d| {
+                        d.set(planner, ID, sc_path(c, &w.spec).key("allowPrivilegeEscalation"), Value::Bool(false))
+                    })?;
+                }
                 None => d.ensure(planner, ID, &c.path(&w.spec), &["securityContext", "allowPrivilegeEscalation"], Want::Present(Value::Bool(false)))?,
             }
         }
     }
 
-    if failing("capabilities_restricted") {
-        const ID: &str = "capabilities_restricted";
+    let restricted_caps = failing("capabilities_restricted");
+    if restricted_caps || failing("capabilities_baseline") {
+        let id = if restricted_caps { "capabilities_restricted" } else { "capabilities_baseline" };
         for c in &all {
-            let caps = c.sc.and_then(|s| s.capabilities.as_ref());
-            let drops_all = caps
-                .and_then(|c| c.drop.as_ref())
-                .is_some_and(|d| d.iter().any(|x| x == "ALL"));
-            if !drops_all {
+            let caps = c.security_context.and_then(|s| s.capabilities.as_ref());
+            let drops_all = caps.and_then(|c| c.drop.as_ref()).is_some_and(|d| d.iter().any(|x| x == "ALL"));
+            if restricted_caps && !drops_all {
                 if windows {
-                    d.note(ID, Applicability::Manual, format!(
+                    d.note(id, Applicability::Manual, format!(
                         "container {:?}: Windows pod, where the API server rejects capabilities", c.name));
                 } else {
-                    d.ensure(
-                        planner,
-                        ID,
-                        &c.path(&w.spec),
-                        &["securityContext", "capabilities", "drop"],
-                        Want::Contains(Value::str("ALL")),
-                    )?;
+                    d.ensure(planner, id, &c.path(&w.spec), &["securityContext", "capabilities", "drop"], Want::Contains(Value::str("ALL")))?;
                 }
             }
-            let extra: Vec<&str> = caps
+            let allowed = |a: &str| {
+                if restricted_caps {
+                    a == "NET_BIND_SERVICE"
+                } else {
+                    check::BASELINE_CAPABILITIES.contains(&a)
+                }
+            };
+            let extra: Vec<String> = caps
                 .and_then(|c| c.add.as_ref())
-                .map(|add| {
-                    add.iter()
-                        .map(String::as_str)
-                        .filter(|a| *a != "NET_BIND_SERVICE")
-                        .collect()
-                })
+                .map(|add| add.iter().filter(|a| !allowed(a)).cloned().collect())
                 .unwrap_or_default();
             if !extra.is_empty() {
-                d.note(ID, Applicability::Unsafe, format!(
-                    "container {:?} adds {}; only NET_BIND_SERVICE is allowed, and removing the others is an unsafe fix",
-                    c.name, extra.join(", ")));
+                let msg = format!("container {:?} adds {}, which the level does not allow", c.name, extra.join(", "));
+                d.unsafe_fix(allow, id, msg, |d| {
+                    let path = sc_path(c, &w.spec).key("capabilities").key("add");
+                    let planned = planner.remove_items(&path, extra)?;
+                    d.record(planned, id, &path, Action::Removed);
+                    Ok(())
+                })?;
             }
         }
     }
 
-    if failing("runAsNonRoot") {
+    // Containers that run as root stop `runAsNonRoot: true` from being added safely.
+    let pod_uid = pod_sc.and_then(|s| s.run_as_user);
+    let runs_as_root = |c: &ContainerView<'_>| {
+        c.security_context.and_then(|s| s.run_as_non_root).is_none()
+            && c.security_context.and_then(|s| s.run_as_user).or(pod_uid) == Some(0)
+    };
+    let root: Vec<&ContainerView<'_>> = all.iter().filter(|c| runs_as_root(c)).collect();
+    let non_root_failing = failing("runAsNonRoot");
+    if failing("runAsUser") || non_root_failing && !root.is_empty() {
+        const ID: &str = "runAsUser";
+        let mut sites: Vec<Path> = Vec::new();
+        if pod_uid == Some(0) {
+            sites.push(pod_sc_path.clone());
+        }
+        for c in &all {
+            if c.security_context.and_then(|s| s.run_as_user) == Some(0) {
+                sites.push(sc_path(c, &w.spec));
+            }
+        }
+        for sc in sites {
+            let msg = format!("{sc} sets runAsUser: 0 (root)");
+            d.unsafe_fix(allow, ID, msg, |d| match allow.run_as_user {
+                Some(uid) => d.set(planner, ID, sc.key("runAsUser"), Value::Int(uid)),
+                None => {
+                    let planned = planner.remove_key(&sc, "runAsUser")?;
+                    d.record(planned, ID, &sc.key("runAsUser"), Action::Removed);
+                    Ok(())
+                }
+            })?;
+        }
+    }
+
+    if non_root_failing {
         const ID: &str = "runAsNonRoot";
         match pod_sc.and_then(|s| s.run_as_non_root) {
             Some(true) => {}
-            Some(false) => d.note(
-                ID,
-                Applicability::Unsafe,
-                "the pod sets runAsNonRoot: false; changing it to true is an unsafe fix".to_owned(),
-            ),
-            None => {
-                let pod_uid = pod_sc.and_then(|s| s.run_as_user);
-                let root: Vec<&str> = all
-                    .iter()
-                    .filter(|c| c.sc.and_then(|s| s.run_as_non_root).is_none())
-                    .filter(|c| c.sc.and_then(|s| s.run_as_user).or(pod_uid) == Some(0))
-                    .map(|c| c.name)
-                    .collect();
-                if root.is_empty() {
-                    d.ensure(
-                        planner,
-                        ID,
-                        &w.spec,
-                        &["securityContext", "runAsNonRoot"],
-                        Want::Present(Value::Bool(true)),
-                    )?;
-                } else {
-                    d.note(ID, Applicability::Unsafe, format!(
-                        "runAsNonRoot: true not added: {} run{} as UID 0 (runAsUser: 0), and the kubelet would refuse to start {}; \
-                         removing runAsUser: 0 or setting a non-root UID is an unsafe fix",
-                        quote_names(&root), if root.len() == 1 { "s" } else { "" }, if root.len() == 1 { "it" } else { "them" }));
+            Some(false) => {
+                let msg = "the pod sets runAsNonRoot: false".to_owned();
+                d.unsafe_fix(allow, ID, msg, |d| {
+                    d.set(planner, ID, pod_sc_path.key("runAsNonRoot"), Value::Bool(true))
+                })?;
+            }
+            None if root.is_empty() => {
+                d.ensure(planner, ID, &w.spec, &["securityContext", "runAsNonRoot"], Want::Present(Value::Bool(true)))?;
+                if let (Some(uid), None) = (allow.run_as_user, pod_uid) {
+                    d.ensure(planner, ID, &w.spec, &["securityContext", "runAsUser"], Want::Present(Value::Int(uid)))?;
+                } else if pod_uid.is_none() && all.iter().any(|c| c.security_context.and_then(|s| s.run_as_user).is_none()) {
+                    d.note(ID, Applicability::Safe, RUN_AS_NON_ROOT_CAVEAT.to_owned());
                 }
             }
-        }
-        for c in &all {
-            if c.sc.and_then(|s| s.run_as_non_root) == Some(false) {
+            None => {
+                let names: Vec<&str> = root.iter().map(|c| c.name).collect();
                 d.note(ID, Applicability::Unsafe, format!(
-                    "container {:?} sets runAsNonRoot: false; changing it to true is an unsafe fix", c.name));
+                    "runAsNonRoot: true not added: {} run{} as UID 0, and the kubelet would refuse to start {}; \
+                     --unsafe removes runAsUser: 0, --unsafe --run-as-user N sets a non-root UID instead",
+                    quote_names(&names), if names.len() == 1 { "s" } else { "" }, if names.len() == 1 { "it" } else { "them" }));
             }
+        }
+        for c in all.iter().filter(|c| c.security_context.and_then(|s| s.run_as_non_root) == Some(false)) {
+            let msg = format!("container {:?} sets runAsNonRoot: false", c.name);
+            d.unsafe_fix(allow, ID, msg, |d| {
+                d.set(planner, ID, sc_path(c, &w.spec).key("runAsNonRoot"), Value::Bool(true))
+            })?;
         }
     }
-    if failing("seccompProfile_restricted") {
-        const ID: &str = "seccompProfile_restricted";
+
+    let restricted_seccomp = failing("seccompProfile_restricted");
+    if restricted_seccomp || failing("seccompProfile_baseline") {
+        let id = if restricted_seccomp { "seccompProfile_restricted" } else { "seccompProfile_baseline" };
         let valid = |t: &str| t == "RuntimeDefault" || t == "Localhost";
-        match pod_sc.and_then(|s| s.seccomp_profile.as_ref()) {
+        let profile = pod_sc.and_then(|s| s.seccomp_profile.as_ref());
+        match profile {
             Some(p) if valid(&p.type_) => {}
-            Some(p) if !p.type_.is_empty() => d.note(ID, Applicability::Unsafe, format!(
-                "the pod sets seccompProfile.type {:?}; changing it to RuntimeDefault is an unsafe fix", p.type_)),
-            _ if windows => d.note(ID, Applicability::Manual,
+            Some(p) if !p.type_.is_empty() => {
+                let msg = format!("the pod sets seccompProfile.type {:?}", p.type_);
+                d.unsafe_fix(allow, id, msg, |d| {
+                    d.set(planner, id, pod_sc_path.key("seccompProfile").key("type"), Value::str("RuntimeDefault"))
+                })?;
+            }
+            _ if !restricted_seccomp => {}
+            _ if windows => d.note(id, Applicability::Manual,
                 "Windows pod, where the API server rejects seccompProfile".to_owned()),
-            _ => d.ensure(planner, ID, &w.spec, &["securityContext", "seccompProfile", "type"], Want::Present(Value::str("RuntimeDefault")))?,
+            _ => d.ensure(planner, id, &w.spec, &["securityContext", "seccompProfile", "type"], Want::Present(Value::str("RuntimeDefault")))?,
         }
         for c in &all {
-            if let Some(p) = c.sc.and_then(|s| s.seccomp_profile.as_ref()) {
-                if !valid(&p.type_) {
-                    d.note(ID, Applicability::Unsafe, format!(
-                        "container {:?} sets seccompProfile.type {:?}; changing it to RuntimeDefault is an unsafe fix", c.name, p.type_));
+            if let Some(p) = c.security_context.and_then(|s| s.seccomp_profile.as_ref()) {
+                if !valid(&p.type_) && !p.type_.is_empty() {
+                    let msg = format!("container {:?} sets seccompProfile.type {:?}", c.name, p.type_);
+                    d.unsafe_fix(allow, id, msg, |d| {
+                        d.set(planner, id, sc_path(c, &w.spec).key("seccompProfile").key("type"), Value::str("RuntimeDefault"))
+                    })?;
                 }
+            }
+        }
+        fix_annotations(&mut d, planner, allow, id, view, w, |k| {
+            k == check::SECCOMP_POD_ANNOTATION || k.starts_with(check::SECCOMP_CONTAINER_ANNOTATION_PREFIX)
+        }, check::seccomp_annotation_allowed)?;
+    }
+
+    if failing("appArmorProfile") {
+        const ID: &str = "appArmorProfile";
+        let bad = |t: &str| t != "RuntimeDefault" && t != "Localhost";
+        if let Some(p) = pod_sc.and_then(|s| s.app_armor_profile.as_ref()).filter(|p| bad(&p.type_)) {
+            let msg = format!("the pod sets appArmorProfile.type {:?}", p.type_);
+            d.unsafe_fix(allow, ID, msg, |d| {
+                d.set(planner, ID, pod_sc_path.key("appArmorProfile").key("type"), Value::str("RuntimeDefault"))
+            })?;
+        }
+        for c in &all {
+            if let Some(p) = c.security_context.and_then(|s| s.app_armor_profile.as_ref()).filter(|p| bad(&p.type_)) {
+                let msg = format!("container {:?} sets appArmorProfile.type {:?}", c.name, p.type_);
+                d.unsafe_fix(allow, ID, msg, |d| {
+                    d.set(planner, ID, sc_path(c, &w.spec).key("appArmorProfile").key("type"), Value::str("RuntimeDefault"))
+                })?;
+            }
+        }
+        fix_annotations(&mut d, planner, allow, ID, view, w, |k| k.starts_with(check::APPARMOR_ANNOTATION_PREFIX), check::apparmor_annotation_allowed)?;
+    }
+
+    let restricted_proc = failing("procMount_restricted");
+    if restricted_proc || failing("procMount") {
+        let id = if restricted_proc { "procMount_restricted" } else { "procMount" };
+        for c in &all {
+            let pm = c.security_context.and_then(|s| s.proc_mount.as_deref());
+            if let Some(pm) = pm.filter(|pm| *pm != "Default") {
+                let msg = format!("container {:?} sets procMount: {pm}", c.name);
+                d.unsafe_fix(allow, id, msg, |d| {
+                    d.set(planner, id, sc_path(c, &w.spec).key("procMount"), Value::str("Default"))
+                })?;
             }
         }
     }
 
+    if failing("hostProbesAndHostLifecycle") {
+        const ID: &str = "hostProbesAndHostLifecycle";
+        for c in &all {
+            for handler in host_handlers(c) {
+                let path = c.path(&w.spec).extend(&handler);
+                let msg = format!("container {:?} sets a host in {path}", c.name);
+                d.unsafe_fix(allow, ID, msg, |d| {
+                    let planned = planner.remove_key(&path, "host")?;
+                    d.record(planned, ID, &path.key("host"), Action::Removed);
+                    Ok(())
+                })?;
+            }
+        }
+    }
     Ok(d)
+}
+
+/// Annotation values the level forbids (`unconfined`) become `runtime/default`.
+#[allow(clippy::too_many_arguments)]
+fn fix_annotations(
+    d: &mut Decisions,
+    planner: &mut Planner<'_, '_>,
+    allow: Allow,
+    id: &'static str,
+    view: &PodView,
+    w: &Workload,
+    governed: impl Fn(&str) -> bool,
+    allowed: fn(&str) -> bool,
+) -> Result<(), Refusal> {
+    for (k, v) in view.meta.annotations.iter().flatten() {
+        if governed(k) && !allowed(v) {
+            let path = w.meta.key("annotations").join(Seg::Key(Cow::Owned(k.clone())));
+            let msg = format!("annotation {k} is {v:?}");
+            d.unsafe_fix(allow, id, msg, |d| d.set(planner, id, path, Value::str("runtime/default")))?;
+        }
+    }
+    Ok(())
+}
+
+/// Paths (below a container) of probe and lifecycle handlers that name a host.
+fn host_handlers(c: &ContainerView<'_>) -> Vec<Vec<Seg>> {
+    let mut out = Vec::new();
+    let probes = [
+        ("livenessProbe", c.liveness_probe),
+        ("readinessProbe", c.readiness_probe),
+        ("startupProbe", c.startup_probe),
+    ];
+    for (name, probe) in probes {
+        if let Some(p) = probe {
+            if p.http_get.as_ref().is_some_and(|h| h.host.as_deref().is_some_and(|s| !s.is_empty())) {
+                out.push(vec![Seg::key(name), Seg::key("httpGet")]);
+            }
+            if p.tcp_socket.as_ref().is_some_and(|t| t.host.as_deref().is_some_and(|s| !s.is_empty())) {
+                out.push(vec![Seg::key(name), Seg::key("tcpSocket")]);
+            }
+        }
+    }
+    if let Some(l) = c.lifecycle {
+        for (name, handler) in [("postStart", l.post_start.as_ref()), ("preStop", l.pre_stop.as_ref())] {
+            if let Some(h) = handler {
+                if h.http_get.as_ref().is_some_and(|g| g.host.as_deref().is_some_and(|s| !s.is_empty())) {
+                    out.push(vec![Seg::key("lifecycle"), Seg::key(name), Seg::key("httpGet")]);
+                }
+                if h.tcp_socket.as_ref().is_some_and(|t| t.host.as_deref().is_some_and(|s| !s.is_empty())) {
+                    out.push(vec![Seg::key("lifecycle"), Seg::key(name), Seg::key("tcpSocket")]);
+                }
+            }
+        }
+    }
+    out
 }
 
 fn quote_names(names: &[&str]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
-    format!(
-        "container{} {}",
-        if names.len() == 1 { "" } else { "s" },
-        quoted.join(", ")
-    )
+    format!("container{} {}", if names.len() == 1 { "" } else { "s" }, quoted.join(", "))
 }

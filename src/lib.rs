@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod fix;
 pub mod fixes;
+pub mod guard;
 pub mod path;
 pub mod plan;
 pub mod policy;

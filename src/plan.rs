@@ -29,6 +29,19 @@ pub enum Op {
     AppendItems(Vec<Value>),
     /// Replace the null at `path` with a mapping or sequence.
     FillNull(Value),
+    /// Replace the scalar at `path` (an unsafe fix: the author wrote it).
+    SetScalar(Value),
+    /// Remove these keys from the mapping at `path` (an unsafe fix).
+    RemoveKeys(Vec<Cow<'static, str>>),
+    /// Remove the items with these string values from the sequence at `path` (an unsafe fix).
+    RemoveItems(Vec<String>),
+}
+
+impl Op {
+    /// Ops that change or remove what the author wrote; a round applies these alone.
+    pub fn is_unsafe(&self) -> bool {
+        matches!(self, Op::SetScalar(_) | Op::RemoveKeys(_) | Op::RemoveItems(_))
+    }
 }
 
 /// What must hold at the end of a key path.
@@ -74,8 +87,14 @@ impl<'t, 'a> Planner<'t, 'a> {
         }
     }
 
+    /// The planned changes. When any change is unsafe only those are returned: a round
+    /// either changes values or adds fields, never both, so no node is edited twice.
     pub fn into_changes(self) -> Vec<Change> {
-        self.changes
+        if self.changes.iter().any(|c| c.op.is_unsafe()) {
+            self.changes.into_iter().filter(|c| c.op.is_unsafe()).collect()
+        } else {
+            self.changes
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -164,8 +183,43 @@ impl<'t, 'a> Planner<'t, 'a> {
         }
     }
 
+    /// Replace the scalar at `path` with `value` (unsafe).
+    pub fn set(&mut self, path: &Path, value: Value) -> Result<bool, Refusal> {
+        let node = self.node(path)?;
+        if !matches!(node.kind, Kind::Scalar(_)) || node.anchored {
+            return Err(Refusal::new(node.start, format!("{path} is not a plain value pss-fix can change")));
+        }
+        self.push(path.clone(), Op::SetScalar(value))
+    }
+
+    /// Remove `key` from the mapping at `path` (unsafe); nothing when absent.
+    pub fn remove_key(&mut self, path: &Path, key: &'static str) -> Result<bool, Refusal> {
+        let node = self.node(path)?;
+        let map = editable_map(node, path)?;
+        if !map.entries.iter().any(|(k, _)| k.as_str() == Some(key)) {
+            return Ok(false);
+        }
+        self.push(path.clone(), Op::RemoveKeys(vec![Cow::Borrowed(key)]))
+    }
+
+    /// Remove the items equal to `values` from the sequence at `path` (unsafe).
+    pub fn remove_items(&mut self, path: &Path, values: Vec<String>) -> Result<bool, Refusal> {
+        let node = self.node(path)?;
+        if !matches!(node.kind, Kind::Seq(_)) || node.anchored {
+            return Err(Refusal::new(node.start, format!("{path} is not a list pss-fix can change")));
+        }
+        self.push(path.clone(), Op::RemoveItems(values))
+    }
+
+    fn node(&self, path: &Path) -> Result<&'t Node<'a>, Refusal> {
+        self.root
+            .at(path.segs())
+            .ok_or_else(|| Refusal::new(self.root.start, format!("internal: no node at {path}")))
+    }
+
     fn push(&mut self, path: Path, op: Op) -> Result<bool, Refusal> {
-        if let Some(existing) = self.changes.iter_mut().find(|c| c.path == path) {
+        let same_kind = |a: &Op, b: &Op| std::mem::discriminant(a) == std::mem::discriminant(b);
+        if let Some(existing) = self.changes.iter_mut().find(|c| c.path == path && same_kind(&c.op, &op)) {
             merge_op(&mut existing.op, op);
         } else {
             self.changes.push(Change { path, op });
@@ -242,6 +296,21 @@ fn merge_op(into: &mut Op, op: Op) {
             }
         }
         (Op::FillNull(a), Op::FillNull(b)) => merge_value(a, b),
+        (Op::SetScalar(a), Op::SetScalar(b)) => *a = b,
+        (Op::RemoveKeys(a), Op::RemoveKeys(b)) => {
+            for k in b {
+                if !a.contains(&k) {
+                    a.push(k);
+                }
+            }
+        }
+        (Op::RemoveItems(a), Op::RemoveItems(b)) => {
+            for v in b {
+                if !a.contains(&v) {
+                    a.push(v);
+                }
+            }
+        }
         // Two wishes for one node always have the same shape: the node decides the op.
         _ => {}
     }

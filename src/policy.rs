@@ -13,7 +13,8 @@ pub const NEWEST_MINOR: u32 = 37;
 
 /// A Pod Security Standards level. `Privileged` allows everything; it exists so that "the
 /// highest level a workload passes" can be named.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Level {
     Privileged,
     Baseline,

@@ -125,6 +125,48 @@ pub fn edits(
                 r.fill_block(&t, value)
             }
         }
+        Op::SetScalar(value) => Ok(vec![r.set_scalar(t.node, value)]),
+        Op::RemoveKeys(keys) => {
+            let Kind::Map(m) = &t.node.kind else {
+                return Err(Refusal {
+                    at: t.node.start,
+                    message: format!("{} is not a mapping", change.path),
+                });
+            };
+            let removed: Vec<bool> = m
+                .entries
+                .iter()
+                .map(|(k, _)| k.as_str().is_some_and(|k| keys.iter().any(|r| r == k)))
+                .collect();
+            let spans: Vec<(usize, usize)> = m.entries.iter().map(|(k, v)| (k.start, v.end)).collect();
+            r.remove(&t, m.flow, &spans, &removed, "{}")
+        }
+        Op::RemoveItems(values) => {
+            let Kind::Seq(s) = &t.node.kind else {
+                return Err(Refusal {
+                    at: t.node.start,
+                    message: format!("{} is not a list", change.path),
+                });
+            };
+            let removed: Vec<bool> = s
+                .items
+                .iter()
+                .map(|i| i.as_str().is_some_and(|v| values.iter().any(|r| r == v)))
+                .collect();
+            let mut spans = Vec::with_capacity(s.items.len());
+            for item in &s.items {
+                let start = if s.flow {
+                    item.start
+                } else {
+                    dash_of(text, item.start).ok_or_else(|| Refusal {
+                        at: item.start,
+                        message: format!("cannot find the dash of an item of {}", change.path),
+                    })?
+                };
+                spans.push((start, item.end));
+            }
+            r.remove(&t, s.flow, &spans, &removed, "[]")
+        }
     }
 }
 
@@ -194,13 +236,7 @@ impl Renderer<'_> {
         let mut edits = Vec::new();
         let line_break = line_end(self.text, if empty { key.end } else { node.end });
         if !empty {
-            let colon = self.text[key.end..node.start]
-                .find(':')
-                .map(|i| key.end + i + 1)
-                .ok_or_else(|| Refusal {
-                    at: key.start,
-                    message: "cannot find the ':' after this key".into(),
-                })?;
+            let colon = self.colon_after(key, node.start)?;
             edits.push(Edit::deletion(colon, node.end, self.depth));
         }
         edits.push(Edit::insertion(content, line_break, self.depth));
@@ -257,6 +293,87 @@ impl Renderer<'_> {
                 Edit::insertion(content, eol_at, self.depth),
             ]
         }
+    }
+
+    /// The scalar's new value, quoted as the author quoted the old one.
+    fn set_scalar(&self, node: &Node<'_>, value: &Value) -> Edit {
+        let style = node.as_scalar().map(|s| s.style);
+        let text = match (value, style) {
+            (Value::Str(s), Some(ScalarStyle::DoubleQuoted)) => {
+                serde_json::to_string(s.as_ref()).expect("strings serialize")
+            }
+            (Value::Str(s), Some(ScalarStyle::SingleQuoted)) if !s.contains('\'') => {
+                format!("'{s}'")
+            }
+            _ => self.scalar(value),
+        };
+        Edit::replacement(text, node.start, node.end, self.depth)
+    }
+
+    /// Remove the entries (or items) flagged in `removed`; `spans` run from each one's first
+    /// character (key, or dash of a block item) to the end of its value. Removing them all
+    /// leaves `empty` (`{}` or `[]`) so the collection stays a collection.
+    fn remove(
+        &self,
+        t: &Target<'_, '_>,
+        flow: bool,
+        spans: &[(usize, usize)],
+        removed: &[bool],
+        empty: &str,
+    ) -> Result<Vec<Edit>, Refusal> {
+        let node = t.node;
+        if removed.iter().all(|&r| r) {
+            if flow {
+                return Ok(vec![Edit::replacement(empty.into(), node.start, node.end, self.depth)]);
+            }
+            let key = t.key.ok_or_else(|| Refusal {
+                at: node.start,
+                message: "cannot empty a collection that is not a mapping value".into(),
+            })?;
+            let colon = self.colon_after(key, node.start)?;
+            return Ok(vec![Edit::replacement(format!(" {empty}"), colon, node.end, self.depth)]);
+        }
+        let mut edits = Vec::new();
+        for (i, &(start, end)) in spans.iter().enumerate() {
+            if !removed[i] {
+                continue;
+            }
+            let later_kept = removed[i + 1..].iter().any(|&r| !r);
+            let (from, to) = if flow {
+                if later_kept {
+                    (start, spans[i + 1].0)
+                } else {
+                    (spans[i - 1].1, end)
+                }
+            } else {
+                let line = line_start(self.text, start);
+                if self.text[line..start].bytes().all(|b| b == b' ') {
+                    (line, next_line(self.text, end))
+                } else if let Some(next) = spans.get(i + 1) {
+                    // The first entry of a `- key: value` item: the next entry moves up
+                    // onto the dash line.
+                    (start, next.0)
+                } else {
+                    return Err(Refusal {
+                        at: start,
+                        message: "cannot remove this entry without re-indenting its item".into(),
+                    });
+                }
+            };
+            edits.push(Edit::deletion(from, to, self.depth));
+        }
+        Ok(edits)
+    }
+
+    /// Just past the `:` that follows `key` (before `limit`).
+    fn colon_after(&self, key: &Node<'_>, limit: usize) -> Result<usize, Refusal> {
+        self.text[key.end..limit]
+            .find(':')
+            .map(|i| key.end + i + 1)
+            .ok_or_else(|| Refusal {
+                at: key.start,
+                message: "cannot find the ':' after this key".into(),
+            })
     }
 
     /// Render a mapping or sequence value as block lines at `col`.

@@ -3,7 +3,7 @@
 //! server reads YAML (through JSON, YAML 1.1 scalars) and never serialized back: typed structs
 //! drop unknown fields and reorder keys.
 
-use k8s_openapi::api::core::v1::{PodSpec, SecurityContext};
+use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Map, Number, Value as Json};
 
@@ -16,52 +16,6 @@ use crate::yaml::{Kind, Node};
 pub struct PodView {
     pub meta: ObjectMeta,
     pub spec: PodSpec,
-}
-
-/// One container of any of the three lists, as the checks and fixes see it.
-pub struct ContainerRef<'v> {
-    /// `initContainers`, `containers` or `ephemeralContainers`.
-    pub list: &'static str,
-    pub index: usize,
-    pub name: &'v str,
-    pub sc: Option<&'v SecurityContext>,
-}
-
-impl ContainerRef<'_> {
-    /// The container's path, given its pod spec's.
-    pub fn path(&self, spec: &Path) -> Path {
-        spec.key(self.list).index(self.index)
-    }
-}
-
-/// Every container of a pod spec: init containers, containers, ephemeral containers.
-pub fn containers(spec: &PodSpec) -> Vec<ContainerRef<'_>> {
-    let mut out = Vec::new();
-    for (i, c) in spec.init_containers.iter().flatten().enumerate() {
-        out.push(ContainerRef {
-            list: "initContainers",
-            index: i,
-            name: &c.name,
-            sc: c.security_context.as_ref(),
-        });
-    }
-    for (i, c) in spec.containers.iter().enumerate() {
-        out.push(ContainerRef {
-            list: "containers",
-            index: i,
-            name: &c.name,
-            sc: c.security_context.as_ref(),
-        });
-    }
-    for (i, c) in spec.ephemeral_containers.iter().flatten().enumerate() {
-        out.push(ContainerRef {
-            list: "ephemeralContainers",
-            index: i,
-            name: &c.name,
-            sc: c.security_context.as_ref(),
-        });
-    }
-    out
 }
 
 /// The typed pod template of `w`, or `None` when the object has no pod spec (a partial

@@ -134,9 +134,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Safe fixes only: `allow` stays at its default (no `--unsafe`, no `--run-as-user`).
 fn options(policy: &str) -> Options {
     Options {
         policy: policy.parse::<Policy>().expect("a valid policy"),
+        ..Options::default()
     }
 }
 
@@ -221,6 +223,8 @@ fn corpus_fix_properties() {
         let mut fixed = 0;
         let mut passing_after = 0;
         let mut noted = 0;
+        let mut inserted = 0;
+        let mut changed_in_place = 0;
         for file in &files {
             let text = match &file.text {
                 Ok(t) => t,
@@ -244,12 +248,31 @@ fn corpus_fix_properties() {
                 passing_after += usize::from(w.skipped.is_none() && w.after.is_empty());
                 noted += usize::from(!w.notes.is_empty());
             }
+            if std::env::var_os("PSS_FIX_CORPUS_VERBOSE").is_some() {
+                for w in &report.workloads {
+                    eprintln!(
+                        "  {}: before {:?}, added {:?}, after {:?}, notes {:?}",
+                        label(&file.rel, w),
+                        w.before.iter().map(|v| v.check).collect::<Vec<_>>(),
+                        w.added.iter().map(|a| &a.path).collect::<Vec<_>>(),
+                        w.after.iter().map(|v| v.check).collect::<Vec<_>>(),
+                        w.notes
+                            .iter()
+                            .map(|n| (n.check, &n.message))
+                            .collect::<Vec<_>>(),
+                    );
+                }
+            }
             p2_unchanged_is_identical(&mut tally, policy, &file.rel, text, &report);
             p5_fixed_or_explained(&mut tally, policy, &file.rel, &report);
             if let Some(out) = &report.output {
                 changed += 1;
-                if let Err(e) = p3_lines_kept(text, out) {
-                    tally.fail("P3", policy, format!("{}: {e}", file.rel));
+                match p3_lines_kept(text, out) {
+                    Ok(s) => {
+                        inserted += s.inserted;
+                        changed_in_place += s.changed;
+                    }
+                    Err(e) => tally.fail("P3", policy, format!("{}: {e}", file.rel)),
                 }
                 for e in p4_same_data_plus_fixes(text, out) {
                     tally.fail("P4", policy, format!("{}: {e}", file.rel));
@@ -269,7 +292,8 @@ fn corpus_fix_properties() {
             new("P2")
         );
         eprintln!(
-            "corpus {policy} P3 original lines kept in order: {changed} changed files, {} failures",
+            "corpus {policy} P3 original lines kept in order: {changed} changed files, {inserted} lines \
+             inserted, {changed_in_place} changed in place, {} failures",
             new("P3")
         );
         eprintln!(
@@ -348,16 +372,18 @@ fn lines(text: &str) -> Vec<&str> {
 
 /// Every original line is found, in order, in the output, unchanged or changed in one of the
 /// allowed ways; every output line not matched to an original line is an inserted field.
-fn p3_lines_kept(text: &str, out: &str) -> Result<(), String> {
+fn p3_lines_kept(text: &str, out: &str) -> Result<LineStats, String> {
     let orig = lines(text);
     let new = lines(out);
     let mut matched = vec![false; new.len()];
+    let mut stats = LineStats::default();
     let mut next = 0;
     for (i, line) in orig.iter().enumerate() {
         // Greedy earliest match is optimal for an in-order matching, whatever the relation.
         let found = (next..new.len()).find(|&k| new[k] == *line || allowed_change(line, new[k]));
         match found {
             Some(k) => {
+                stats.changed += usize::from(new[k] != *line);
                 matched[k] = true;
                 next = k + 1;
             }
@@ -383,8 +409,16 @@ fn p3_lines_kept(text: &str, out: &str) -> Result<(), String> {
                 show(line)
             ));
         }
+        stats.inserted += usize::from(!matched[k]);
     }
-    Ok(())
+    Ok(stats)
+}
+
+/// Lines a fix added, and original lines it changed in place.
+#[derive(Default)]
+struct LineStats {
+    inserted: usize,
+    changed: usize,
 }
 
 fn words(s: &str) -> impl Iterator<Item = &str> {
@@ -438,8 +472,14 @@ fn inserted_in_line(orig: &str, new: &str) -> bool {
     let Some(inserted) = new.get(prefix..prefix + (n.len() - o.len())) else {
         return false;
     };
-    let starts = inserted.chars().next().is_some_and(|c| !c.is_alphanumeric());
-    let ends = inserted.chars().last().is_some_and(|c| !c.is_alphanumeric());
+    let starts = inserted
+        .chars()
+        .next()
+        .is_some_and(|c| !c.is_alphanumeric());
+    let ends = inserted
+        .chars()
+        .last()
+        .is_some_and(|c| !c.is_alphanumeric());
     !inserted.trim().is_empty() && (starts || ends) && fix_text(inserted)
 }
 
@@ -452,8 +492,8 @@ fn empty_value_filled(orig: &str, new: &str) -> bool {
             let head = &orig[..pos];
             let tail = &orig[pos + token.len()..];
             let value_position = head.trim_end().ends_with(':');
-            let token_ends = tail.is_empty()
-                || tail.starts_with([' ', '\t', '\r', ',', '#', '}', ']']);
+            let token_ends =
+                tail.is_empty() || tail.starts_with([' ', '\t', '\r', ',', '#', '}', ']']);
             if !value_position || !token_ends {
                 continue;
             }
@@ -509,7 +549,8 @@ fn p4_same_data_plus_fixes(text: &str, out: &str) -> Vec<String> {
     for (i, (a, b)) in input.iter().zip(&output).enumerate() {
         let mut path = Vec::new();
         let mut d = Vec::new();
-        compare(a, b, &mut path, &mut d);
+        let specs = pod_spec_paths(a);
+        compare(a, b, &mut path, &specs, &mut d);
         diffs.extend(d.into_iter().map(|e| format!("document {}: {e}", i + 1)));
     }
     diffs
@@ -547,20 +588,26 @@ fn last(path: &[String]) -> &str {
 }
 
 /// `input` must be contained in `output`, which may hold only the safe-fix additions beyond it.
-fn compare(input: &Value, output: &Value, path: &mut Vec<String>, diffs: &mut Vec<String>) {
+fn compare(
+    input: &Value,
+    output: &Value,
+    path: &mut Vec<String>,
+    specs: &[Vec<String>],
+    diffs: &mut Vec<String>,
+) {
     match (input, output) {
         (Value::Mapping(a), Value::Mapping(b)) => {
             for (k, v) in a {
                 path.push(key_name(k));
                 match b.get(k) {
-                    Some(w) => compare(v, w, path, diffs),
+                    Some(w) => compare(v, w, path, specs, diffs),
                     None => diffs.push(format!("{}: key removed", dotted(path))),
                 }
                 path.pop();
             }
             for (k, v) in b {
                 if !a.contains_key(k) {
-                    check_added(path, &key_name(k), v, diffs);
+                    check_added(path, &key_name(k), v, specs, diffs);
                 }
             }
         }
@@ -571,14 +618,14 @@ fn compare(input: &Value, output: &Value, path: &mut Vec<String>, diffs: &mut Ve
             ) =>
         {
             for (k, v) in b {
-                check_added(path, &key_name(k), v, diffs);
+                check_added(path, &key_name(k), v, specs, diffs);
             }
         }
         (Value::Sequence(a), Value::Sequence(b)) => {
             if a.len() == b.len() {
                 for (i, (v, w)) in a.iter().zip(b).enumerate() {
                     path.push(format!("[{i}]"));
-                    compare(v, w, path, diffs);
+                    compare(v, w, path, specs, diffs);
                     path.pop();
                 }
             } else if is_drop(path) && b.len() == a.len() + 1 && !a.iter().any(is_all) {
@@ -627,6 +674,42 @@ fn is_drop(path: &[String]) -> bool {
         && path[path.len() - 3] == "securityContext"
 }
 
+/// Where a document keeps its pod specs, by kind (a `kind: List` holds objects in `items`).
+fn pod_spec_paths(doc: &Value) -> Vec<Vec<String>> {
+    let of = |object: &Value| -> Option<&'static [&'static str]> {
+        Some(match object.get("kind")?.as_str()? {
+            "Pod" => &["spec"],
+            "PodTemplate" => &["template", "spec"],
+            "ReplicationController"
+            | "ReplicaSet"
+            | "Deployment"
+            | "StatefulSet"
+            | "DaemonSet"
+            | "Job" => &["spec", "template", "spec"],
+            "CronJob" => &["spec", "jobTemplate", "spec", "template", "spec"],
+            _ => return None,
+        })
+    };
+    let owned = |prefix: &[String], p: &[&str]| {
+        let mut v = prefix.to_vec();
+        v.extend(p.iter().map(|s| s.to_string()));
+        v
+    };
+    let mut out = Vec::new();
+    if doc.get("kind").and_then(Value::as_str) == Some("List") {
+        if let Some(items) = doc.get("items").and_then(Value::as_sequence) {
+            for (i, item) in items.iter().enumerate() {
+                if let Some(p) = of(item) {
+                    out.push(owned(&["items".into(), format!("[{i}]")], p));
+                }
+            }
+        }
+    } else if let Some(p) = of(doc) {
+        out.push(owned(&[], p));
+    }
+    out
+}
+
 /// Who owns the `securityContext` at `parent.securityContext`.
 #[derive(PartialEq)]
 enum Owner {
@@ -635,17 +718,18 @@ enum Owner {
     Other,
 }
 
-fn owner(parent: &[String]) -> Owner {
+fn owner(parent: &[String], specs: &[Vec<String>]) -> Owner {
     let n = parent.len();
     if n >= 2
         && parent[n - 1].starts_with('[')
+        && specs.iter().any(|s| s[..] == parent[..n - 2])
         && matches!(
             parent[n - 2].as_str(),
             "containers" | "initContainers" | "ephemeralContainers"
         )
     {
         Owner::Container
-    } else if last(parent) == "spec" {
+    } else if specs.iter().any(|s| s[..] == *parent) {
         Owner::Pod
     } else {
         Owner::Other
@@ -653,15 +737,21 @@ fn owner(parent: &[String]) -> Owner {
 }
 
 /// A key the output has and the input has not, at `parent.key`: only what a safe fix adds.
-fn check_added(parent: &[String], key: &str, value: &Value, diffs: &mut Vec<String>) {
+fn check_added(
+    parent: &[String],
+    key: &str,
+    value: &Value,
+    specs: &[Vec<String>],
+    diffs: &mut Vec<String>,
+) {
     let mut path = parent.to_vec();
     path.push(key.to_owned());
     let sc = parent.iter().rposition(|s| s == "securityContext");
     let ok = match sc {
-        None => key == "securityContext" && owner(parent) != Owner::Other,
+        None => key == "securityContext" && owner(parent, specs) != Owner::Other,
         Some(at) => {
             let inside = &parent[at + 1..];
-            let whose = owner(&parent[..at]);
+            let whose = owner(&parent[..at], specs);
             match (inside, key, whose) {
                 ([], "runAsNonRoot", Owner::Pod) => value == &Value::Bool(true),
                 ([], "seccompProfile", Owner::Pod) => true,
@@ -691,7 +781,7 @@ fn check_added(parent: &[String], key: &str, value: &Value, diffs: &mut Vec<Stri
             diffs.push(format!("{}: empty mapping added", dotted(&path)));
         }
         for (k, v) in m {
-            check_added(&path, &key_name(k), v, diffs);
+            check_added(&path, &key_name(k), v, specs, diffs);
         }
     } else if matches!(key, "securityContext" | "seccompProfile" | "capabilities") {
         diffs.push(format!(
@@ -711,7 +801,10 @@ fn p5_fixed_or_explained(tally: &mut Tally, policy: &str, file: &str, report: &F
             tally.fail(
                 "P5",
                 policy,
-                format!("{}: skipped ({why}) — every corpus workload has a pod spec", label(file, w)),
+                format!(
+                    "{}: skipped ({why}) — every corpus workload has a pod spec",
+                    label(file, w)
+                ),
             );
             continue;
         }
@@ -839,7 +932,10 @@ fn p6_idempotent(
             );
         } else if a.after != b.before {
             let show_all = |vs: &[pss_fix::check::Violation]| {
-                vs.iter().map(|v| v.message()).collect::<Vec<_>>().join("; ")
+                vs.iter()
+                    .map(|v| v.message())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             };
             tally.fail(
                 "P6",
@@ -889,13 +985,17 @@ fn corpus_verdicts_match_official() {
     for (policy, jsonl) in VERDICT_POLICIES {
         let opts = options(policy);
         let before = tally.count("P7");
-        let text = fs::read_to_string(root.join(jsonl))
-            .unwrap_or_else(|e| panic!("read {jsonl}: {e}"));
+        let text =
+            fs::read_to_string(root.join(jsonl)).unwrap_or_else(|e| panic!("read {jsonl}: {e}"));
         let mut expected: BTreeMap<Key, Vec<(Expected, bool)>> = BTreeMap::new();
         let mut entries = 0;
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let e: Expected = serde_json::from_str(line)
-                .unwrap_or_else(|err| panic!("{jsonl}:{}: {err}", n + 1));
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let e: Expected =
+                serde_json::from_str(line).unwrap_or_else(|err| panic!("{jsonl}:{}: {err}", n + 1));
             let key = (
                 e.file.clone(),
                 e.kind.clone(),
@@ -998,4 +1098,159 @@ fn verdict_difference(w: &WorkloadReport, e: &Expected) -> Option<String> {
         }
     }
     None
+}
+
+// ---------------------------------------------------------------------------------------------
+// The referees themselves: they must accept the allowed changes and catch real damage.
+
+#[test]
+fn line_check_accepts_fills_and_catches_damage() {
+    let ok = |a: &str, b: &str| {
+        assert!(
+            p3_lines_kept(a, b).is_ok(),
+            "should pass:\n{a}\n=>\n{b}\n{:?}",
+            p3_lines_kept(a, b).err()
+        )
+    };
+    let bad =
+        |a: &str, b: &str| assert!(p3_lines_kept(a, b).is_err(), "should fail:\n{a}\n=>\n{b}");
+    let base = "spec:\n  # note\n  containers:\n  - name: a\n    image: x\n";
+    ok(
+        base,
+        "spec:\n  # note\n  containers:\n  - name: a\n    image: x\n    securityContext:\n      allowPrivilegeEscalation: false\n",
+    );
+    ok(
+        "c:\n  securityContext: {}\n  b: 1\n",
+        "c:\n  securityContext:\n    runAsNonRoot: true\n  b: 1\n",
+    );
+    ok(
+        "c:\n  securityContext: {} # keep\n",
+        "c:\n  securityContext: # keep\n    runAsNonRoot: true\n",
+    );
+    ok(
+        "c:\n  securityContext: ~\n",
+        "c:\n  securityContext:\n    runAsNonRoot: true\n",
+    );
+    ok(
+        "c:\n  securityContext: null\n",
+        "c:\n  securityContext: {runAsNonRoot: true}\n",
+    );
+    ok(
+        "c:\n  drop: [NET_RAW] # why\n",
+        "c:\n  drop: [NET_RAW, ALL] # why\n",
+    );
+    ok(
+        "{\n  \"a\": 1\n}\n",
+        "{\n  \"a\": 1,\n  \"securityContext\": {\n    \"runAsNonRoot\": true\n  }\n}\n",
+    );
+    ok(
+        "{\n  \"securityContext\": {},\n  \"a\": 1\n}\n",
+        "{\n  \"securityContext\": {\n    \"runAsNonRoot\": true\n  },\n  \"a\": 1\n}\n",
+    );
+    ok("c:\n  drop: []\n", "c:\n  drop: [ALL]\n");
+    ok(
+        "c:\n  securityContext: {}\n",
+        "c:\n  securityContext: {runAsNonRoot: true}\n",
+    );
+    ok("c:\n  runAsNonRoot:\n", "c:\n  runAsNonRoot: true\n");
+    ok(
+        "c:\n  allowPrivilegeEscalation: # why\n",
+        "c:\n  allowPrivilegeEscalation: false # why\n",
+    );
+    ok(
+        "c:\n  allowPrivilegeEscalation: # why\n",
+        "c:\n  allowPrivilegeEscalation: # why\n    false\n",
+    );
+    // A dropped line.
+    bad(base, "spec:\n  # note\n  containers:\n  - name: a\n");
+    // A reindented line.
+    bad(
+        base,
+        "spec:\n  # note\n  containers:\n    - name: a\n    image: x\n",
+    );
+    // A changed value.
+    bad(
+        base,
+        "spec:\n  # note\n  containers:\n  - name: a\n    image: y\n",
+    );
+    // A line that is not a safe-fix field.
+    bad(
+        base,
+        "spec:\n  # note\n  containers:\n  - name: a\n    image: x\n    runAsUser: 1000\n",
+    );
+    // A moved comment.
+    bad(
+        base,
+        "spec:\n  containers:\n  # note\n  - name: a\n    image: x\n",
+    );
+    // An inserted blank line.
+    bad(
+        base,
+        "spec:\n  # note\n\n  containers:\n  - name: a\n    image: x\n",
+    );
+    // Line endings changed.
+    bad("a: 1\r\nb: 2\r\n", "a: 1\nb: 2\n");
+    // A flow list gaining something else.
+    bad("drop: [NET_RAW]\n", "drop: [NET_RAW, SYS_ADMIN]\n");
+}
+
+#[test]
+fn data_check_accepts_fixes_and_catches_damage() {
+    let pod =
+        "kind: Pod\nspec:\n  securityContext:\n  containers:\n  - name: a\n    image: x\n    \
+               securityContext:\n      capabilities:\n        drop: [NET_RAW]\n";
+    let ok = |b: &str| {
+        let d = p4_same_data_plus_fixes(pod, b);
+        assert!(d.is_empty(), "should pass:\n{b}\n{d:?}");
+    };
+    let bad = |b: &str| {
+        assert!(
+            !p4_same_data_plus_fixes(pod, b).is_empty(),
+            "should fail:\n{b}"
+        )
+    };
+    ok("kind: Pod\nspec:\n  securityContext:\n    runAsNonRoot: true\n    seccompProfile:\n      \
+        type: RuntimeDefault\n  containers:\n  - name: a\n    image: x\n    securityContext:\n      \
+        allowPrivilegeEscalation: false\n      capabilities:\n        drop: [NET_RAW, ALL]\n");
+    // Changed value.
+    bad(
+        "kind: Pod\nspec:\n  securityContext:\n  containers:\n  - name: b\n    image: x\n    \
+         securityContext:\n      capabilities:\n        drop: [NET_RAW]\n",
+    );
+    // Removed key.
+    bad("kind: Pod\nspec:\n  securityContext:\n  containers:\n  - name: a\n    securityContext:\n      \
+         capabilities:\n        drop: [NET_RAW]\n");
+    // A field no safe fix adds.
+    bad("kind: Pod\nspec:\n  securityContext:\n    runAsUser: 1000\n  containers:\n  - name: a\n    \
+         image: x\n    securityContext:\n      capabilities:\n        drop: [NET_RAW]\n");
+    // A container-level field at pod level.
+    bad("kind: Pod\nspec:\n  securityContext:\n    allowPrivilegeEscalation: false\n  containers:\n  \
+         - name: a\n    image: x\n    securityContext:\n      capabilities:\n        drop: [NET_RAW]\n");
+    // Something other than ALL in drop.
+    bad(
+        "kind: Pod\nspec:\n  securityContext:\n  containers:\n  - name: a\n    image: x\n    \
+         securityContext:\n      capabilities:\n        drop: [NET_RAW, SYS_ADMIN]\n",
+    );
+    // A value a safe fix never writes.
+    bad("kind: Pod\nspec:\n  securityContext:\n    runAsNonRoot: false\n  containers:\n  - name: a\n    \
+         image: x\n    securityContext:\n      capabilities:\n        drop: [NET_RAW]\n");
+    // A key outside securityContext.
+    bad("kind: Pod\nspec:\n  securityContext:\n  hostNetwork: false\n  containers:\n  - name: a\n    \
+         image: x\n    securityContext:\n      capabilities:\n        drop: [NET_RAW]\n");
+    // A securityContext on the Deployment's own spec, not its pod template's.
+    let deploy = "kind: Deployment\nspec:\n  template:\n    spec:\n      containers: []\n";
+    assert!(!p4_same_data_plus_fixes(
+        deploy,
+        "kind: Deployment\nspec:\n  securityContext:\n    runAsNonRoot: true\n  template:\n    \
+         spec:\n      containers: []\n"
+    )
+    .is_empty());
+    assert!(p4_same_data_plus_fixes(
+        deploy,
+        "kind: Deployment\nspec:\n  template:\n    spec:\n      containers: []\n      \
+         securityContext:\n        runAsNonRoot: true\n"
+    )
+    .is_empty());
+    // One more document.
+    bad(&format!("{pod}---\nkind: Pod\n"));
 }

@@ -9,6 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use pss_fix::engine::{process, Options};
+use pss_fix::fixes::Allow;
 use pss_fix::policy::Policy;
 use pss_fix::{diff, report, source};
 
@@ -35,18 +36,28 @@ fn rel(path: &Path) -> String {
 
 /// The snapshot body for one fixture, checking the invariants on the way.
 fn run(path: &Path, policy: Policy) -> String {
+    run_with(path, policy, Allow::default())
+}
+
+fn run_with(path: &Path, policy: Policy, allow: Allow) -> String {
     let name = rel(path);
     let bytes = fs::read(path).unwrap();
     let text = match source::decode(bytes) {
         Ok(t) => t,
         Err(e) => return format!("error: {}\n", e.in_file(&name)),
     };
-    let opts = Options { policy };
+    let opts = Options { policy, allow };
     let report = match process(&name, &text, &opts) {
         Ok(r) => r,
         Err(e) => return format!("error: {e}\n"),
     };
     let mut out = format!("policy: {policy}\n");
+    if allow.unsafe_fixes {
+        out.push_str("unsafe fixes: on\n");
+    }
+    if let Some(uid) = allow.run_as_user {
+        out.push_str(&format!("run as user: {uid}\n"));
+    }
     let findings = report::remaining_text(&name, &report, policy);
     out.push_str("findings:\n");
     out.push_str(if findings.is_empty() {
@@ -123,6 +134,31 @@ fn versions_insert_only_what_they_require() {
         ] {
             let body = run(&path, policy.parse().unwrap());
             insta::assert_snapshot!(format!("versions__web@{}", policy.replace(':', "-")), body);
+        }
+    });
+}
+
+/// `--unsafe` (and `--run-as-user`) on inputs whose violations need a value changed.
+#[test]
+fn unsafe_fixes_match_their_snapshots() {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/unsafe");
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    settings.bind(|| {
+        for path in &files {
+            let stem = path.file_name().unwrap().to_string_lossy().into_owned();
+            for (label, allow) in [
+                ("safe", Allow::default()),
+                ("unsafe", Allow { unsafe_fixes: true, run_as_user: None }),
+                ("unsafe-uid-1000", Allow { unsafe_fixes: true, run_as_user: Some(1000) }),
+            ] {
+                let body = run_with(path, Policy::default(), allow);
+                insta::assert_snapshot!(format!("unsafe__{stem}@{label}"), body);
+            }
         }
     });
 }

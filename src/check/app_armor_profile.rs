@@ -46,13 +46,13 @@ pub(super) const INFO: CheckInfo = CheckInfo {
     eval,
 };
 
-const ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
+pub(crate) const ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
 
 fn allowed_type(profile: &AppArmorProfile) -> bool {
     matches!(profile.type_.as_str(), "RuntimeDefault" | "Localhost")
 }
 
-fn allowed_annotation(value: &str) -> bool {
+pub(crate) fn allowed_annotation(value: &str) -> bool {
     value.is_empty() || value == "runtime/default" || value.starts_with("localhost/")
 }
 

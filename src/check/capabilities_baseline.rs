@@ -45,7 +45,7 @@ pub(super) const INFO: CheckInfo = CheckInfo {
 };
 
 /// The runtime's default capability set (policy v1.0 onwards, unchanged since).
-pub(super) const ALLOWED: [&str; 13] = [
+pub(crate) const ALLOWED: [&str; 13] = [
     "AUDIT_WRITE",
     "CHOWN",
     "DAC_OVERRIDE",

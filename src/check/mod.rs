@@ -43,6 +43,15 @@ mod seccomp_profile_restricted;
 mod sysctls;
 mod windows_host_process;
 
+pub(crate) use app_armor_profile::{
+    allowed_annotation as apparmor_annotation_allowed, ANNOTATION_PREFIX as APPARMOR_ANNOTATION_PREFIX,
+};
+pub(crate) use capabilities_baseline::ALLOWED as BASELINE_CAPABILITIES;
+pub(crate) use seccomp_profile_baseline::{
+    valid_annotation as seccomp_annotation_allowed, CONTAINER_ANNOTATION_PREFIX as SECCOMP_CONTAINER_ANNOTATION_PREFIX,
+    POD_ANNOTATION as SECCOMP_POD_ANNOTATION,
+};
+
 /// One failed check, in the admission controller's own words.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Violation {
@@ -265,8 +274,13 @@ pub fn highest_level(version: Version, meta: &ObjectMeta, spec: &PodSpec) -> Lev
 // Shared helpers: the container visitor and PSA's message vocabulary.
 // ---------------------------------------------------------------------------------------
 
-/// The security-relevant part of one container, whichever list it came from.
-pub(crate) struct ContainerView<'a> {
+/// The security-relevant part of one container, whichever list it came from. This is the
+/// one walk over containers: the checks and the fixes both use it.
+pub struct ContainerView<'a> {
+    /// `initContainers`, `containers` or `ephemeralContainers`.
+    pub list: &'static str,
+    /// Position in that list.
+    pub index: usize,
     pub name: &'a str,
     pub security_context: Option<&'a SecurityContext>,
     pub ports: &'a [ContainerPort],
@@ -276,44 +290,38 @@ pub(crate) struct ContainerView<'a> {
     pub lifecycle: Option<&'a Lifecycle>,
 }
 
+impl ContainerView<'_> {
+    /// The container's path, given its pod spec's.
+    pub fn path(&self, spec: &crate::path::Path) -> crate::path::Path {
+        spec.key(self.list).index(self.index)
+    }
+}
+
+/// `Container` and `EphemeralContainer` are different types with the same fields.
+macro_rules! container_view {
+    ($list:expr, $index:expr, $c:expr) => {
+        ContainerView {
+            list: $list,
+            index: $index,
+            name: &$c.name,
+            security_context: $c.security_context.as_ref(),
+            ports: $c.ports.as_deref().unwrap_or_default(),
+            liveness_probe: $c.liveness_probe.as_ref(),
+            readiness_probe: $c.readiness_probe.as_ref(),
+            startup_probe: $c.startup_probe.as_ref(),
+            lifecycle: $c.lifecycle.as_ref(),
+        }
+    };
+}
+
 /// Every container of the pod in the admission controller's order: initContainers,
 /// containers, then ephemeralContainers.
-pub(crate) fn containers(spec: &PodSpec) -> impl Iterator<Item = ContainerView<'_>> {
-    let init = spec
-        .init_containers
-        .iter()
-        .flatten()
-        .map(|c| ContainerView {
-            name: &c.name,
-            security_context: c.security_context.as_ref(),
-            ports: c.ports.as_deref().unwrap_or_default(),
-            liveness_probe: c.liveness_probe.as_ref(),
-            readiness_probe: c.readiness_probe.as_ref(),
-            startup_probe: c.startup_probe.as_ref(),
-            lifecycle: c.lifecycle.as_ref(),
-        });
-    let regular = spec.containers.iter().map(|c| ContainerView {
-        name: &c.name,
-        security_context: c.security_context.as_ref(),
-        ports: c.ports.as_deref().unwrap_or_default(),
-        liveness_probe: c.liveness_probe.as_ref(),
-        readiness_probe: c.readiness_probe.as_ref(),
-        startup_probe: c.startup_probe.as_ref(),
-        lifecycle: c.lifecycle.as_ref(),
-    });
-    let ephemeral = spec
-        .ephemeral_containers
-        .iter()
-        .flatten()
-        .map(|c| ContainerView {
-            name: &c.name,
-            security_context: c.security_context.as_ref(),
-            ports: c.ports.as_deref().unwrap_or_default(),
-            liveness_probe: c.liveness_probe.as_ref(),
-            readiness_probe: c.readiness_probe.as_ref(),
-            startup_probe: c.startup_probe.as_ref(),
-            lifecycle: c.lifecycle.as_ref(),
-        });
+pub fn containers(spec: &PodSpec) -> impl Iterator<Item = ContainerView<'_>> {
+    let init = (spec.init_containers.iter().flatten().enumerate())
+        .map(|(i, c)| container_view!("initContainers", i, c));
+    let regular = (spec.containers.iter().enumerate()).map(|(i, c)| container_view!("containers", i, c));
+    let ephemeral = (spec.ephemeral_containers.iter().flatten().enumerate())
+        .map(|(i, c)| container_view!("ephemeralContainers", i, c));
     init.chain(regular).chain(ephemeral)
 }
 

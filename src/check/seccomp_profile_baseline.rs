@@ -46,15 +46,15 @@ pub(super) const INFO: CheckInfo = CheckInfo {
     eval,
 };
 
-const POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
-const CONTAINER_ANNOTATION_PREFIX: &str = "container.seccomp.security.alpha.kubernetes.io/";
+pub(crate) const POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
+pub(crate) const CONTAINER_ANNOTATION_PREFIX: &str = "container.seccomp.security.alpha.kubernetes.io/";
 
 /// A seccomp profile type a pod may set (shared with the restricted check).
 pub(super) fn valid_type(profile: &SeccompProfile) -> bool {
     matches!(profile.type_.as_str(), "RuntimeDefault" | "Localhost")
 }
 
-fn valid_annotation(value: &str) -> bool {
+pub(crate) fn valid_annotation(value: &str) -> bool {
     value == "runtime/default" || value == "docker/default" || value.starts_with("localhost/")
 }
 

@@ -40,13 +40,21 @@ fn change_at<'c>(changes: &'c [Change], path: &[Seg]) -> Option<&'c Op> {
         .map(|c| &c.op)
 }
 
+fn is_removed_key(op: Option<&Op>, key: &Node<'_>) -> bool {
+    matches!(op, Some(Op::RemoveKeys(keys)) if key.as_str().is_some_and(|k| keys.iter().any(|r| r == k)))
+}
+
+fn is_removed_item(op: Option<&Op>, item: &Node<'_>) -> bool {
+    matches!(op, Some(Op::RemoveItems(values)) if item.as_str().is_some_and(|v| values.iter().any(|r| r == v)))
+}
+
 fn feed(node: &Node<'_>, path: &mut Vec<Seg>, changes: &[Change], h: &mut impl Hasher) {
     let op = if changes.is_empty() {
         None
     } else {
         change_at(changes, path)
     };
-    if let Some(Op::FillNull(v)) = op {
+    if let Some(Op::FillNull(v) | Op::SetScalar(v)) = op {
         return feed_value(v, h);
     }
     match &node.kind {
@@ -72,9 +80,13 @@ fn feed(node: &Node<'_>, path: &mut Vec<Seg>, changes: &[Change], h: &mut impl H
                 Some(Op::AddEntries(e)) => e.as_slice(),
                 _ => &[],
             };
+            let removed = m.entries.iter().filter(|(k, _)| is_removed_key(op, k)).count();
             h.write_u8(MAP);
-            h.write_usize(m.entries.len() + extra.len());
+            h.write_usize(m.entries.len() - removed + extra.len());
             for (k, v) in &m.entries {
+                if removed > 0 && is_removed_key(op, k) {
+                    continue;
+                }
                 feed(k, &mut Vec::new(), &[], h);
                 if changes.is_empty() {
                     feed(v, path, changes, h);
@@ -97,9 +109,13 @@ fn feed(node: &Node<'_>, path: &mut Vec<Seg>, changes: &[Change], h: &mut impl H
                 Some(Op::AppendItems(e)) => e.as_slice(),
                 _ => &[],
             };
+            let removed = s.items.iter().filter(|i| is_removed_item(op, i)).count();
             h.write_u8(SEQ);
-            h.write_usize(s.items.len() + extra.len());
+            h.write_usize(s.items.len() - removed + extra.len());
             for (i, item) in s.items.iter().enumerate() {
+                if removed > 0 && is_removed_item(op, item) {
+                    continue;
+                }
                 path.push(Seg::Index(i));
                 feed(item, path, changes, h);
                 path.pop();

@@ -1,0 +1,266 @@
+//! `--format json`: the whole run as one JSON document with a stable, versioned schema
+//! (documented in the README, "Output formats"). The structs below *are* the schema: every
+//! field is named here, in camelCase, and nothing is added by hand.
+//!
+//! This module also owns the per-finding model the other structured formats share
+//! ([`findings`]): which violations a command reports, whether the fix plan resolves each,
+//! how far a fix could go without a person, and the note that says why it was left.
+
+use serde::Serialize;
+
+use super::{Command, Outcome, Run};
+use crate::check::{check_info, Applicability, Violation};
+use crate::engine::{FileReport, WorkloadReport};
+use crate::fixes::Action;
+use crate::policy::Level;
+
+/// Bumped only when a field is removed, renamed or changes meaning; new fields may appear
+/// in any release.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report<'a> {
+    version: u32,
+    tool: &'static str,
+    tool_version: &'static str,
+    command: Command,
+    /// `restricted:latest`, as Pod Security Admission writes a level and version.
+    policy: String,
+    files: Vec<File<'a>>,
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct File<'a> {
+    path: &'a str,
+    error: Option<FileError<'a>>,
+    /// The fixes change the file (pending for check/diff, the new text for fix).
+    changed: bool,
+    /// The new text reached the disk (fix only).
+    written: bool,
+    workloads: Vec<Workload<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FileError<'a> {
+    line: Option<usize>,
+    col: Option<usize>,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Workload<'a> {
+    kind: &'a str,
+    namespace: &'a str,
+    name: &'a str,
+    document: usize,
+    item: Option<usize>,
+    line: usize,
+    col: usize,
+    highest_level: Level,
+    skipped: Option<&'a str>,
+    findings: Vec<Finding<'a>>,
+}
+
+/// One violation of one workload, with what pss-fix does about it.
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Finding<'a> {
+    /// The official check ID.
+    pub check: &'static str,
+    /// The level the check belongs to.
+    pub level: Level,
+    pub reason: &'a str,
+    pub detail: &'a str,
+    /// `reason (detail)`, as the admission controller prints it.
+    pub message: String,
+    pub line: usize,
+    pub col: usize,
+    pub fix_applicability: Applicability,
+    /// The planned fixes resolve it: the check fails as found and passes after the fixes.
+    pub fixed: bool,
+    /// Why pss-fix left (part of) it, when it says so.
+    pub note: Option<String>,
+    /// Paths (from the document root) the fixes add, change or remove for this check.
+    pub added: Vec<&'a str>,
+    pub changed: Vec<&'a str>,
+    pub removed: Vec<&'a str>,
+}
+
+#[derive(Serialize, Default, Debug, Clone, Copy)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Summary {
+    pub files: usize,
+    pub files_changed: usize,
+    pub files_written: usize,
+    pub workloads: usize,
+    /// Workloads failing the level as found.
+    pub workloads_failing: usize,
+    /// Workloads failing as found that pass once the planned fixes are applied.
+    pub workloads_fixed: usize,
+    pub violations_found: usize,
+    pub violations_fixed: usize,
+    pub violations_left: usize,
+    pub errors: usize,
+}
+
+/// Render the run as pretty-printed JSON, with a final newline.
+pub fn render(run: &Run<'_>) -> String {
+    let report = Report {
+        version: SCHEMA_VERSION,
+        tool: "pss-fix",
+        tool_version: env!("CARGO_PKG_VERSION"),
+        command: run.command,
+        policy: run.policy.to_string(),
+        files: run.files.iter().map(|o| file(run.command, o)).collect(),
+        summary: summary(run),
+    };
+    let mut out = serde_json::to_string_pretty(&report).expect("the report serializes");
+    out.push('\n');
+    out
+}
+
+fn file<'a>(command: Command, o: &'a Outcome) -> File<'a> {
+    match &o.result {
+        Ok(r) => File {
+            path: &o.path,
+            error: None,
+            changed: r.output.is_some(),
+            written: o.written,
+            workloads: r
+                .workloads
+                .iter()
+                .map(|w| Workload {
+                    kind: &w.kind,
+                    namespace: &w.namespace,
+                    name: &w.name,
+                    document: w.document,
+                    item: w.item,
+                    line: w.line,
+                    col: w.col,
+                    highest_level: w.highest,
+                    skipped: w.skipped.as_deref(),
+                    findings: findings(command, w),
+                })
+                .collect(),
+        },
+        Err(e) => File {
+            path: &o.path,
+            error: Some(FileError {
+                line: e.pos.map(|p| p.line),
+                col: e.pos.map(|p| p.col),
+                message: &e.message,
+            }),
+            changed: false,
+            written: false,
+            workloads: Vec::new(),
+        },
+    }
+}
+
+/// The findings a command reports for one workload, in the official check order.
+///
+/// `check` reports the violations as found (`before`). `diff` and `fix` report what the
+/// fixes resolve (in `before`, not in `after`: worded as found) and what is left (`after`:
+/// worded as it stands after the fixes). Either way `fixed` says whether the planned fixes
+/// resolve the check, so a `check` run also tells which findings `fix` would take care of.
+pub(super) fn findings<'a>(command: Command, w: &'a WorkloadReport) -> Vec<Finding<'a>> {
+    let left = |id: &str| w.after.iter().find(|v| v.check == id);
+    let mut out: Vec<Finding<'a>> = w
+        .before
+        .iter()
+        .map(|v| match (command, left(v.check)) {
+            (Command::Check, after) => finding(w, v, after.is_none()),
+            (_, Some(after)) => finding(w, after, false),
+            (_, None) => finding(w, v, true),
+        })
+        .collect();
+    if command != Command::Check {
+        // A check failing only after the fixes would be a bug elsewhere; never hide it.
+        for v in &w.after {
+            if !w.before.iter().any(|b| b.check == v.check) {
+                out.push(finding(w, v, false));
+            }
+        }
+    }
+    out
+}
+
+fn finding<'a>(w: &'a WorkloadReport, v: &'a Violation, fixed: bool) -> Finding<'a> {
+    let info = check_info(v.check);
+    let notes: Vec<_> = w.notes.iter().filter(|n| n.check == v.check).collect();
+    // Several notes for one check (one per container): the least trusted decides.
+    let fix_applicability = notes
+        .iter()
+        .map(|n| n.applicability)
+        .min()
+        .or(info.map(|c| c.fix_safety))
+        .unwrap_or(Applicability::Manual);
+    let note = (!notes.is_empty()).then(|| {
+        notes
+            .iter()
+            .map(|n| n.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    });
+    let paths = |action: Action| {
+        w.added
+            .iter()
+            .filter(|a| a.check == v.check && a.action == action)
+            .map(|a| a.path.as_str())
+            .collect::<Vec<_>>()
+    };
+    Finding {
+        check: v.check,
+        level: info.map_or(Level::Restricted, |c| c.level),
+        reason: &v.reason,
+        detail: &v.detail,
+        message: v.message(),
+        line: w.line,
+        col: w.col,
+        fix_applicability,
+        fixed,
+        note,
+        added: paths(Action::Added),
+        changed: paths(Action::Changed),
+        removed: paths(Action::Removed),
+    }
+}
+
+/// The counts at the end of the JSON report (also used by the Markdown title).
+pub(super) fn summary(run: &Run<'_>) -> Summary {
+    let mut s = Summary {
+        files: run.files.len(),
+        ..Summary::default()
+    };
+    for o in run.files {
+        match &o.result {
+            Err(_) => s.errors += 1,
+            Ok(r) => add_file(&mut s, r, o.written),
+        }
+    }
+    s
+}
+
+fn add_file(s: &mut Summary, r: &FileReport, written: bool) {
+    s.files_changed += usize::from(r.output.is_some());
+    s.files_written += usize::from(written);
+    for w in &r.workloads {
+        s.workloads += 1;
+        if !w.before.is_empty() {
+            s.workloads_failing += 1;
+            s.workloads_fixed += usize::from(w.after.is_empty());
+        }
+        s.violations_found += w.before.len();
+        s.violations_left += w.after.len();
+        s.violations_fixed += w
+            .before
+            .iter()
+            .filter(|b| !w.after.iter().any(|a| a.check == b.check))
+            .count();
+    }
+}

@@ -1,0 +1,175 @@
+//! What the user (or a bot) reads: findings per workload in the admission controller's
+//! words, the notes on what could not be fixed and why, and the closing summary, as text
+//! (streamed per file), JSON, SARIF or a Markdown pull-request body (rendered once at the
+//! end of a run). Printers return strings; the CLI decides where they go (stderr whenever
+//! stdout carries YAML).
+
+mod json;
+mod markdown;
+mod sarif;
+
+use crate::check::summary_line;
+use crate::engine::{FileReport, WorkloadReport};
+use crate::error::Error;
+use crate::fix::Applicability;
+use crate::policy::Policy;
+
+/// `--format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+    Sarif,
+    Markdown,
+}
+
+/// Which command produced a run: it decides what "changed" means (pending or written).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Command {
+    Check,
+    Diff,
+    Fix,
+}
+
+/// One input file and what became of it.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The path as given (or `<stdin>`).
+    pub path: String,
+    pub result: Result<FileReport, Error>,
+    /// The fixed text was written to disk (fix) — false for check/diff and declined files.
+    pub written: bool,
+}
+
+/// A whole run, for the formats rendered once at its end.
+pub struct Run<'a> {
+    pub command: Command,
+    pub policy: Policy,
+    pub files: &'a [Outcome],
+}
+
+/// Render a run in a structured format (`Format::Text` is streamed per file instead and
+/// renders nothing here).
+pub fn render(format: Format, run: &Run<'_>) -> String {
+    match format {
+        Format::Text => String::new(),
+        Format::Json => json::render(run),
+        Format::Sarif => sarif::render(run),
+        Format::Markdown => markdown::render(run),
+    }
+}
+
+/// `Deployment/web (path:12)`
+fn place(file: &str, w: &WorkloadReport) -> String {
+    format!("{} ({}:{})", w.label(), file, w.line)
+}
+
+/// Lines for `check`: each failing workload with its violations as found.
+pub fn check_text(file: &str, report: &FileReport, policy: Policy) -> String {
+    let mut out = String::new();
+    for w in &report.workloads {
+        if let Some(why) = &w.skipped {
+            out.push_str(&format!("{}: not checked: {why}\n", place(file, w)));
+        } else if !w.before.is_empty() {
+            out.push_str(&format!(
+                "{}: {}\n  highest level passed: {}\n",
+                place(file, w),
+                summary_line(policy, &w.before),
+                w.highest
+            ));
+        }
+    }
+    out
+}
+
+/// Lines for `fix`/`diff`: what is left after fixing, and why each part was left.
+pub fn remaining_text(file: &str, report: &FileReport, policy: Policy) -> String {
+    let mut out = String::new();
+    for w in &report.workloads {
+        if w.after.is_empty() {
+            continue;
+        }
+        out.push_str(&format!(
+            "{}: {}\n",
+            place(file, w),
+            summary_line(policy, &w.after)
+        ));
+        for n in w.notes.iter().filter(|n| n.applicability != Applicability::Safe) {
+            out.push_str(&format!(
+                "  {} ({}): {}\n",
+                n.check,
+                n.applicability.as_str(),
+                n.message
+            ));
+        }
+        let explained = |id: &str| w.notes.iter().any(|n| n.check == id);
+        for v in w.after.iter().filter(|v| !explained(v.check)) {
+            let how = crate::check::check_info(v.check)
+                .map_or(Applicability::Manual, |c| c.fix_safety);
+            out.push_str(&format!("  {} ({}): {}\n", v.check, how.as_str(), unexplained(v)));
+        }
+    }
+    out
+}
+
+/// The words for a violation no fix decision explained: what it takes, from the check's
+/// own fix notes (`… (needs a person: replace the volume …)`).
+pub fn unexplained(v: &crate::check::Violation) -> String {
+    let info = crate::check::check_info(v.check);
+    let what = info.and_then(|c| c.fixes.first()).map_or("", |f| f.what);
+    match info.map(|c| c.fix_safety) {
+        Some(Applicability::Unsafe) => format!("{} (fix: {what}; --unsafe)", v.message()),
+        _ => format!("{} (needs a person: {what})", v.message()),
+    }
+}
+
+/// Totals of a run, for the closing line.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Totals {
+    pub files_changed: usize,
+    pub workloads_fixed: usize,
+    pub violations_left: usize,
+    pub errors: usize,
+    /// Workloads that got `runAsNonRoot: true` with no UID to run as.
+    pub run_as_non_root_caveats: usize,
+}
+
+impl Totals {
+    pub fn add(&mut self, report: &FileReport) {
+        if report.output.is_some() {
+            self.files_changed += 1;
+        }
+        for w in &report.workloads {
+            if !w.added.is_empty() {
+                self.workloads_fixed += 1;
+            }
+            self.violations_left += w.after.len();
+            if w.notes.iter().any(|n| n.applicability == Applicability::Safe) {
+                self.run_as_non_root_caveats += 1;
+            }
+        }
+    }
+
+    pub fn line(&self, verb: &str) -> String {
+        let plural = |n: usize, s: &str| format!("{n} {s}{}", if n == 1 { "" } else { "s" });
+        let mut line = format!(
+            "pss-fix: {} {verb}, {} fixed, {} left",
+            plural(self.files_changed, "file"),
+            plural(self.workloads_fixed, "workload"),
+            plural(self.violations_left, "violation"),
+        );
+        if self.errors > 0 {
+            line.push_str(&format!(", {}", plural(self.errors, "error")));
+        }
+        if self.run_as_non_root_caveats > 0 {
+            line.push_str(&format!(
+                "\npss-fix: note: {} {}",
+                plural(self.run_as_non_root_caveats, "workload"),
+                crate::fixes::RUN_AS_NON_ROOT_CAVEAT.replacen("runAsNonRoot: true added", "got runAsNonRoot: true", 1)
+            ));
+        }
+        line
+    }
+}
