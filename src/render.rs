@@ -19,6 +19,8 @@ use crate::yaml::{Kind, Node, Scalar, ScalarStyle};
 /// Where a change's target sits.
 struct Target<'t, 'a> {
     node: &'t Node<'a>,
+    /// The collection holding the target (absent for the root).
+    parent: Option<&'t Node<'a>>,
     /// The key whose value the target is, when it is a mapping value.
     key: Option<&'t Node<'a>>,
     /// Inside a flow collection (then everything new is written in flow style).
@@ -28,11 +30,13 @@ struct Target<'t, 'a> {
 fn locate<'t, 'a>(root: &'t Node<'a>, segs: &[Seg]) -> Option<Target<'t, 'a>> {
     let mut t = Target {
         node: root,
+        parent: None,
         key: None,
         in_flow: false,
     };
     for seg in segs {
         let parent_flow = t.node.is_flow();
+        t.parent = Some(t.node);
         match seg {
             Seg::Key(k) => {
                 let (key, value) = t.node.entry(k)?;
@@ -60,6 +64,10 @@ pub fn edits(
         at: root.start,
         message: format!("internal: no node at {}", change.path),
     })?;
+    // New lines copy their nearest neighbours: the mapping being edited, then its parent.
+    let near: Vec<&Node<'_>> = [Some(t.node), t.parent].into_iter().flatten().collect();
+    let local = style.near(text, &near);
+    let style = &local;
     let r = Renderer {
         text,
         style,
@@ -209,6 +217,16 @@ impl Renderer<'_> {
         let key = t.key.expect("fill_block needs a key");
         let node = t.node;
         let empty = node.start == node.end;
+        if !matches!(value, Value::Map(_) | Value::Seq(_)) {
+            // `runAsNonRoot:` (or `~`) becomes `runAsNonRoot: true`, on its own line.
+            let text = self.scalar(value);
+            return Ok(vec![if empty {
+                let colon = self.colon_after(key, line_end(self.text, key.end))?;
+                Edit::insertion(format!(" {text}"), colon, self.depth)
+            } else {
+                Edit::replacement(text, node.start, node.end, self.depth)
+            }]);
+        }
         let own_line = !empty && line_start(self.text, node.start) > key.start;
         if own_line {
             // `{}` or `~` alone on the line below its key (Helm's toYaml): the new collection

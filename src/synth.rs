@@ -973,33 +973,3 @@ mod tests {
         );
     }
 }
-#[cfg(test)]
-mod peek_tmp {
-    use serde::Deserialize;
-    #[test]
-    #[ignore]
-    fn peek() {
-        for seed in 0..40u64 {
-            let s = super::stream(1 << 20, seed);
-            let mut n = 0;
-            for doc in serde_yaml_ng::Deserializer::from_str(&s) {
-                serde_yaml_ng::Value::deserialize(doc).unwrap();
-                n += 1;
-            }
-            assert_eq!(n, s.matches("---\n# Source").count());
-        }
-        let s = super::stream(30 << 20, 1);
-        let mut docs = 0;
-        for ev in saphyr_parser::Parser::new_from_str(&s) {
-            if matches!(ev.expect("saphyr").0, saphyr_parser::Event::DocumentStart(_)) { docs += 1; }
-        }
-        eprintln!("saphyr docs {docs} expected {}", s.matches("---\n# Source").count());
-        std::fs::write("/tmp/synth/big.yaml", super::stream(30 << 20, 1)).unwrap();
-        for _ in 0..5 {
-            let t = std::time::Instant::now();
-            let s = super::stream(30 << 20, 1);
-            let e = t.elapsed();
-            eprintln!("30 MiB: {} bytes in {:?} = {:.0} MB/s", s.len(), e, s.len() as f64 / e.as_secs_f64() / 1e6);
-        }
-    }
-}

@@ -43,31 +43,8 @@ fn observe(text: &str, node: &Node<'_>, steps: &mut Vec<usize>, seqs: &mut Vec<u
     }
     match &node.kind {
         Kind::Map(m) => {
-            for (k, v) in &m.entries {
-                if !m.flow {
-                    let key_col = column(text, k.start);
-                    match &v.kind {
-                        Kind::Map(inner) if !inner.flow => {
-                            if let Some((ik, _)) = inner.entries.first() {
-                                let c = column(text, ik.start);
-                                if c > key_col {
-                                    steps.push(c - key_col);
-                                }
-                            }
-                        }
-                        Kind::Seq(inner) if !inner.flow => {
-                            if let Some(dash) =
-                                inner.items.first().and_then(|i| dash_of(text, i.start))
-                            {
-                                let c = column(text, dash);
-                                if c >= key_col {
-                                    seqs.push(c - key_col);
-                                }
-                            }
-                        }
-                        _ => {}
-                    }
-                }
+            observe_entries(text, node, steps, seqs);
+            for (_, v) in &m.entries {
                 observe(text, v, steps, seqs);
             }
         }
@@ -77,6 +54,54 @@ fn observe(text: &str, node: &Node<'_>, steps: &mut Vec<usize>, seqs: &mut Vec<u
             }
         }
         _ => {}
+    }
+}
+
+/// The indentation habits visible in one block mapping's own entries.
+fn observe_entries(text: &str, node: &Node<'_>, steps: &mut Vec<usize>, seqs: &mut Vec<usize>) {
+    let Kind::Map(m) = &node.kind else { return };
+    if m.flow {
+        return;
+    }
+    for (k, v) in &m.entries {
+        let key_col = column(text, k.start);
+        match &v.kind {
+            Kind::Map(inner) if !inner.flow => {
+                if let Some((ik, _)) = inner.entries.first() {
+                    let c = column(text, ik.start);
+                    if c > key_col {
+                        steps.push(c - key_col);
+                    }
+                }
+            }
+            Kind::Seq(inner) if !inner.flow => {
+                if let Some(dash) = inner.items.first().and_then(|i| dash_of(text, i.start)) {
+                    let c = column(text, dash);
+                    if c >= key_col {
+                        seqs.push(c - key_col);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl DocStyle {
+    /// This style, with the step and dash offset the nearest neighbours show: the first of
+    /// `near` (the mapping being edited, then its parent) that shows one decides.
+    pub fn near(&self, text: &str, near: &[&Node<'_>]) -> DocStyle {
+        let mut style = *self;
+        let (mut step, mut seq) = (None, None);
+        for node in near {
+            let (mut steps, mut seqs) = (Vec::new(), Vec::new());
+            observe_entries(text, node, &mut steps, &mut seqs);
+            step = step.or(steps.first().copied());
+            seq = seq.or(seqs.first().copied());
+        }
+        style.step = step.unwrap_or(style.step);
+        style.seq_offset = seq.unwrap_or(style.seq_offset);
+        style
     }
 }
 
