@@ -6,9 +6,16 @@ use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::path::Path;
 
 use crate::cli::{Cli, ColorChoice, Command, Common, Inputs};
-use crate::engine::{self, FileReport, Options};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::cli::PolicyArgs;
+use crate::config::Config;
+use crate::engine::{self, Context, FileReport, Options};
 use crate::error::Error;
 use crate::fixes::Allow;
+use crate::policy::Policy;
 use crate::report::{self, Format, Outcome, Run, Totals};
 use crate::walk::{self, Input};
 use crate::{diff, source, write};
@@ -31,9 +38,14 @@ enum Mode {
     Fix { interactive: bool },
 }
 
+/// Runs over at least this many files show a progress line on a terminal.
+const PROGRESS_FROM: usize = 50;
+
 /// Where output goes; every write is checked so a closed pipe ends the run quietly.
 struct Out {
     color: bool,
+    /// A progress line is on screen and must be cleared before anything else is said.
+    progress: std::cell::Cell<bool>,
 }
 
 impl Out {
@@ -52,7 +64,19 @@ impl Out {
     }
 
     fn stderr(&self, s: &str) {
-        let _ = io::stderr().lock().write_all(s.as_bytes());
+        if s.is_empty() {
+            return;
+        }
+        let mut e = io::stderr().lock();
+        if self.progress.take() {
+            let _ = e.write_all(b"\r\x1b[2K");
+        }
+        let _ = e.write_all(s.as_bytes());
+    }
+
+    fn progress(&self, s: &str) {
+        let _ = write!(io::stderr().lock(), "\r\x1b[2K{s}");
+        self.progress.set(true);
     }
 }
 
@@ -77,25 +101,138 @@ pub fn run(cli: Cli) -> io::Result<ExitStatus> {
             },
             f.strict,
         ),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            crate::shell::completions(shell, &mut out);
+            io::stdout().lock().write_all(&out)?;
+            Ok(ExitStatus::Clean)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            crate::shell::man_page(&mut out)?;
+            io::stdout().lock().write_all(&out)?;
+            Ok(ExitStatus::Clean)
+        }
         Command::PostRender(p) => {
-            let Some(opts) = options(&p.common) else {
+            let Some(setup) = setup(&p.common, None) else {
                 return Ok(ExitStatus::Error);
             };
-            let out = Out { color: false };
-            stream(&out, &opts, p.common.format, p.strict)
+            stream(
+                &Out {
+                    color: false,
+                    progress: Default::default(),
+                },
+                setup,
+                p.common.format,
+                p.strict,
+            )
+        }
+        Command::Krm(p) => {
+            let Some(mut setup) = setup(&p.common, None) else {
+                return Ok(ExitStatus::Error);
+            };
+            setup.opts.resource_list = true;
+            stream(
+                &Out {
+                    color: false,
+                    progress: Default::default(),
+                },
+                setup,
+                p.common.format,
+                p.strict,
+            )
         }
     }
 }
 
-fn options(common: &Common) -> Option<Options> {
-    match crate::cli::resolve_policy(common) {
-        Ok(policy) => Some(Options {
-            policy,
-            allow: Allow {
-                unsafe_fixes: common.unsafe_fixes,
-                run_as_user: common.run_as_user,
+/// What a run decided before reading any input: the options, and how each file's level is
+/// chosen (`--level` > the configuration's path globs > its default > `restricted:latest`;
+/// `--policy-version` then sets the version).
+struct Setup {
+    opts: Options,
+    args: PolicyArgs,
+}
+
+impl Setup {
+    fn new(common: &Common, first_path: Option<&Path>) -> Result<Setup, String> {
+        let args = crate::cli::resolve_policy(common)?;
+        let config = match &common.config {
+            Some(file) => Config::load(file).map_err(|e| e.to_string())?,
+            None => {
+                let start = first_path
+                    .filter(|p| p.as_os_str() != "-")
+                    .unwrap_or(Path::new("."));
+                match Config::discover(start) {
+                    Some(file) => Config::load(&file).map_err(|e| e.to_string())?,
+                    None => Config::default(),
+                }
+            }
+        };
+        let allow = Allow {
+            unsafe_fixes: common.unsafe_fixes,
+            run_as_user: common.run_as_user.or(config.run_as_user),
+        };
+        let level_locked = args.explicit.is_some();
+        let mut setup = Setup {
+            opts: Options {
+                policy: Policy::default(),
+                allow,
+                resource_list: false,
+                context: Arc::new(Context {
+                    config,
+                    namespaces: HashMap::new(),
+                    level_locked,
+                }),
             },
-        }),
+            args,
+        };
+        setup.opts.policy = setup.policy_for(None);
+        Ok(setup)
+    }
+
+    fn policy_for(&self, file: Option<&Path>) -> Policy {
+        if let Some(p) = self.args.explicit {
+            return p;
+        }
+        let config = &self.opts.context.config;
+        let mut p = file
+            .and_then(|f| config.level_for(f))
+            .or(config.level)
+            .unwrap_or_default();
+        if let Some(v) = self.args.version {
+            p.version = v;
+        }
+        p
+    }
+
+    /// Options for one file.
+    fn options_for(&self, file: Option<&Path>) -> Options {
+        Options {
+            policy: self.policy_for(file),
+            ..self.opts.clone()
+        }
+    }
+
+    /// Learn the levels of the Namespace objects in these texts.
+    fn learn_namespaces<'t>(&mut self, texts: impl Iterator<Item = &'t str>) {
+        let mut namespaces = HashMap::new();
+        for text in texts {
+            crate::namespace::scan(text, &mut namespaces);
+        }
+        if !namespaces.is_empty() {
+            let ctx = &self.opts.context;
+            self.opts.context = Arc::new(Context {
+                config: ctx.config.clone(),
+                namespaces,
+                level_locked: ctx.level_locked,
+            });
+        }
+    }
+}
+
+fn setup(common: &Common, first_path: Option<&Path>) -> Option<Setup> {
+    match Setup::new(common, first_path) {
+        Ok(s) => Some(s),
         Err(e) => {
             eprintln!("pss-fix: {e}");
             None
@@ -104,11 +241,12 @@ fn options(common: &Common) -> Option<Options> {
 }
 
 fn run_paths(inputs: &Inputs, mode: Mode, strict: bool) -> io::Result<ExitStatus> {
-    let Some(opts) = options(&inputs.common) else {
+    let Some(mut setup) = setup(&inputs.common, inputs.paths.first().map(PathBuf::as_path)) else {
         return Ok(ExitStatus::Error);
     };
     let out = Out {
         color: use_color(inputs.common.color),
+        progress: Default::default(),
     };
     let stdin_piped = !io::stdin().is_terminal();
     if inputs.paths.is_empty() && !stdin_piped {
@@ -126,164 +264,231 @@ fn run_paths(inputs: &Inputs, mode: Mode, strict: bool) -> io::Result<ExitStatus
     } else {
         inputs.paths.clone()
     };
+    if matches!(mode, Mode::Fix { .. })
+        && paths.len() > 1
+        && paths.iter().any(|p| p.as_os_str() == "-")
+    {
+        out.stderr("pss-fix: `fix -` writes the fixed stream to stdout and cannot be combined with other paths\n");
+        return Ok(ExitStatus::Error);
+    }
     let (inputs_found, walk_errors) = walk::inputs(&paths);
-    let mut status = ExitStatus::Clean;
-    let mut totals = Totals::default();
-    for (p, e) in &walk_errors {
-        out.stderr(&format!("{}: {e}\n", p.display()));
-        status = status.max(ExitStatus::Error);
-        totals.errors += 1;
-    }
-    if mode == (Mode::Fix { interactive: false }) && inputs_found == [Input::Stdin] {
-        return stream(&out, &opts, inputs.common.format, strict).map(|s| s.max(status));
-    }
-    let format = inputs.common.format;
-    let text = format == Format::Text;
-    let mut outcomes = Vec::new();
-    let mut apply_all = false;
-    for input in inputs_found {
-        let (name, bytes) = match read(&input) {
-            Ok(x) => x,
-            Err(e) => {
-                failed(&out, text, &mut status, &mut totals, &mut outcomes, e);
-                continue;
-            }
-        };
-        let (old, report) = match decode_and_process(&name, bytes, &opts) {
-            Ok(r) => r,
-            Err(e) => {
-                failed(&out, text, &mut status, &mut totals, &mut outcomes, e);
-                continue;
-            }
-        };
-        totals.add(&report);
-        let old = old.as_str();
-        let mut written = false;
-        match mode {
-            Mode::Check => {
-                if text {
-                    out.stdout(&report::check_text(&name, &report, opts.policy))?;
-                }
-                if report.workloads.iter().any(|w| !w.before.is_empty()) {
-                    status = status.max(ExitStatus::Findings);
-                }
-            }
-            Mode::Diff => {
-                if let Some(new) = &report.output {
-                    if text {
-                        out.diff(&diff::unified(old, new, &name))?;
-                    }
-                    status = status.max(ExitStatus::Findings);
-                }
-                if text {
-                    out.stderr(&report::remaining_text(&name, &report, opts.policy));
-                }
-            }
-            Mode::Fix { interactive } => {
-                if text {
-                    out.stderr(&report::remaining_text(&name, &report, opts.policy));
-                }
-                if strict && report.workloads.iter().any(|w| !w.after.is_empty()) {
-                    status = status.max(ExitStatus::Findings);
-                }
-                if let Some(new) = &report.output {
-                    match &input {
-                        // `fix -` among other paths: the fixed stream goes to stdout.
-                        Input::Stdin => out.stdout(new)?,
-                        Input::File(path) => {
-                            if text {
-                                out.diff(&diff::unified(old, new, &name))?;
-                            }
-                            let answer = if interactive && !apply_all {
-                                ask(&name)?
-                            } else {
-                                Answer::Yes
-                            };
-                            match answer {
-                                Answer::Yes | Answer::All => {
-                                    apply_all |= matches!(answer, Answer::All);
-                                    match write::atomic_write(path, old.as_bytes(), new) {
-                                        Ok(()) => written = true,
-                                        Err(e) => {
-                                            out.stderr(&format!("{name}: not written: {e}\n"));
-                                            status = status.max(ExitStatus::Error);
-                                            totals.errors += 1;
-                                        }
-                                    }
-                                }
-                                Answer::No => {}
-                                Answer::Quit => {
-                                    totals.files_changed -= 1;
-                                    outcomes.push(Outcome {
-                                        path: name,
-                                        result: Ok(report),
-                                        written,
-                                    });
-                                    break;
-                                }
-                            }
-                            if !written {
-                                totals.files_changed -= 1;
-                            }
-                        }
-                    }
-                }
-            }
+    if inputs_found == [Input::Stdin] && matches!(mode, Mode::Fix { .. }) {
+        let s = stream(&out, setup, inputs.common.format, strict)?;
+        let walk_failed = !walk_errors.is_empty();
+        for (p, e) in walk_errors {
+            out.stderr(&format!("{}: {e}\n", p.display()));
         }
-        outcomes.push(Outcome {
-            path: name,
-            result: Ok(report),
-            written,
+        return Ok(if walk_failed {
+            s.max(ExitStatus::Error)
+        } else {
+            s
         });
     }
-    if !text {
+    // Namespace labels anywhere in the input set the level of workloads everywhere in it.
+    let texts: Vec<String> = inputs_found
+        .iter()
+        .filter_map(|i| match i {
+            Input::File { path, .. } => std::fs::read_to_string(path).ok(),
+            Input::Stdin => None,
+        })
+        .filter(|t| t.contains("pod-security.kubernetes.io/enforce"))
+        .collect();
+    setup.learn_namespaces(texts.iter().map(String::as_str));
+    let mut run = PathRun {
+        out,
+        setup,
+        mode,
+        strict,
+        text: inputs.common.format == Format::Text,
+        status: ExitStatus::Clean,
+        totals: Totals::default(),
+        outcomes: Vec::new(),
+        apply_all: false,
+    };
+    for (p, e) in walk_errors {
+        run.failed(Error::new(p.to_string_lossy(), None, e));
+    }
+    // A progress line for long runs, only where a person watches stderr.
+    let progress = inputs_found.len() >= PROGRESS_FROM && io::stderr().is_terminal();
+    for (i, input) in inputs_found.iter().enumerate() {
+        if progress {
+            run.out
+                .progress(&format!("pss-fix: {}/{} files", i + 1, inputs_found.len()));
+        }
+        if !run.file(input)? {
+            break;
+        }
+    }
+    if run.out.progress.take() {
+        run.out.stderr("\r\x1b[2K");
+    }
+    if !run.text {
         let command = match mode {
             Mode::Check => report::Command::Check,
             Mode::Diff => report::Command::Diff,
             Mode::Fix { .. } => report::Command::Fix,
         };
-        let run = Run {
-            command,
-            policy: opts.policy,
-            files: &outcomes,
-        };
-        out.stdout(&report::render(format, &run))?;
+        let rendered = report::render(
+            inputs.common.format,
+            &Run {
+                command,
+                policy: run.setup.opts.policy,
+                files: &run.outcomes,
+            },
+        );
+        run.out.stdout(&rendered)?;
     }
     match mode {
-        Mode::Fix { .. } => out.stderr(&format!("{}\n", totals.line("changed"))),
-        Mode::Diff => out.stderr(&format!("{}\n", totals.line("would change"))),
+        Mode::Fix { .. } => run.out.stderr(&format!("{}\n", run.totals.line("changed"))),
+        Mode::Diff => run
+            .out
+            .stderr(&format!("{}\n", run.totals.line("would change"))),
         Mode::Check => {}
     }
-    Ok(status)
+    Ok(run.status)
 }
 
-/// A file that could not be read or processed: said at once in text mode, kept for the
-/// structured report otherwise; the run goes on.
-fn failed(
-    out: &Out,
+/// The state of a run over paths: what has been said, counted and decided so far.
+struct PathRun {
+    out: Out,
+    setup: Setup,
+    mode: Mode,
+    strict: bool,
+    /// Text output is streamed per file; other formats are rendered at the end.
     text: bool,
-    status: &mut ExitStatus,
-    totals: &mut Totals,
-    outcomes: &mut Vec<Outcome>,
-    e: Error,
-) {
-    if text {
-        out.stderr(&format!("{e}\n"));
+    status: ExitStatus,
+    totals: Totals,
+    outcomes: Vec<Outcome>,
+    apply_all: bool,
+}
+
+impl PathRun {
+    /// Handle one input; `false` when the user asked to quit.
+    fn file(&mut self, input: &Input) -> io::Result<bool> {
+        let (name, bytes) = match read(input) {
+            Ok(x) => x,
+            Err(e) => {
+                self.failed(e);
+                return Ok(true);
+            }
+        };
+        let opts = self.setup.options_for(match input {
+            Input::File { path, .. } => Some(path),
+            Input::Stdin => None,
+        });
+        let (old, report) = match decode_and_process(&name, bytes, &opts) {
+            Ok(r) => r,
+            Err(e) => {
+                self.failed(e);
+                return Ok(true);
+            }
+        };
+        let mut written = false;
+        let mut go_on = true;
+        let mut applied = true;
+        match self.mode {
+            Mode::Check => {
+                if self.text {
+                    self.out.stdout(&report::check_text(&name, &report))?;
+                }
+                if report.workloads.iter().any(|w| !w.before.is_empty()) {
+                    self.status = self.status.max(ExitStatus::Findings);
+                }
+            }
+            Mode::Diff => {
+                if let Some(new) = &report.output {
+                    if self.text {
+                        self.out.diff(&diff::unified(&old, new, &name))?;
+                    }
+                    self.status = self.status.max(ExitStatus::Findings);
+                }
+                if self.text {
+                    self.out.stderr(&report::remaining_text(&name, &report));
+                }
+            }
+            Mode::Fix { interactive } => {
+                if let (Some(new), Input::File { path, root }) = (&report.output, input) {
+                    if self.text {
+                        self.out.diff(&diff::unified(&old, new, &name))?;
+                    }
+                    let answer = if interactive && !self.apply_all {
+                        ask(&name)?
+                    } else {
+                        Answer::Yes
+                    };
+                    self.apply_all |= matches!(answer, Answer::All);
+                    go_on = !matches!(answer, Answer::Quit);
+                    if matches!(answer, Answer::Yes | Answer::All) {
+                        match write::atomic_write(path, root.as_deref(), old.as_bytes(), new) {
+                            Ok(()) => written = true,
+                            Err(e) => {
+                                self.out.stderr(&format!("{name}: not written: {e}\n"));
+                                self.status = self.status.max(ExitStatus::Error);
+                                self.totals.errors += 1;
+                            }
+                        }
+                    }
+                    applied = written;
+                } else if let (Some(new), Input::Stdin) = (&report.output, input) {
+                    self.out.stdout(new)?;
+                }
+                if self.text {
+                    let shown = if applied {
+                        report::remaining_text(&name, &report)
+                    } else {
+                        String::new()
+                    };
+                    self.out.stderr(&shown);
+                }
+                let left = if applied {
+                    report.workloads.iter().any(|w| !w.after.is_empty())
+                } else {
+                    report.workloads.iter().any(|w| !w.before.is_empty())
+                };
+                if self.strict && left {
+                    self.status = self.status.max(ExitStatus::Findings);
+                }
+            }
+        }
+        self.totals.add(&report, applied);
+        self.outcomes.push(Outcome {
+            path: name,
+            result: Ok(report),
+            written,
+        });
+        Ok(go_on)
     }
-    *status = (*status).max(ExitStatus::Error);
-    totals.errors += 1;
-    outcomes.push(Outcome {
-        path: e.file.clone(),
-        result: Err(e),
-        written: false,
-    });
+
+    /// A file that could not be read or processed: said at once in text mode, kept for the
+    /// structured report otherwise; the run goes on.
+    fn failed(&mut self, e: Error) {
+        if self.text {
+            self.out.stderr(&format!("{e}\n"));
+        }
+        self.status = self.status.max(ExitStatus::Error);
+        self.totals.errors += 1;
+        self.outcomes.push(Outcome {
+            path: e.file.clone(),
+            result: Err(e),
+            written: false,
+        });
+    }
 }
 
 /// `fix -` and `post-render`: stdin in, the fixed stream (or the input unchanged) out on
 /// stdout, every message on stderr.
-fn stream(out: &Out, opts: &Options, format: Format, strict: bool) -> io::Result<ExitStatus> {
+fn stream(out: &Out, mut setup: Setup, format: Format, strict: bool) -> io::Result<ExitStatus> {
     let (name, bytes) = read(&Input::Stdin).map_err(|e| io::Error::other(e.to_string()))?;
-    let (text, report) = match decode_and_process(&name, bytes, opts) {
+    let text = match source::decode(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            out.stderr(&format!("{}\n", e.in_file(&name)));
+            return Ok(ExitStatus::Error);
+        }
+    };
+    setup.learn_namespaces(std::iter::once(text.as_str()));
+    let opts = setup.options_for(None);
+    let report = match engine::process(&name, &text, &opts) {
         Ok(r) => r,
         Err(e) => {
             out.stderr(&format!("{e}\n"));
@@ -296,12 +501,13 @@ fn stream(out: &Out, opts: &Options, format: Format, strict: bool) -> io::Result
     }
     let left = report.workloads.iter().any(|w| !w.after.is_empty());
     if format == Format::Text {
-        out.stderr(&report::remaining_text(&name, &report, opts.policy));
+        out.stderr(&report::remaining_text(&name, &report));
     } else {
+        let written = report.output.is_some();
         let files = [Outcome {
             path: name,
             result: Ok(report),
-            written: false,
+            written,
         }];
         let run = Run {
             command: report::Command::Fix,
@@ -327,7 +533,7 @@ fn read(input: &Input) -> Result<(String, Vec<u8>), Error> {
                 .map_err(|e| Error::new("<stdin>", None, format!("cannot read: {e}")))?;
             Ok(("<stdin>".into(), buf))
         }
-        Input::File(p) => {
+        Input::File { path: p, .. } => {
             let name = display(p);
             let bytes = std::fs::read(p)
                 .map_err(|e| Error::new(&name, None, format!("cannot read: {e}")))?;

@@ -35,6 +35,15 @@ pub enum Command {
     Fix(FixArgs),
     /// Helm post-renderer: the rendered stream on stdin, the fixed stream on stdout.
     PostRender(PostRenderArgs),
+    /// KRM function (kustomize, kpt): a ResourceList on stdin, the fixed ResourceList on stdout.
+    Krm(PostRenderArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) generated from these definitions.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -69,9 +78,14 @@ pub struct PostRenderArgs {
 #[derive(Debug, Args)]
 pub struct Common {
     /// Target level, optionally with a policy version as Pod Security Admission writes it:
-    /// `restricted`, `baseline:v1.29`, `restricted:latest`.
-    #[arg(long, value_name = "LEVEL[:VERSION]", default_value = "restricted")]
-    pub level: String,
+    /// `restricted`, `baseline:v1.29`, `restricted:latest`. Default: the configuration's
+    /// level, a Namespace's `pod-security.kubernetes.io/enforce` label, else `restricted`.
+    #[arg(long, value_name = "LEVEL[:VERSION]")]
+    pub level: Option<String>,
+    /// The project configuration; default: the nearest `.pss-fix.yaml` upward from the
+    /// first path (or the current directory).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Policy version on its own: `latest` or `v1.N`.
     #[arg(long, value_name = "VERSION")]
     pub policy_version: Option<String>,
@@ -100,18 +114,37 @@ pub enum ColorChoice {
     Never,
 }
 
-/// `--level` and `--policy-version` resolved into one policy; a disagreement is an error.
-pub fn resolve_policy(common: &Common) -> Result<Policy, String> {
-    let mut policy: Policy = common.level.parse()?;
-    if let Some(v) = &common.policy_version {
-        let v: Version = v.parse()?;
-        if common.level.contains(':') && policy.version != v {
+/// `--level` and `--policy-version` as given: an explicit policy (which wins over everything
+/// else), or a version that overrides the version of whatever level applies.
+pub struct PolicyArgs {
+    pub explicit: Option<Policy>,
+    pub version: Option<Version>,
+}
+
+/// Parse `--level` and `--policy-version`; a disagreement is an error.
+pub fn resolve_policy(common: &Common) -> Result<PolicyArgs, String> {
+    let version = common
+        .policy_version
+        .as_deref()
+        .map(str::parse::<Version>)
+        .transpose()?;
+    let Some(level) = &common.level else {
+        return Ok(PolicyArgs {
+            explicit: None,
+            version,
+        });
+    };
+    let mut policy: Policy = level.parse()?;
+    if let Some(v) = version {
+        if level.contains(':') && policy.version != v {
             return Err(format!(
-                "--level {} and --policy-version {v} name different versions",
-                common.level
+                "--level {level} and --policy-version {v} name different versions"
             ));
         }
         policy.version = v;
     }
-    Ok(policy)
+    Ok(PolicyArgs {
+        explicit: Some(policy),
+        version,
+    })
 }

@@ -5,10 +5,15 @@
 //! data to its input document plus exactly the planned changes, and a re-check that plans
 //! nothing more. Any disagreement is an error for the file: no output, nothing written.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use crate::check::{self, Violation};
+use crate::config::Config;
 use crate::error::Error;
+use crate::exempt::Scope;
 use crate::fix::{apply, Applicability};
-use crate::fixes::{self, Added, Allow, Note};
+use crate::fixes::{self, Action, Added, Allow, Note};
 use crate::plan::{Planner, Refusal};
 use crate::policy::{Level, Policy};
 use crate::render;
@@ -19,11 +24,41 @@ use crate::yaml::canon::{fingerprint, fingerprint_with};
 use crate::yaml::style::DocStyle;
 use crate::yaml::Documents;
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Options {
+    /// The level for workloads the context does not place elsewhere.
     pub policy: Policy,
     /// Fixes beyond the safe ones (`--unsafe`, `--run-as-user`).
     pub allow: Allow,
+    /// The input must be one KRM `ResourceList` (`pss-fix krm`).
+    pub resource_list: bool,
+    /// Project configuration and what the run learned about namespaces.
+    pub context: Arc<Context>,
+}
+
+/// What applies beyond the file's own policy: exemptions and custom kinds from the project
+/// configuration, and the levels the input's Namespace objects enforce.
+#[derive(Debug, Default)]
+pub struct Context {
+    pub config: Config,
+    /// `pod-security.kubernetes.io/enforce` (and `-version`) of Namespace objects, by name.
+    pub namespaces: HashMap<String, Policy>,
+    /// `--level` was given: it wins over namespace labels.
+    pub level_locked: bool,
+}
+
+impl Options {
+    /// The policy a workload in `namespace` is judged at.
+    pub fn policy_for(&self, namespace: &str) -> Policy {
+        if self.context.level_locked {
+            return self.policy;
+        }
+        self.context
+            .namespaces
+            .get(namespace)
+            .copied()
+            .unwrap_or(self.policy)
+    }
 }
 
 /// What happened to one workload.
@@ -41,6 +76,10 @@ pub struct WorkloadReport {
     pub col: usize,
     /// The highest level the workload passes as it stands, at the run's policy version.
     pub highest: Level,
+    /// The level and version it is judged at.
+    pub policy: Policy,
+    /// Violations an exemption (configuration or `pss-fix.dev/ignore`) set aside.
+    pub exempted: Vec<Violation>,
     /// Violations as the input stands.
     pub before: Vec<Violation>,
     /// Violations left after the planned fixes (equal to `before` when nothing changes).
@@ -72,6 +111,9 @@ const MAX_UNSAFE_ROUNDS: usize = 8;
 
 /// Check and fix one file's text. `name` is used in messages only.
 pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Error> {
+    if opts.resource_list {
+        require_resource_list(name, text)?;
+    }
     let first = round(name, text, opts, None)?;
     let documents = first.expected.len();
     let mut reports = first.reports;
@@ -83,18 +125,28 @@ pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Err
         });
     };
     let mut expected = first.expected;
-    let budget = if opts.allow.unsafe_fixes { MAX_UNSAFE_ROUNDS } else { 1 };
+    let budget = if opts.allow.unsafe_fixes {
+        MAX_UNSAFE_ROUNDS
+    } else {
+        1
+    };
     for _ in 0..budget {
         // Parsing the output verifies the previous round and plans the next one.
-        let next = round(name, &current, opts, Some(&expected)).map_err(|e| verification(name, e))?;
+        let next =
+            round(name, &current, opts, Some(&expected)).map_err(|e| verification(name, e))?;
         if next.reports.len() != reports.len() {
-            return Err(verification(name, Error::new(name, None, "the number of workloads changed")));
+            return Err(verification(
+                name,
+                Error::new(name, None, "the number of workloads changed"),
+            ));
         }
         for (report, later) in reports.iter_mut().zip(next.reports) {
             report.added.extend(later.added);
             report.after = later.after;
             // Notes on applied fixes stay; notes on what is left come from the last round.
-            report.notes.retain(|n| n.applicability == Applicability::Safe);
+            report
+                .notes
+                .retain(|n| n.applicability == Applicability::Safe);
             report.notes.extend(later.notes);
         }
         match next.output {
@@ -113,8 +165,30 @@ pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Err
     }
     Err(verification(
         name,
-        Error::new(name, None, "the fixes do not settle: a re-check still plans changes"),
+        Error::new(
+            name,
+            None,
+            "the fixes do not settle: a re-check still plans changes",
+        ),
     ))
+}
+
+/// A KRM function's input is exactly one `config.kubernetes.io/v1` ResourceList.
+fn require_resource_list(name: &str, text: &str) -> Result<(), Error> {
+    let mut docs = Documents::new(text);
+    let first = docs.next().transpose().map_err(|e| e.in_file(name))?;
+    let is_list = first.as_ref().is_some_and(|d| {
+        d.root.get("kind").and_then(|k| k.as_str()) == Some("ResourceList")
+            && d.root.get("apiVersion").and_then(|k| k.as_str()) == Some("config.kubernetes.io/v1")
+    });
+    if !is_list || docs.next().is_some() {
+        return Err(Error::new(
+            name,
+            None,
+            "a KRM function reads one ResourceList (apiVersion: config.kubernetes.io/v1) on stdin",
+        ));
+    }
+    Ok(())
 }
 
 fn verification(name: &str, e: Error) -> Error {
@@ -149,23 +223,37 @@ fn round(name: &str, text: &str, opts: &Options, verify: Option<&[u64]>) -> Resu
                 return Err(Error::new(
                     name,
                     None,
-                    format!("document {} does not read back as the input plus the planned changes", doc.index + 1),
+                    format!(
+                        "document {} does not read back as the input plus the planned changes",
+                        doc.index + 1
+                    ),
                 ));
             }
         }
         let mut planner = Planner::new(&doc.root);
-        for w in workload::find(&doc.root) {
+        let first_report = reports.len();
+        for w in workload::find(&doc.root, &opts.context.config.kinds) {
             let mut report = new_report(doc.index, &w, text, &lines);
+            let policy = opts.policy_for(&w.namespace);
+            report.policy = policy;
             match pod_view(&doc.root, &w).map_err(refuse)? {
                 None => report.skipped = Some("no pod spec".into()),
                 Some(view) => {
-                    report.before = check::evaluate(opts.policy, &view.meta, &view.spec);
+                    let scope = Scope::new(&opts.context.config, &doc.root, &w, &view);
+                    let found = check::evaluate(policy, &view.meta, &view.spec);
+                    (report.before, report.exempted) = scope.apply(policy, &view, found);
                     report.after = report.before.clone();
-                    report.highest =
-                        check::highest_level(opts.policy.version, &view.meta, &view.spec);
-                    if opts.policy.level != Level::Privileged && !report.before.is_empty() {
-                        let d = fixes::plan(&w, &view, &report.before, opts.allow, &mut planner)
-                            .map_err(refuse)?;
+                    report.highest = check::highest_level(policy.version, &view.meta, &view.spec);
+                    if !report.before.is_empty() {
+                        let d = fixes::plan(
+                            &w,
+                            &view,
+                            &report.before,
+                            opts.allow,
+                            &scope,
+                            &mut planner,
+                        )
+                        .map_err(refuse)?;
                         report.added = d.added;
                         report.notes = d.notes;
                     }
@@ -174,6 +262,12 @@ fn round(name: &str, text: &str, opts: &Options, verify: Option<&[u64]>) -> Resu
             reports.push(report);
         }
         let changes = planner.into_changes();
+        if changes.iter().any(|c| c.op.is_unsafe()) {
+            // This round only changes values; the additions planned beside them come next round.
+            for report in &mut reports[first_report..] {
+                report.added.retain(|a| a.action != Action::Added);
+            }
+        }
         if changes.is_empty() {
             expected.push(fp);
         } else {
@@ -189,7 +283,11 @@ fn round(name: &str, text: &str, opts: &Options, verify: Option<&[u64]>) -> Resu
             return Err(Error::new(
                 name,
                 None,
-                format!("the fixed text has {} documents, the input {}", expected.len(), want.len()),
+                format!(
+                    "the fixed text has {} documents, the input {}",
+                    expected.len(),
+                    want.len()
+                ),
             ));
         }
     }
@@ -197,7 +295,11 @@ fn round(name: &str, text: &str, opts: &Options, verify: Option<&[u64]>) -> Resu
         None
     } else {
         Some(apply(text, edits).map_err(|o| {
-            Error::new(name, Some(lines.pos(text, o.at)), "internal: two planned edits overlap; nothing written")
+            Error::new(
+                name,
+                Some(lines.pos(text, o.at)),
+                "internal: two planned edits overlap; nothing written",
+            )
         })?)
     };
     Ok(Round {
@@ -218,6 +320,8 @@ fn new_report(document: usize, w: &Workload, text: &str, lines: &LineIndex) -> W
         line: pos.line,
         col: pos.col,
         highest: Level::Privileged,
+        policy: Policy::default(),
+        exempted: Vec::new(),
         before: Vec::new(),
         after: Vec::new(),
         added: Vec::new(),

@@ -18,6 +18,7 @@
 use std::borrow::Cow;
 
 use crate::check::{self, containers, ContainerView, Violation};
+use crate::exempt::Scope;
 use crate::fix::Applicability;
 use crate::path::{Path, Seg};
 use crate::plan::{Planner, Refusal, Want};
@@ -122,7 +123,11 @@ impl Decisions {
         if allow.unsafe_fixes {
             apply(self)
         } else {
-            self.note(check, Applicability::Unsafe, format!("{message} (unsafe fix: --unsafe)"));
+            self.note(
+                check,
+                Applicability::Unsafe,
+                format!("{message} (unsafe fix: --unsafe)"),
+            );
             Ok(())
         }
     }
@@ -155,6 +160,7 @@ pub fn plan(
     view: &PodView,
     violations: &[Violation],
     allow: Allow,
+    scope: &Scope<'_>,
     planner: &mut Planner<'_, '_>,
 ) -> Result<Decisions, Refusal> {
     let mut d = Decisions::default();
@@ -164,19 +170,26 @@ pub fn plan(
     let pod_sc = spec.security_context.as_ref();
     let pod_sc_path = w.spec.key("securityContext");
     let all: Vec<ContainerView<'_>> = containers(spec).collect();
+    // The containers a check's fixes may touch: exempt ones are left alone.
+    let of = |id: &'static str| all.iter().filter(move |c| !scope.skips(id, c));
 
     if failing("privileged") {
-        for c in all.iter().filter(|c| is_privileged(c)) {
+        for c in of("privileged").filter(|c| is_privileged(c)) {
             let msg = format!("container {:?} sets privileged: true", c.name);
             d.unsafe_fix(allow, "privileged", msg, |d| {
-                d.set(planner, "privileged", sc_path(c, &w.spec).key("privileged"), Value::Bool(false))
+                d.set(
+                    planner,
+                    "privileged",
+                    sc_path(c, &w.spec).key("privileged"),
+                    Value::Bool(false),
+                )
             })?;
         }
     }
 
     if failing("allowPrivilegeEscalation") {
         const ID: &str = "allowPrivilegeEscalation";
-        for c in &all {
+        for c in of(ID) {
             match c.security_context.and_then(|s| s.allow_privilege_escalation) {
                 Some(false) => {}
                 _ if windows => d.note(ID, Applicability::Manual, format!(
@@ -198,16 +211,28 @@ pub fn plan(
 
     let restricted_caps = failing("capabilities_restricted");
     if restricted_caps || failing("capabilities_baseline") {
-        let id = if restricted_caps { "capabilities_restricted" } else { "capabilities_baseline" };
-        for c in &all {
+        let id = if restricted_caps {
+            "capabilities_restricted"
+        } else {
+            "capabilities_baseline"
+        };
+        for c in of(id) {
             let caps = c.security_context.and_then(|s| s.capabilities.as_ref());
-            let drops_all = caps.and_then(|c| c.drop.as_ref()).is_some_and(|d| d.iter().any(|x| x == "ALL"));
+            let drops_all = caps
+                .and_then(|c| c.drop.as_ref())
+                .is_some_and(|d| d.iter().any(|x| x == "ALL"));
             if restricted_caps && !drops_all {
                 if windows {
                     d.note(id, Applicability::Manual, format!(
                         "container {:?}: Windows pod, where the API server rejects capabilities", c.name));
                 } else {
-                    d.ensure(planner, id, &c.path(&w.spec), &["securityContext", "capabilities", "drop"], Want::Contains(Value::str("ALL")))?;
+                    d.ensure(
+                        planner,
+                        id,
+                        &c.path(&w.spec),
+                        &["securityContext", "capabilities", "drop"],
+                        Want::Contains(Value::str("ALL")),
+                    )?;
                 }
             }
             let allowed = |a: &str| {
@@ -222,7 +247,11 @@ pub fn plan(
                 .map(|add| add.iter().filter(|a| !allowed(a)).cloned().collect())
                 .unwrap_or_default();
             if !extra.is_empty() {
-                let msg = format!("container {:?} adds {}, which the level does not allow", c.name, extra.join(", "));
+                let msg = format!(
+                    "container {:?} adds {}, which the level does not allow",
+                    c.name,
+                    extra.join(", ")
+                );
                 d.unsafe_fix(allow, id, msg, |d| {
                     let path = sc_path(c, &w.spec).key("capabilities").key("add");
                     let planned = planner.remove_items(&path, extra)?;
@@ -239,7 +268,10 @@ pub fn plan(
         c.security_context.and_then(|s| s.run_as_non_root).is_none()
             && c.security_context.and_then(|s| s.run_as_user).or(pod_uid) == Some(0)
     };
-    let root: Vec<&ContainerView<'_>> = all.iter().filter(|c| runs_as_root(c)).collect();
+    // Root containers exempt from runAsNonRoot still block a pod-level `true` (it would
+    // apply to them too); only the others are fixed or reported.
+    let any_root = all.iter().any(runs_as_root);
+    let root: Vec<&ContainerView<'_>> = of("runAsNonRoot").filter(|c| runs_as_root(c)).collect();
     let non_root_failing = failing("runAsNonRoot");
     if failing("runAsUser") || non_root_failing && !root.is_empty() {
         const ID: &str = "runAsUser";
@@ -247,7 +279,7 @@ pub fn plan(
         if pod_uid == Some(0) {
             sites.push(pod_sc_path.clone());
         }
-        for c in &all {
+        for c in of(ID) {
             if c.security_context.and_then(|s| s.run_as_user) == Some(0) {
                 sites.push(sc_path(c, &w.spec));
             }
@@ -272,14 +304,49 @@ pub fn plan(
             Some(false) => {
                 let msg = "the pod sets runAsNonRoot: false".to_owned();
                 d.unsafe_fix(allow, ID, msg, |d| {
-                    d.set(planner, ID, pod_sc_path.key("runAsNonRoot"), Value::Bool(true))
+                    d.set(
+                        planner,
+                        ID,
+                        pod_sc_path.key("runAsNonRoot"),
+                        Value::Bool(true),
+                    )
                 })?;
             }
+            None if any_root && root.is_empty() => {
+                // Only exempt containers run as root: mark each of the others instead.
+                for c in
+                    of(ID).filter(|c| c.security_context.and_then(|s| s.run_as_non_root).is_none())
+                {
+                    d.ensure(
+                        planner,
+                        ID,
+                        &c.path(&w.spec),
+                        &["securityContext", "runAsNonRoot"],
+                        Want::Present(Value::Bool(true)),
+                    )?;
+                }
+            }
             None if root.is_empty() => {
-                d.ensure(planner, ID, &w.spec, &["securityContext", "runAsNonRoot"], Want::Present(Value::Bool(true)))?;
+                d.ensure(
+                    planner,
+                    ID,
+                    &w.spec,
+                    &["securityContext", "runAsNonRoot"],
+                    Want::Present(Value::Bool(true)),
+                )?;
                 if let (Some(uid), None) = (allow.run_as_user, pod_uid) {
-                    d.ensure(planner, ID, &w.spec, &["securityContext", "runAsUser"], Want::Present(Value::Int(uid)))?;
-                } else if pod_uid.is_none() && all.iter().any(|c| c.security_context.and_then(|s| s.run_as_user).is_none()) {
+                    d.ensure(
+                        planner,
+                        ID,
+                        &w.spec,
+                        &["securityContext", "runAsUser"],
+                        Want::Present(Value::Int(uid)),
+                    )?;
+                } else if pod_uid.is_none()
+                    && all
+                        .iter()
+                        .any(|c| c.security_context.and_then(|s| s.run_as_user).is_none())
+                {
                     d.note(ID, Applicability::Safe, RUN_AS_NON_ROOT_CAVEAT.to_owned());
                 }
             }
@@ -291,17 +358,28 @@ pub fn plan(
                     quote_names(&names), if names.len() == 1 { "s" } else { "" }, if names.len() == 1 { "it" } else { "them" }));
             }
         }
-        for c in all.iter().filter(|c| c.security_context.and_then(|s| s.run_as_non_root) == Some(false)) {
+        for c in
+            of(ID).filter(|c| c.security_context.and_then(|s| s.run_as_non_root) == Some(false))
+        {
             let msg = format!("container {:?} sets runAsNonRoot: false", c.name);
             d.unsafe_fix(allow, ID, msg, |d| {
-                d.set(planner, ID, sc_path(c, &w.spec).key("runAsNonRoot"), Value::Bool(true))
+                d.set(
+                    planner,
+                    ID,
+                    sc_path(c, &w.spec).key("runAsNonRoot"),
+                    Value::Bool(true),
+                )
             })?;
         }
     }
 
     let restricted_seccomp = failing("seccompProfile_restricted");
     if restricted_seccomp || failing("seccompProfile_baseline") {
-        let id = if restricted_seccomp { "seccompProfile_restricted" } else { "seccompProfile_baseline" };
+        let id = if restricted_seccomp {
+            "seccompProfile_restricted"
+        } else {
+            "seccompProfile_baseline"
+        };
         let valid = |t: &str| t == "RuntimeDefault" || t == "Localhost";
         let profile = pod_sc.and_then(|s| s.seccomp_profile.as_ref());
         match profile {
@@ -309,58 +387,128 @@ pub fn plan(
             Some(p) if !p.type_.is_empty() => {
                 let msg = format!("the pod sets seccompProfile.type {:?}", p.type_);
                 d.unsafe_fix(allow, id, msg, |d| {
-                    d.set(planner, id, pod_sc_path.key("seccompProfile").key("type"), Value::str("RuntimeDefault"))
+                    d.set(
+                        planner,
+                        id,
+                        pod_sc_path.key("seccompProfile").key("type"),
+                        Value::str("RuntimeDefault"),
+                    )
                 })?;
             }
             _ if !restricted_seccomp => {}
-            _ if windows => d.note(id, Applicability::Manual,
-                "Windows pod, where the API server rejects seccompProfile".to_owned()),
-            _ => d.ensure(planner, id, &w.spec, &["securityContext", "seccompProfile", "type"], Want::Present(Value::str("RuntimeDefault")))?,
+            _ if windows => d.note(
+                id,
+                Applicability::Manual,
+                "Windows pod, where the API server rejects seccompProfile".to_owned(),
+            ),
+            _ => d.ensure(
+                planner,
+                id,
+                &w.spec,
+                &["securityContext", "seccompProfile", "type"],
+                Want::Present(Value::str("RuntimeDefault")),
+            )?,
         }
-        for c in &all {
+        for c in of(id) {
             if let Some(p) = c.security_context.and_then(|s| s.seccomp_profile.as_ref()) {
                 if !valid(&p.type_) && !p.type_.is_empty() {
-                    let msg = format!("container {:?} sets seccompProfile.type {:?}", c.name, p.type_);
+                    let msg = format!(
+                        "container {:?} sets seccompProfile.type {:?}",
+                        c.name, p.type_
+                    );
                     d.unsafe_fix(allow, id, msg, |d| {
-                        d.set(planner, id, sc_path(c, &w.spec).key("seccompProfile").key("type"), Value::str("RuntimeDefault"))
+                        d.set(
+                            planner,
+                            id,
+                            sc_path(c, &w.spec).key("seccompProfile").key("type"),
+                            Value::str("RuntimeDefault"),
+                        )
                     })?;
                 }
             }
         }
-        fix_annotations(&mut d, planner, allow, id, view, w, |k| {
-            k == check::SECCOMP_POD_ANNOTATION || k.starts_with(check::SECCOMP_CONTAINER_ANNOTATION_PREFIX)
-        }, check::seccomp_annotation_allowed)?;
+        fix_annotations(
+            &mut d,
+            planner,
+            allow,
+            id,
+            view,
+            w,
+            |k| {
+                k == check::SECCOMP_POD_ANNOTATION
+                    || k.starts_with(check::SECCOMP_CONTAINER_ANNOTATION_PREFIX)
+            },
+            check::seccomp_annotation_allowed,
+        )?;
     }
 
     if failing("appArmorProfile") {
         const ID: &str = "appArmorProfile";
         let bad = |t: &str| t != "RuntimeDefault" && t != "Localhost";
-        if let Some(p) = pod_sc.and_then(|s| s.app_armor_profile.as_ref()).filter(|p| bad(&p.type_)) {
+        if let Some(p) = pod_sc
+            .and_then(|s| s.app_armor_profile.as_ref())
+            .filter(|p| bad(&p.type_))
+        {
             let msg = format!("the pod sets appArmorProfile.type {:?}", p.type_);
             d.unsafe_fix(allow, ID, msg, |d| {
-                d.set(planner, ID, pod_sc_path.key("appArmorProfile").key("type"), Value::str("RuntimeDefault"))
+                d.set(
+                    planner,
+                    ID,
+                    pod_sc_path.key("appArmorProfile").key("type"),
+                    Value::str("RuntimeDefault"),
+                )
             })?;
         }
-        for c in &all {
-            if let Some(p) = c.security_context.and_then(|s| s.app_armor_profile.as_ref()).filter(|p| bad(&p.type_)) {
-                let msg = format!("container {:?} sets appArmorProfile.type {:?}", c.name, p.type_);
+        for c in of(ID) {
+            if let Some(p) = c
+                .security_context
+                .and_then(|s| s.app_armor_profile.as_ref())
+                .filter(|p| bad(&p.type_))
+            {
+                let msg = format!(
+                    "container {:?} sets appArmorProfile.type {:?}",
+                    c.name, p.type_
+                );
                 d.unsafe_fix(allow, ID, msg, |d| {
-                    d.set(planner, ID, sc_path(c, &w.spec).key("appArmorProfile").key("type"), Value::str("RuntimeDefault"))
+                    d.set(
+                        planner,
+                        ID,
+                        sc_path(c, &w.spec).key("appArmorProfile").key("type"),
+                        Value::str("RuntimeDefault"),
+                    )
                 })?;
             }
         }
-        fix_annotations(&mut d, planner, allow, ID, view, w, |k| k.starts_with(check::APPARMOR_ANNOTATION_PREFIX), check::apparmor_annotation_allowed)?;
+        fix_annotations(
+            &mut d,
+            planner,
+            allow,
+            ID,
+            view,
+            w,
+            |k| k.starts_with(check::APPARMOR_ANNOTATION_PREFIX),
+            check::apparmor_annotation_allowed,
+        )?;
     }
 
     let restricted_proc = failing("procMount_restricted");
     if restricted_proc || failing("procMount") {
-        let id = if restricted_proc { "procMount_restricted" } else { "procMount" };
-        for c in &all {
+        let id = if restricted_proc {
+            "procMount_restricted"
+        } else {
+            "procMount"
+        };
+        for c in of(id) {
             let pm = c.security_context.and_then(|s| s.proc_mount.as_deref());
             if let Some(pm) = pm.filter(|pm| *pm != "Default") {
                 let msg = format!("container {:?} sets procMount: {pm}", c.name);
                 d.unsafe_fix(allow, id, msg, |d| {
-                    d.set(planner, id, sc_path(c, &w.spec).key("procMount"), Value::str("Default"))
+                    d.set(
+                        planner,
+                        id,
+                        sc_path(c, &w.spec).key("procMount"),
+                        Value::str("Default"),
+                    )
                 })?;
             }
         }
@@ -368,7 +516,7 @@ pub fn plan(
 
     if failing("hostProbesAndHostLifecycle") {
         const ID: &str = "hostProbesAndHostLifecycle";
-        for c in &all {
+        for c in of(ID) {
             for handler in host_handlers(c) {
                 let path = c.path(&w.spec).extend(&handler);
                 let msg = format!("container {:?} sets a host in {path}", c.name);
@@ -397,9 +545,14 @@ fn fix_annotations(
 ) -> Result<(), Refusal> {
     for (k, v) in view.meta.annotations.iter().flatten() {
         if governed(k) && !allowed(v) {
-            let path = w.meta.key("annotations").join(Seg::Key(Cow::Owned(k.clone())));
+            let path = w
+                .meta
+                .key("annotations")
+                .join(Seg::Key(Cow::Owned(k.clone())));
             let msg = format!("annotation {k} is {v:?}");
-            d.unsafe_fix(allow, id, msg, |d| d.set(planner, id, path, Value::str("runtime/default")))?;
+            d.unsafe_fix(allow, id, msg, |d| {
+                d.set(planner, id, path, Value::str("runtime/default"))
+            })?;
         }
     }
     Ok(())
@@ -415,22 +568,45 @@ fn host_handlers(c: &ContainerView<'_>) -> Vec<Vec<Seg>> {
     ];
     for (name, probe) in probes {
         if let Some(p) = probe {
-            if p.http_get.as_ref().is_some_and(|h| h.host.as_deref().is_some_and(|s| !s.is_empty())) {
+            if p.http_get
+                .as_ref()
+                .is_some_and(|h| h.host.as_deref().is_some_and(|s| !s.is_empty()))
+            {
                 out.push(vec![Seg::key(name), Seg::key("httpGet")]);
             }
-            if p.tcp_socket.as_ref().is_some_and(|t| t.host.as_deref().is_some_and(|s| !s.is_empty())) {
+            if p.tcp_socket
+                .as_ref()
+                .is_some_and(|t| t.host.as_deref().is_some_and(|s| !s.is_empty()))
+            {
                 out.push(vec![Seg::key(name), Seg::key("tcpSocket")]);
             }
         }
     }
     if let Some(l) = c.lifecycle {
-        for (name, handler) in [("postStart", l.post_start.as_ref()), ("preStop", l.pre_stop.as_ref())] {
+        for (name, handler) in [
+            ("postStart", l.post_start.as_ref()),
+            ("preStop", l.pre_stop.as_ref()),
+        ] {
             if let Some(h) = handler {
-                if h.http_get.as_ref().is_some_and(|g| g.host.as_deref().is_some_and(|s| !s.is_empty())) {
-                    out.push(vec![Seg::key("lifecycle"), Seg::key(name), Seg::key("httpGet")]);
+                if h.http_get
+                    .as_ref()
+                    .is_some_and(|g| g.host.as_deref().is_some_and(|s| !s.is_empty()))
+                {
+                    out.push(vec![
+                        Seg::key("lifecycle"),
+                        Seg::key(name),
+                        Seg::key("httpGet"),
+                    ]);
                 }
-                if h.tcp_socket.as_ref().is_some_and(|t| t.host.as_deref().is_some_and(|s| !s.is_empty())) {
-                    out.push(vec![Seg::key("lifecycle"), Seg::key(name), Seg::key("tcpSocket")]);
+                if h.tcp_socket
+                    .as_ref()
+                    .is_some_and(|t| t.host.as_deref().is_some_and(|s| !s.is_empty()))
+                {
+                    out.push(vec![
+                        Seg::key("lifecycle"),
+                        Seg::key(name),
+                        Seg::key("tcpSocket"),
+                    ]);
                 }
             }
         }
@@ -440,5 +616,9 @@ fn host_handlers(c: &ContainerView<'_>) -> Vec<Vec<Seg>> {
 
 fn quote_names(names: &[&str]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
-    format!("container{} {}", if names.len() == 1 { "" } else { "s" }, quoted.join(", "))
+    format!(
+        "container{} {}",
+        if names.len() == 1 { "" } else { "s" },
+        quoted.join(", ")
+    )
 }

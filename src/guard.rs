@@ -88,6 +88,27 @@ impl Issue {
     }
 }
 
+/// The misspelled twin of a field a fix would write at `inserted`: an unknown field whose
+/// suggestion is `inserted` or one of the mappings above it (`securityContex` when a fix
+/// writes `…securityContext.runAsNonRoot`). A fix that finds one must say so.
+pub fn twin_of<'i>(issues: &'i [Issue], inserted: &Path) -> Option<&'i Issue> {
+    issues.iter().find(|i| {
+        let IssueKind::UnknownField {
+            suggestion: Some(s),
+            ..
+        } = &i.kind
+        else {
+            return false;
+        };
+        let Some((_, parent)) = i.path.0.split_last() else {
+            return false;
+        };
+        inserted.0.len() > parent.len()
+            && inserted.0.starts_with(parent)
+            && matches!(&inserted.0[parent.len()], Seg::Key(k) if k == s)
+    })
+}
+
 impl fmt::Display for Issue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
@@ -539,7 +560,9 @@ mod tests {
         let t = table();
         let sc = strukt(field(t, t.pod_spec, "securityContext"));
         assert!(matches!(field(t, sc, "runAsNonRoot"), Ty::Boolean));
-        assert!(matches!(field(t, t.pod_spec, "nodeSelector"), Ty::Map(v) if matches!(**v, Ty::String)));
+        assert!(
+            matches!(field(t, t.pod_spec, "nodeSelector"), Ty::Map(v) if matches!(**v, Ty::String))
+        );
         let Ty::Array(c) = field(t, t.pod_spec, "containers") else {
             panic!("containers is not an array")
         };

@@ -40,7 +40,10 @@ pub enum Op {
 impl Op {
     /// Ops that change or remove what the author wrote; a round applies these alone.
     pub fn is_unsafe(&self) -> bool {
-        matches!(self, Op::SetScalar(_) | Op::RemoveKeys(_) | Op::RemoveItems(_))
+        matches!(
+            self,
+            Op::SetScalar(_) | Op::RemoveKeys(_) | Op::RemoveItems(_)
+        )
     }
 }
 
@@ -91,7 +94,10 @@ impl<'t, 'a> Planner<'t, 'a> {
     /// either changes values or adds fields, never both, so no node is edited twice.
     pub fn into_changes(self) -> Vec<Change> {
         if self.changes.iter().any(|c| c.op.is_unsafe()) {
-            self.changes.into_iter().filter(|c| c.op.is_unsafe()).collect()
+            self.changes
+                .into_iter()
+                .filter(|c| c.op.is_unsafe())
+                .collect()
         } else {
             self.changes
         }
@@ -187,7 +193,10 @@ impl<'t, 'a> Planner<'t, 'a> {
     pub fn set(&mut self, path: &Path, value: Value) -> Result<bool, Refusal> {
         let node = self.node(path)?;
         if !matches!(node.kind, Kind::Scalar(_)) || node.anchored {
-            return Err(Refusal::new(node.start, format!("{path} is not a plain value pss-fix can change")));
+            return Err(Refusal::new(
+                node.start,
+                format!("{path} is not a plain value pss-fix can change"),
+            ));
         }
         self.push(path.clone(), Op::SetScalar(value))
     }
@@ -206,7 +215,10 @@ impl<'t, 'a> Planner<'t, 'a> {
     pub fn remove_items(&mut self, path: &Path, values: Vec<String>) -> Result<bool, Refusal> {
         let node = self.node(path)?;
         if !matches!(node.kind, Kind::Seq(_)) || node.anchored {
-            return Err(Refusal::new(node.start, format!("{path} is not a list pss-fix can change")));
+            return Err(Refusal::new(
+                node.start,
+                format!("{path} is not a list pss-fix can change"),
+            ));
         }
         self.push(path.clone(), Op::RemoveItems(values))
     }
@@ -219,7 +231,11 @@ impl<'t, 'a> Planner<'t, 'a> {
 
     fn push(&mut self, path: Path, op: Op) -> Result<bool, Refusal> {
         let same_kind = |a: &Op, b: &Op| std::mem::discriminant(a) == std::mem::discriminant(b);
-        if let Some(existing) = self.changes.iter_mut().find(|c| c.path == path && same_kind(&c.op, &op)) {
+        if let Some(existing) = self
+            .changes
+            .iter_mut()
+            .find(|c| c.path == path && same_kind(&c.op, &op))
+        {
             merge_op(&mut existing.op, op);
         } else {
             self.changes.push(Change { path, op });

@@ -115,6 +115,13 @@ impl Policy {
     }
 }
 
+impl serde::Serialize for Policy {
+    /// As PSA writes it: `restricted:v1.29`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl Default for Policy {
     fn default() -> Self {
         Policy::new(Level::Restricted, Version::Latest)

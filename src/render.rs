@@ -146,7 +146,8 @@ pub fn edits(
                 .iter()
                 .map(|(k, _)| k.as_str().is_some_and(|k| keys.iter().any(|r| r == k)))
                 .collect();
-            let spans: Vec<(usize, usize)> = m.entries.iter().map(|(k, v)| (k.start, v.end)).collect();
+            let spans: Vec<(usize, usize)> =
+                m.entries.iter().map(|(k, v)| (k.start, v.end)).collect();
             r.remove(&t, m.flow, &spans, &removed, "{}")
         }
         Op::RemoveItems(values) => {
@@ -342,14 +343,24 @@ impl Renderer<'_> {
         let node = t.node;
         if removed.iter().all(|&r| r) {
             if flow {
-                return Ok(vec![Edit::replacement(empty.into(), node.start, node.end, self.depth)]);
+                return Ok(vec![Edit::replacement(
+                    empty.into(),
+                    node.start,
+                    node.end,
+                    self.depth,
+                )]);
             }
             let key = t.key.ok_or_else(|| Refusal {
                 at: node.start,
                 message: "cannot empty a collection that is not a mapping value".into(),
             })?;
             let colon = self.colon_after(key, node.start)?;
-            return Ok(vec![Edit::replacement(format!(" {empty}"), colon, node.end, self.depth)]);
+            return Ok(vec![Edit::replacement(
+                format!(" {empty}"),
+                colon,
+                node.end,
+                self.depth,
+            )]);
         }
         let mut edits = Vec::new();
         for (i, &(start, end)) in spans.iter().enumerate() {

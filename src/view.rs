@@ -131,7 +131,7 @@ mod tests {
     fn wrong_types_name_their_path() {
         let text = "apiVersion: v1\nkind: Pod\nspec:\n  securityContext:\n    runAsNonRoot: \"yes\"\n  containers: []\n";
         let doc = Documents::new(text).next().unwrap().unwrap();
-        let w = &crate::workload::find(&doc.root)[0];
+        let w = &crate::workload::find(&doc.root, &[])[0];
         let err = pod_view(&doc.root, w).err().unwrap();
         assert!(
             err.message
@@ -146,7 +146,7 @@ mod tests {
     fn yaml_1_1_booleans_read_as_booleans() {
         let text = "apiVersion: v1\nkind: Pod\nspec:\n  hostNetwork: yes\n";
         let doc = Documents::new(text).next().unwrap().unwrap();
-        let w = &crate::workload::find(&doc.root)[0];
+        let w = &crate::workload::find(&doc.root, &[])[0];
         let v = pod_view(&doc.root, w).unwrap().unwrap();
         assert_eq!(v.spec.host_network, Some(true));
     }

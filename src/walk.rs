@@ -8,7 +8,12 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {
     Stdin,
-    File(PathBuf),
+    File {
+        path: PathBuf,
+        /// The walked directory (canonical) a file was found in; a symlink found there is
+        /// edited only when its target lies inside it.
+        root: Option<PathBuf>,
+    },
 }
 
 fn is_manifest(path: &Path) -> bool {
@@ -47,9 +52,16 @@ pub fn inputs(paths: &[PathBuf]) -> (Vec<Input>, Vec<(PathBuf, String)>) {
                     }
                 }
                 found.sort();
-                out.extend(found.into_iter().map(Input::File));
+                let root = std::fs::canonicalize(p).ok();
+                out.extend(found.into_iter().map(|path| Input::File {
+                    path,
+                    root: root.clone(),
+                }));
             }
-            Ok(_) => out.push(Input::File(p.clone())),
+            Ok(_) => out.push(Input::File {
+                path: p.clone(),
+                root: None,
+            }),
             Err(err) => errors.push((p.clone(), err.to_string())),
         }
     }

@@ -2,6 +2,7 @@
 //! checks, matched on kind *and* API group, plus the items of a `kind: List`. Everything else
 //! is not a workload and is left alone.
 
+use crate::config::CustomKind;
 use crate::path::{Path, Seg};
 use crate::yaml::Node;
 
@@ -98,33 +99,44 @@ fn group_of(api_version: &str) -> &str {
     api_version.rsplit_once('/').map_or("", |(g, _)| g)
 }
 
-/// Every workload in a document's root node.
-pub fn find(root: &Node<'_>) -> Vec<Workload> {
+/// Every workload in a document's root node; `custom` adds kinds from the configuration.
+pub fn find(root: &Node<'_>, custom: &[CustomKind]) -> Vec<Workload> {
     let mut out = Vec::new();
     let kind = root.get("kind").and_then(Node::as_str);
     let api = root.get("apiVersion").and_then(Node::as_str).unwrap_or("");
-    if kind == Some("List") && group_of(api).is_empty() {
+    // A `kind: List`, and the ResourceList a KRM function (kustomize, kpt) receives.
+    let list = match kind {
+        Some("List") => group_of(api).is_empty(),
+        Some("ResourceList") => group_of(api) == "config.kubernetes.io",
+        _ => false,
+    };
+    if list {
         if let Some(items) = root.get("items").and_then(Node::as_seq) {
             for (i, item) in items.items.iter().enumerate() {
                 let path = Path::root().key("items").index(i);
-                if let Some(mut w) = classify(item, path) {
+                if let Some(mut w) = classify(item, path, custom) {
                     w.item = Some(i + 1);
                     out.push(w);
                 }
             }
         }
-    } else if let Some(w) = classify(root, Path::root()) {
+    } else if let Some(w) = classify(root, Path::root(), custom) {
         out.push(w);
     }
     out
 }
 
-fn classify(object: &Node<'_>, path: Path) -> Option<Workload> {
+fn classify(object: &Node<'_>, path: Path, custom: &[CustomKind]) -> Option<Workload> {
     let kind = object.get("kind")?.as_str()?;
     let api = object.get("apiVersion")?.as_str()?;
     let group = group_of(api);
-    let spec = KINDS.iter().find(|k| k.kind == kind && k.group == group)?;
-    let template = path.extend(spec.template);
+    let template = match KINDS.iter().find(|k| k.kind == kind && k.group == group) {
+        Some(spec) => path.extend(spec.template),
+        None => {
+            let c = custom.iter().find(|c| c.kind == kind && c.group == group)?;
+            path.extend(&c.template)
+        }
+    };
     let meta = object.get("metadata");
     let field = |k: &str| {
         meta.and_then(|m| m.get(k))
@@ -155,11 +167,20 @@ mod tests {
                     apiVersion: example.com/v1\nkind: Deployment\n---\n\
                     apiVersion: v1\nkind: List\nitems:\n- apiVersion: batch/v1\n  kind: CronJob\n  metadata: {name: c}\n";
         let docs: Vec<_> = Documents::new(text).map(Result::unwrap).collect();
-        let w = find(&docs[0].root);
+        let w = find(&docs[0].root, &[]);
         assert_eq!(w.len(), 1);
         assert_eq!(w[0].spec.to_string(), "spec.template.spec");
-        assert!(find(&docs[1].root).is_empty());
-        let l = find(&docs[2].root);
+        assert!(find(&docs[1].root, &[]).is_empty());
+        let custom = [CustomKind {
+            group: "example.com".into(),
+            kind: "Deployment".into(),
+            template: vec![Seg::key("spec"), Seg::key("podTemplate")],
+        }];
+        assert_eq!(
+            find(&docs[1].root, &custom)[0].spec.to_string(),
+            "spec.podTemplate.spec"
+        );
+        let l = find(&docs[2].root, &[]);
         assert_eq!(l[0].label(), "CronJob/c");
         assert_eq!(
             l[0].spec.to_string(),

@@ -1,14 +1,28 @@
 //! Writing a fixed file without ever leaving it half-written: a temporary file in the same
 //! directory, the original's permissions, fsync, then an atomic rename over the original.
-//! A symlink is followed and its target replaced, so the link stays a link. If the file
-//! changed on disk since it was read, it is not overwritten.
+//! A symlink is followed and its target replaced, so the link stays a link — but a link
+//! found while walking a directory is followed only to a target inside that directory. If
+//! the file changed on disk since it was read, it is not overwritten.
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
-pub fn atomic_write(path: &Path, original: &[u8], contents: &str) -> io::Result<()> {
+pub fn atomic_write(
+    path: &Path,
+    within: Option<&Path>,
+    original: &[u8],
+    contents: &str,
+) -> io::Result<()> {
     let target = fs::canonicalize(path)?;
+    if let Some(root) = within {
+        if !target.starts_with(root) {
+            return Err(io::Error::other(format!(
+                "a symlink to {}, outside the directory being fixed; not followed",
+                target.display()
+            )));
+        }
+    }
     let dir = target.parent().unwrap_or(Path::new("."));
     let meta = fs::metadata(&target)?;
     let mut tmp = tempfile::Builder::new()

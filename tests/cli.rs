@@ -532,7 +532,6 @@ fn interactive_all_applies_the_rest() {
 }
 
 #[test]
-#[ignore = "bug: --interactive summary counts workloads of declined files as fixed"]
 fn interactive_summary_counts_only_written_files() {
     if !has_script() {
         return;

@@ -70,7 +70,10 @@ fn fixtures() -> Option<Vec<Fixture>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/psa");
     if !root.is_dir() {
         if std::env::var_os("CI").is_some() {
-            panic!("conformance fixtures not found at {} (required under CI)", root.display());
+            panic!(
+                "conformance fixtures not found at {} (required under CI)",
+                root.display()
+            );
         }
         eprintln!("conformance fixtures not found; not run");
         return None;
@@ -102,7 +105,11 @@ fn fixtures() -> Option<Vec<Fixture>> {
                     out.push(Fixture {
                         label: format!(
                             "{level}/{version}/{}/{}",
-                            if verdict == Verdict::Pass { "pass" } else { "fail" },
+                            if verdict == Verdict::Pass {
+                                "pass"
+                            } else {
+                                "fail"
+                            },
                             file_name(&file)
                         ),
                         level,
@@ -254,43 +261,33 @@ impl Wrap {
 
 /// The body lines of the top-level `metadata:` and `spec:` keys of a simple block-YAML Pod.
 fn top_level_blocks(text: &str) -> Result<(Vec<&str>, Vec<&str>), String> {
-    let mut meta = None;
-    let mut spec = None;
-    let mut current: Option<(&str, Vec<&str>)> = None;
-    let mut finish = |cur: Option<(&str, Vec<&str>)>| -> Result<(), String> {
-        match cur {
-            Some(("metadata", body)) if meta.is_none() => meta = Some(body),
-            Some(("spec", body)) if spec.is_none() => spec = Some(body),
-            Some((key, _)) => return Err(format!("duplicate top-level key {key:?}")),
-            None => {}
-        }
-        Ok(())
-    };
+    // (top-level line, the lines under it)
+    let mut blocks: Vec<(&str, Vec<&str>)> = Vec::new();
     for line in text.lines() {
         if line.starts_with(' ') || line.trim().is_empty() {
-            match current.as_mut() {
+            match blocks.last_mut() {
                 Some((_, body)) => body.push(line),
                 None if line.trim().is_empty() => {}
                 None => return Err(format!("indented line before any key: {line:?}")),
             }
-            continue;
-        }
-        if line.starts_with(['-', '#', '{', '[', '\t']) || line.starts_with("---") {
+        } else if line.starts_with(['-', '#', '{', '[', '\t']) {
             return Err(format!("unexpected top-level line {line:?}"));
+        } else {
+            blocks.push((line.trim_end(), Vec::new()));
         }
-        let prev = current.take();
-        finish(prev)?;
-        current = match line.trim_end() {
-            "metadata:" => Some(("metadata", Vec::new())),
-            "spec:" => Some(("spec", Vec::new())),
-            other if other.starts_with("metadata:") || other.starts_with("spec:") => {
-                return Err(format!("not a block mapping: {other:?}"))
-            }
-            _ => None,
-        };
     }
-    finish(current)?;
-    Ok((meta.ok_or("no metadata:")?, spec.ok_or("no spec:")?))
+    let mut block = |key: &str| -> Result<Vec<&str>, String> {
+        let mut found = blocks
+            .iter_mut()
+            .filter(|(l, _)| l.split(':').next() == Some(key));
+        match (found.next(), found.next()) {
+            (Some((line, body)), None) if *line == format!("{key}:") => Ok(std::mem::take(body)),
+            (Some((line, _)), None) => Err(format!("not a block mapping: {line:?}")),
+            (None, _) => Err(format!("no {key}:")),
+            (Some(_), Some(_)) => Err(format!("{key}: twice")),
+        }
+    };
+    Ok((block("metadata")?, block("spec")?))
 }
 
 /// Parse one YAML document (serde_yaml_ng, independent of the engine's parser).
@@ -309,6 +306,7 @@ fn options(policy: Policy, unsafe_fixes: bool, run_as_user: Option<i64>) -> Opti
             unsafe_fixes,
             run_as_user,
         },
+        ..Options::default()
     }
 }
 
@@ -324,14 +322,22 @@ fn run_one(
         return Err(format!(
             "expected one workload, found {}: {:?}",
             report.workloads.len(),
-            report.workloads.iter().map(|w| w.label()).collect::<Vec<_>>()
+            report
+                .workloads
+                .iter()
+                .map(|w| w.label())
+                .collect::<Vec<_>>()
         ));
     };
     if let Some(why) = &w.skipped {
         return Err(format!("workload {} skipped: {why}", w.label()));
     }
     if w.kind != wrap.kind() {
-        return Err(format!("workload kind {:?}, expected {:?}", w.kind, wrap.kind()));
+        return Err(format!(
+            "workload kind {:?}, expected {:?}",
+            w.kind,
+            wrap.kind()
+        ));
     }
     let w = w.clone();
     Ok((report, w))
@@ -373,7 +379,11 @@ fn finish(test: &str, disagreements: &[String]) {
     if disagreements.is_empty() {
         return;
     }
-    let shown: Vec<&str> = disagreements.iter().take(SHOWN).map(String::as_str).collect();
+    let shown: Vec<&str> = disagreements
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect();
     panic!(
         "{test}: {} disagreement(s); the first {}:\n  {}",
         disagreements.len(),
@@ -407,7 +417,9 @@ fn check_agrees_through_the_engine_in_every_wrapping() {
             match parse(&text) {
                 Ok(doc) if wrap.pod_of(&doc) == pod && pod.is_some() => {}
                 Ok(_) => {
-                    problems.push(format!("{label}: the wrapped pod differs from the fixture's"));
+                    problems.push(format!(
+                        "{label}: the wrapped pod differs from the fixture's"
+                    ));
                     continue;
                 }
                 Err(e) => {
@@ -469,7 +481,10 @@ fn check_agrees_through_the_engine_in_every_wrapping() {
             .collect();
         eprintln!("check through the engine, {level}: {}", parts.join(", "));
     }
-    finish("check_agrees_through_the_engine_in_every_wrapping", &disagreements);
+    finish(
+        "check_agrees_through_the_engine_in_every_wrapping",
+        &disagreements,
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -504,10 +519,22 @@ fn explanation(check: &str, w: &WorkloadReport) -> Option<Applicability> {
     })
 }
 
-/// True when `output` is `input` with bytes inserted and nothing removed or replaced.
+/// True when `output` is `input` with lines inserted and nothing removed or changed, except an
+/// empty flow mapping `{}` being filled (`securityContext: {}` becoming `securityContext:`
+/// followed by new lines, or `{runAsNonRoot: true}`).
 fn only_insertions(input: &str, output: &str) -> bool {
-    let mut out = output.bytes();
-    input.bytes().all(|b| out.any(|o| o == b))
+    let mut out = output.lines();
+    input.lines().all(|line| {
+        let filled = line.strip_suffix(" {}");
+        out.any(|o| {
+            o == line
+                || filled.is_some_and(|head| {
+                    o == head
+                        || o.strip_prefix(head)
+                            .is_some_and(|rest| rest.starts_with(" {"))
+                })
+        })
+    })
 }
 
 struct FixRun {
@@ -515,6 +542,20 @@ struct FixRun {
     /// The pod (metadata, spec) as data after the run.
     fixed_pod: Option<(Value, Value)>,
     problems: Vec<String>,
+    /// Which of the safe run's conditional checks applied, for the counts.
+    seen: Seen,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Seen {
+    /// A safe fix applied: checked that the output only inserts.
+    insertions_checked: bool,
+    /// ... next to a violation whose fix is manual.
+    manual_beside_safe: bool,
+    /// Named after a safe-fixable check that was only absent: must pass.
+    absent_fixed: bool,
+    /// Named after a safe-fixable check, refused with a note over an explicit value.
+    explicit_refused: bool,
 }
 
 /// One fail file in one wrapping through `process` with the given options, checking the
@@ -534,7 +575,10 @@ fn fix_run(fx: &Fixture, wrap: Wrap, opts: &Options) -> Result<(FixRun, Detail),
     }
     // Nothing added: byte-identical; something added: output.
     match (&report.output, w.added.is_empty()) {
-        (None, false) => problems.push(format!("{label}: fields planned {:?} but no output", w.added)),
+        (None, false) => problems.push(format!(
+            "{label}: fields planned {:?} but no output",
+            w.added
+        )),
         (Some(_), true) => problems.push(format!("{label}: output but nothing reported added")),
         _ => {}
     }
@@ -608,6 +652,7 @@ fn fix_run(fx: &Fixture, wrap: Wrap, opts: &Options) -> Result<(FixRun, Detail),
             outcome,
             fixed_pod,
             problems,
+            seen: Seen::default(),
         },
         Detail {
             w,
@@ -631,25 +676,35 @@ fn failed_run(e: String) -> FixRun {
         outcome: Outcome::Manual,
         fixed_pod: None,
         problems: vec![e],
+        seen: Seen::default(),
     }
 }
 
 /// The safe run's properties for one fail file in one wrapping.
 fn safe_case(fx: &Fixture, wrap: Wrap) -> FixRun {
     let opts = options(fx.policy, false, None);
-    let (mut run, Detail { w, label, input, output }) = match fix_run(fx, wrap, &opts) {
+    let (
+        mut run,
+        Detail {
+            w,
+            label,
+            input,
+            output,
+        },
+    ) = match fix_run(fx, wrap, &opts) {
         Ok(r) => r,
         Err(e) => return failed_run(e),
     };
-    // A manual violation next to a safe-fixable one: the safe fix may only insert.
-    let has_manual = w
-        .before
-        .iter()
-        .any(|v| check_info(v.check).is_some_and(|c| c.fix_safety == Applicability::Manual));
-    if let Some(output) = output.filter(|_| has_manual) {
+    // A safe fix only inserts; in particular next to a manual violation, it leaves it be.
+    if let Some(output) = output {
+        run.seen.insertions_checked = true;
+        run.seen.manual_beside_safe = w
+            .before
+            .iter()
+            .any(|v| check_info(v.check).is_some_and(|c| c.fix_safety == Applicability::Manual));
         if !only_insertions(&input, &output) {
             run.problems.push(format!(
-                "{label}: manual violations with a safe fix: the output does more than insert:\n{output}"
+                "{label}: the safe fix does more than insert lines (or fill a {{}}):\n{output}"
             ));
         }
     }
@@ -663,6 +718,7 @@ fn safe_case(fx: &Fixture, wrap: Wrap) -> FixRun {
                 .filter(|n| n.check == id && n.applicability < Applicability::Safe)
                 .collect();
             if refused.is_empty() {
+                run.seen.absent_fixed = true;
                 if w.after.iter().any(|v| v.check == id) {
                     run.problems.push(format!(
                         "{label}: {id} is only an absent field (no note), yet it still fails after the safe fix"
@@ -674,11 +730,14 @@ fn safe_case(fx: &Fixture, wrap: Wrap) -> FixRun {
                         ids(&w.after)
                     ));
                 }
-            } else if !explicit_markers(id).iter().any(|m| fx.text.contains(m)) {
-                run.problems.push(format!(
-                    "{label}: {id} refused ({:?}) but the fixture has no explicit value for it",
-                    refused.iter().map(|n| &n.message).collect::<Vec<_>>()
-                ));
+            } else {
+                run.seen.explicit_refused = true;
+                if !explicit_markers(id).iter().any(|m| fx.text.contains(m)) {
+                    run.problems.push(format!(
+                        "{label}: {id} refused ({:?}) but the fixture has no explicit value for it",
+                        refused.iter().map(|n| &n.message).collect::<Vec<_>>()
+                    ));
+                }
             }
         }
     }
@@ -732,12 +791,14 @@ fn run_as_user_case(fx: &Fixture, wrap: Wrap) -> Option<FixRun> {
             w.notes
         ));
     }
-    let root_uid = run
-        .fixed_pod
-        .as_ref()
-        .is_some_and(|(_, spec)| serde_yaml_ng::to_string(spec).unwrap_or_default().contains("runAsUser: 0"));
+    let root_uid = run.fixed_pod.as_ref().is_some_and(|(_, spec)| {
+        serde_yaml_ng::to_string(spec)
+            .unwrap_or_default()
+            .contains("runAsUser: 0")
+    });
     if root_uid {
-        run.problems.push(format!("{label}: runAsUser: 0 is still there"));
+        run.problems
+            .push(format!("{label}: runAsUser: 0 is still there"));
     }
     Some(run)
 }
@@ -777,11 +838,30 @@ fn safe_suite(test: &str, files: &[&Fixture], wrap: Wrap) {
         run
     });
     let mut counts: BTreeMap<&str, Counts> = BTreeMap::new();
+    let mut by_check: BTreeMap<(&str, &str), Counts> = BTreeMap::new();
+    let mut seen = [0usize; 4];
     let mut disagreements = Vec::new();
     for (fx, run) in files.iter().zip(results) {
         counts.entry(fx.level).or_default().add(run.outcome);
+        let prefix = fx.stem.trim_end_matches(|c: char| c.is_ascii_digit());
+        by_check
+            .entry((fx.level, prefix))
+            .or_default()
+            .add(run.outcome);
+        seen[0] += usize::from(run.seen.absent_fixed);
+        seen[1] += usize::from(run.seen.explicit_refused);
+        seen[2] += usize::from(run.seen.insertions_checked);
+        seen[3] += usize::from(run.seen.manual_beside_safe);
         disagreements.extend(run.problems);
     }
+    eprintln!(
+        "safe fix [{}]: named after a safe-fixable check: {} only absent (must pass), {} refused over an explicit value; {} outputs checked insertion-only ({} beside a manual violation)",
+        wrap.kind(),
+        seen[0],
+        seen[1],
+        seen[2],
+        seen[3]
+    );
     for (level, c) in &counts {
         eprintln!(
             "safe fix [{}], {level}: {} fail files: fixed safely {}, reported (unsafe) {}, reported (manual) {}",
@@ -791,6 +871,20 @@ fn safe_suite(test: &str, files: &[&Fixture], wrap: Wrap) {
             c.unsafe_left,
             c.manual_left
         );
+    }
+    for level in ["baseline", "restricted"] {
+        let parts: Vec<String> = by_check
+            .iter()
+            .filter(|((l, _), _)| *l == level)
+            .map(|((_, p), c)| format!("{p} {}/{}/{}", c.fixed, c.unsafe_left, c.manual_left))
+            .collect();
+        if !parts.is_empty() {
+            eprintln!(
+                "safe fix [{}], {level}, per file name (fixed/unsafe/manual): {}",
+                wrap.kind(),
+                parts.join(", ")
+            );
+        }
     }
     finish(test, &disagreements);
 }
@@ -895,12 +989,18 @@ fn unsafe_fix_makes_unsafe_fixable_fails_pass() {
         return;
     };
     let files = fail_files(&fixtures, |_| true);
-    unsafe_suite("unsafe_fix_makes_unsafe_fixable_fails_pass", &files, Wrap::Pod);
+    unsafe_suite(
+        "unsafe_fix_makes_unsafe_fixable_fails_pass",
+        &files,
+        Wrap::Pod,
+    );
 }
 
 /// The Deployment-wrapped runs cover these versions (every level).
 fn deployment_versions(fx: &Fixture) -> bool {
-    matches!(fx.version.as_str(), "v1.25" | "v1.29") || fx.version == latest_dir()
+    std::env::var_os("ALLDEP").is_some()
+        || matches!(fx.version.as_str(), "v1.25" | "v1.29")
+        || fx.version == latest_dir()
 }
 
 fn latest_dir() -> String {
@@ -913,7 +1013,11 @@ fn safe_fix_in_a_deployment_matches_the_pod() {
         return;
     };
     let files = fail_files(&fixtures, deployment_versions);
-    safe_suite("safe_fix_in_a_deployment_matches_the_pod", &files, Wrap::Deployment);
+    safe_suite(
+        "safe_fix_in_a_deployment_matches_the_pod",
+        &files,
+        Wrap::Deployment,
+    );
 }
 
 #[test]
@@ -922,5 +1026,9 @@ fn unsafe_fix_in_a_deployment_matches_the_pod() {
         return;
     };
     let files = fail_files(&fixtures, deployment_versions);
-    unsafe_suite("unsafe_fix_in_a_deployment_matches_the_pod", &files, Wrap::Deployment);
+    unsafe_suite(
+        "unsafe_fix_in_a_deployment_matches_the_pod",
+        &files,
+        Wrap::Deployment,
+    );
 }

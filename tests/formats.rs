@@ -119,7 +119,7 @@ fn keys(v: &Value) -> Vec<&str> {
     k
 }
 
-fn sorted<'a>(mut k: Vec<&'a str>) -> Vec<&'a str> {
+fn sorted(mut k: Vec<&str>) -> Vec<&str> {
     k.sort_unstable();
     k
 }
@@ -137,7 +137,7 @@ const REPORT_KEYS: [&str; 7] = [
     "summary",
 ];
 const FILE_KEYS: [&str; 5] = ["path", "error", "changed", "written", "workloads"];
-const WORKLOAD_KEYS: [&str; 10] = [
+const WORKLOAD_KEYS: [&str; 12] = [
     "kind",
     "namespace",
     "name",
@@ -146,7 +146,9 @@ const WORKLOAD_KEYS: [&str; 10] = [
     "line",
     "col",
     "highestLevel",
+    "policy",
     "skipped",
+    "exempted",
     "findings",
 ];
 const FINDING_KEYS: [&str; 13] = [
@@ -892,5 +894,51 @@ fn markdown_for_a_clean_tree_is_just_the_title() {
     assert_eq!(
         stdout(&out),
         "### pss-fix: 0 workloads made compliant with restricted:latest\n"
+    );
+}
+
+#[test]
+fn unsafe_fixes_are_reported_as_changed() {
+    let dir = demo();
+    let out = run(
+        dir.path(),
+        &[
+            "diff",
+            "--unsafe",
+            "--format",
+            "json",
+            "demo/node-agent.yaml",
+        ],
+    );
+    assert_eq!(code(&out), 1);
+    let r = json(&out);
+    assert_schema(&r);
+    let agent = workload(file(&r, "demo/node-agent.yaml"), "DaemonSet", "node-agent");
+    let privileged = finding(agent, "privileged");
+    assert_eq!(privileged["fixed"], true);
+    assert_eq!(privileged["fixApplicability"], "unsafe");
+    assert_eq!(
+        privileged["changed"],
+        serde_json::json!(["spec.template.spec.containers[0].securityContext.privileged"])
+    );
+    for f in agent["findings"].as_array().unwrap() {
+        let added = f["added"].as_array().unwrap();
+        let mut unique = added.clone();
+        unique.dedup();
+        assert_eq!(added, &unique, "each path once: {f}");
+    }
+    let md = stdout(&run(
+        dir.path(),
+        &[
+            "diff",
+            "--unsafe",
+            "--format",
+            "markdown",
+            "demo/node-agent.yaml",
+        ],
+    ));
+    assert!(
+        md.contains("`spec.template.spec.containers[0].securityContext.privileged` (changed)"),
+        "{md}"
     );
 }

@@ -46,7 +46,11 @@ fn run_with(path: &Path, policy: Policy, allow: Allow) -> String {
         Ok(t) => t,
         Err(e) => return format!("error: {}\n", e.in_file(&name)),
     };
-    let opts = Options { policy, allow };
+    let opts = Options {
+        policy,
+        allow,
+        ..Options::default()
+    };
     let report = match process(&name, &text, &opts) {
         Ok(r) => r,
         Err(e) => return format!("error: {e}\n"),
@@ -58,7 +62,7 @@ fn run_with(path: &Path, policy: Policy, allow: Allow) -> String {
     if let Some(uid) = allow.run_as_user {
         out.push_str(&format!("run as user: {uid}\n"));
     }
-    let findings = report::remaining_text(&name, &report, policy);
+    let findings = report::remaining_text(&name, &report);
     out.push_str("findings:\n");
     out.push_str(if findings.is_empty() {
         "(none)\n"
@@ -146,15 +150,30 @@ fn unsafe_fixes_match_their_snapshots() {
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/unsafe");
-    let mut files: Vec<PathBuf> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     settings.bind(|| {
         for path in &files {
             let stem = path.file_name().unwrap().to_string_lossy().into_owned();
             for (label, allow) in [
                 ("safe", Allow::default()),
-                ("unsafe", Allow { unsafe_fixes: true, run_as_user: None }),
-                ("unsafe-uid-1000", Allow { unsafe_fixes: true, run_as_user: Some(1000) }),
+                (
+                    "unsafe",
+                    Allow {
+                        unsafe_fixes: true,
+                        run_as_user: None,
+                    },
+                ),
+                (
+                    "unsafe-uid-1000",
+                    Allow {
+                        unsafe_fixes: true,
+                        run_as_user: Some(1000),
+                    },
+                ),
             ] {
                 let body = run_with(path, Policy::default(), allow);
                 insta::assert_snapshot!(format!("unsafe__{stem}@{label}"), body);

@@ -46,7 +46,7 @@ pub(super) const INFO: CheckInfo = CheckInfo {
         },
         FixNote {
             safety: Applicability::Manual,
-            what: "next to privileged: true or a SYS_ADMIN capability the API rejects false",
+            what: "remove privileged: true or the SYS_ADMIN capability first (the API server rejects allowPrivilegeEscalation: false next to them), then set it to false",
         },
     ],
     eval,

@@ -44,11 +44,13 @@ mod sysctls;
 mod windows_host_process;
 
 pub(crate) use app_armor_profile::{
-    allowed_annotation as apparmor_annotation_allowed, ANNOTATION_PREFIX as APPARMOR_ANNOTATION_PREFIX,
+    allowed_annotation as apparmor_annotation_allowed,
+    ANNOTATION_PREFIX as APPARMOR_ANNOTATION_PREFIX,
 };
 pub(crate) use capabilities_baseline::ALLOWED as BASELINE_CAPABILITIES;
 pub(crate) use seccomp_profile_baseline::{
-    valid_annotation as seccomp_annotation_allowed, CONTAINER_ANNOTATION_PREFIX as SECCOMP_CONTAINER_ANNOTATION_PREFIX,
+    valid_annotation as seccomp_annotation_allowed,
+    CONTAINER_ANNOTATION_PREFIX as SECCOMP_CONTAINER_ANNOTATION_PREFIX,
     POD_ANNOTATION as SECCOMP_POD_ANNOTATION,
 };
 
@@ -282,6 +284,7 @@ pub struct ContainerView<'a> {
     /// Position in that list.
     pub index: usize,
     pub name: &'a str,
+    pub image: Option<&'a str>,
     pub security_context: Option<&'a SecurityContext>,
     pub ports: &'a [ContainerPort],
     pub liveness_probe: Option<&'a Probe>,
@@ -304,6 +307,7 @@ macro_rules! container_view {
             list: $list,
             index: $index,
             name: &$c.name,
+            image: $c.image.as_deref(),
             security_context: $c.security_context.as_ref(),
             ports: $c.ports.as_deref().unwrap_or_default(),
             liveness_probe: $c.liveness_probe.as_ref(),
@@ -319,7 +323,8 @@ macro_rules! container_view {
 pub fn containers(spec: &PodSpec) -> impl Iterator<Item = ContainerView<'_>> {
     let init = (spec.init_containers.iter().flatten().enumerate())
         .map(|(i, c)| container_view!("initContainers", i, c));
-    let regular = (spec.containers.iter().enumerate()).map(|(i, c)| container_view!("containers", i, c));
+    let regular =
+        (spec.containers.iter().enumerate()).map(|(i, c)| container_view!("containers", i, c));
     let ephemeral = (spec.ephemeral_containers.iter().flatten().enumerate())
         .map(|(i, c)| container_view!("ephemeralContainers", i, c));
     init.chain(regular).chain(ephemeral)

@@ -47,7 +47,8 @@ pub(super) const INFO: CheckInfo = CheckInfo {
 };
 
 pub(crate) const POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
-pub(crate) const CONTAINER_ANNOTATION_PREFIX: &str = "container.seccomp.security.alpha.kubernetes.io/";
+pub(crate) const CONTAINER_ANNOTATION_PREFIX: &str =
+    "container.seccomp.security.alpha.kubernetes.io/";
 
 /// A seccomp profile type a pod may set (shared with the restricted check).
 pub(super) fn valid_type(profile: &SeccompProfile) -> bool {

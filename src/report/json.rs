@@ -12,7 +12,7 @@ use super::{Command, Outcome, Run};
 use crate::check::{check_info, Applicability, Violation};
 use crate::engine::{FileReport, WorkloadReport};
 use crate::fixes::Action;
-use crate::policy::Level;
+use crate::policy::{Level, Policy};
 
 /// Bumped only when a field is removed, renamed or changes meaning; new fields may appear
 /// in any release.
@@ -62,7 +62,12 @@ struct Workload<'a> {
     line: usize,
     col: usize,
     highest_level: Level,
+    /// The level and version this workload was judged at (a Namespace label or a path
+    /// rule may differ from the run's default).
+    policy: Policy,
     skipped: Option<&'a str>,
+    /// Violations set aside by an exemption.
+    exempted: Vec<&'a str>,
     findings: Vec<Finding<'a>>,
 }
 
@@ -143,6 +148,8 @@ fn file<'a>(command: Command, o: &'a Outcome) -> File<'a> {
                     line: w.line,
                     col: w.col,
                     highest_level: w.highest,
+                    policy: w.policy,
+                    exempted: w.exempted.iter().map(|v| v.check).collect(),
                     skipped: w.skipped.as_deref(),
                     findings: findings(command, w),
                 })
@@ -208,11 +215,13 @@ fn finding<'a>(w: &'a WorkloadReport, v: &'a Violation, fixed: bool) -> Finding<
             .join("; ")
     });
     let paths = |action: Action| {
-        w.added
-            .iter()
-            .filter(|a| a.check == v.check && a.action == action)
-            .map(|a| a.path.as_str())
-            .collect::<Vec<_>>()
+        let mut out: Vec<&str> = Vec::new();
+        for a in &w.added {
+            if a.check == v.check && a.action == action && !out.contains(&a.path.as_str()) {
+                out.push(&a.path);
+            }
+        }
+        out
     };
     Finding {
         check: v.check,

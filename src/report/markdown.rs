@@ -89,15 +89,17 @@ fn applied(command: Command, o: &Outcome) -> bool {
 }
 
 fn fixed_row(o: &Outcome, w: &WorkloadReport, applied: bool) -> String {
-    let fields: Vec<String> = w
-        .added
-        .iter()
-        .map(|a| match a.action {
+    let mut fields: Vec<String> = Vec::new();
+    for a in &w.added {
+        let field = match a.action {
             Action::Added => code(&a.path),
             Action::Changed => format!("{} (changed)", code(&a.path)),
             Action::Removed => format!("{} (removed)", code(&a.path)),
-        })
-        .collect();
+        };
+        if !fields.contains(&field) {
+            fields.push(field);
+        }
+    }
     let mut file = code(&format!("{}:{}", o.path, w.line));
     if !applied {
         file.push_str(" (not written)");

@@ -67,7 +67,7 @@ fn place(file: &str, w: &WorkloadReport) -> String {
 }
 
 /// Lines for `check`: each failing workload with its violations as found.
-pub fn check_text(file: &str, report: &FileReport, policy: Policy) -> String {
+pub fn check_text(file: &str, report: &FileReport) -> String {
     let mut out = String::new();
     for w in &report.workloads {
         if let Some(why) = &w.skipped {
@@ -76,7 +76,7 @@ pub fn check_text(file: &str, report: &FileReport, policy: Policy) -> String {
             out.push_str(&format!(
                 "{}: {}\n  highest level passed: {}\n",
                 place(file, w),
-                summary_line(policy, &w.before),
+                summary_line(w.policy, &w.before),
                 w.highest
             ));
         }
@@ -85,7 +85,7 @@ pub fn check_text(file: &str, report: &FileReport, policy: Policy) -> String {
 }
 
 /// Lines for `fix`/`diff`: what is left after fixing, and why each part was left.
-pub fn remaining_text(file: &str, report: &FileReport, policy: Policy) -> String {
+pub fn remaining_text(file: &str, report: &FileReport) -> String {
     let mut out = String::new();
     for w in &report.workloads {
         if w.after.is_empty() {
@@ -94,9 +94,13 @@ pub fn remaining_text(file: &str, report: &FileReport, policy: Policy) -> String
         out.push_str(&format!(
             "{}: {}\n",
             place(file, w),
-            summary_line(policy, &w.after)
+            summary_line(w.policy, &w.after)
         ));
-        for n in w.notes.iter().filter(|n| n.applicability != Applicability::Safe) {
+        for n in w
+            .notes
+            .iter()
+            .filter(|n| n.applicability != Applicability::Safe)
+        {
             out.push_str(&format!(
                 "  {} ({}): {}\n",
                 n.check,
@@ -106,9 +110,14 @@ pub fn remaining_text(file: &str, report: &FileReport, policy: Policy) -> String
         }
         let explained = |id: &str| w.notes.iter().any(|n| n.check == id);
         for v in w.after.iter().filter(|v| !explained(v.check)) {
-            let how = crate::check::check_info(v.check)
-                .map_or(Applicability::Manual, |c| c.fix_safety);
-            out.push_str(&format!("  {} ({}): {}\n", v.check, how.as_str(), unexplained(v)));
+            let how =
+                crate::check::check_info(v.check).map_or(Applicability::Manual, |c| c.fix_safety);
+            out.push_str(&format!(
+                "  {} ({}): {}\n",
+                v.check,
+                how.as_str(),
+                unexplained(v)
+            ));
         }
     }
     out
@@ -137,16 +146,25 @@ pub struct Totals {
 }
 
 impl Totals {
-    pub fn add(&mut self, report: &FileReport) {
-        if report.output.is_some() {
+    /// Count a file's outcome; `applied` is false when its fix was declined or not
+    /// written, so its workloads count as they were.
+    pub fn add(&mut self, report: &FileReport, applied: bool) {
+        if report.output.is_some() && applied {
             self.files_changed += 1;
         }
         for w in &report.workloads {
+            if !applied {
+                self.violations_left += w.before.len();
+                continue;
+            }
             if !w.added.is_empty() {
                 self.workloads_fixed += 1;
             }
             self.violations_left += w.after.len();
-            if w.notes.iter().any(|n| n.applicability == Applicability::Safe) {
+            if w.notes
+                .iter()
+                .any(|n| n.applicability == Applicability::Safe)
+            {
                 self.run_as_non_root_caveats += 1;
             }
         }
@@ -167,7 +185,11 @@ impl Totals {
             line.push_str(&format!(
                 "\npss-fix: note: {} {}",
                 plural(self.run_as_non_root_caveats, "workload"),
-                crate::fixes::RUN_AS_NON_ROOT_CAVEAT.replacen("runAsNonRoot: true added", "got runAsNonRoot: true", 1)
+                crate::fixes::RUN_AS_NON_ROOT_CAVEAT.replacen(
+                    "runAsNonRoot: true added",
+                    "got runAsNonRoot: true",
+                    1
+                )
             ));
         }
         line

@@ -80,7 +80,11 @@ fn feed(node: &Node<'_>, path: &mut Vec<Seg>, changes: &[Change], h: &mut impl H
                 Some(Op::AddEntries(e)) => e.as_slice(),
                 _ => &[],
             };
-            let removed = m.entries.iter().filter(|(k, _)| is_removed_key(op, k)).count();
+            let removed = m
+                .entries
+                .iter()
+                .filter(|(k, _)| is_removed_key(op, k))
+                .count();
             h.write_u8(MAP);
             h.write_usize(m.entries.len() - removed + extra.len());
             for (k, v) in &m.entries {
