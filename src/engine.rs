@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::exempt::Scope;
 use crate::fix::{apply, Applicability};
 use crate::fixes::{self, Action, Added, Allow, Note};
+use crate::guard::{self, IssueKind};
 use crate::plan::{Planner, Refusal};
 use crate::policy::{Level, Policy};
 use crate::render;
@@ -22,7 +23,7 @@ use crate::view::pod_view;
 use crate::workload::{self, Workload};
 use crate::yaml::canon::{fingerprint, fingerprint_with};
 use crate::yaml::style::DocStyle;
-use crate::yaml::Documents;
+use crate::yaml::{Documents, Node};
 
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -71,6 +72,9 @@ pub struct WorkloadReport {
     pub kind: String,
     pub namespace: String,
     pub name: String,
+    /// The file the object came from in a Helm render (Helm 3's `# Source:` comment, Helm 4's
+    /// `postrenderer.helm.sh/postrender-filename` annotation), for messages.
+    pub source: Option<String>,
     /// 1-based line and column of the object in the input.
     pub line: usize,
     pub col: usize,
@@ -80,6 +84,10 @@ pub struct WorkloadReport {
     pub policy: Policy,
     /// Violations an exemption (configuration or `pss-fix.dev/ignore`) set aside.
     pub exempted: Vec<Violation>,
+    /// Fields inside the pod template the API does not know (`runAsNonroot`).
+    pub issues: Vec<Typo>,
+    /// What a person should know about the fixes made (kept across rounds).
+    pub warnings: Vec<String>,
     /// Violations as the input stands.
     pub before: Vec<Violation>,
     /// Violations left after the planned fixes (equal to `before` when nothing changes).
@@ -88,6 +96,14 @@ pub struct WorkloadReport {
     pub notes: Vec<Note>,
     /// Why the workload was not checked (e.g. it has no pod spec).
     pub skipped: Option<String>,
+}
+
+/// An unknown field in a pod template, with where it is.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Typo {
+    pub message: String,
+    pub line: usize,
+    pub col: usize,
 }
 
 impl WorkloadReport {
@@ -142,6 +158,7 @@ pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Err
         }
         for (report, later) in reports.iter_mut().zip(next.reports) {
             report.added.extend(later.added);
+            report.warnings.extend(later.warnings);
             report.after = later.after;
             // Notes on applied fixes stay; notes on what is left come from the last round.
             report
@@ -171,6 +188,25 @@ pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Err
             "the fixes do not settle: a re-check still plans changes",
         ),
     ))
+}
+
+/// Where a Helm-rendered object came from: Helm 4's annotation on the object, else the
+/// `# Source:` comment Helm 3 writes at the top of the document.
+fn helm_source(text: &str, doc_start: usize, root: &Node<'_>, w: &Workload) -> Option<String> {
+    const ANNOTATION: &str = "postrenderer.helm.sh/postrender-filename";
+    let annotated = root
+        .at(w.object.segs())
+        .and_then(|o| o.get("metadata"))
+        .and_then(|m| m.get("annotations"))
+        .and_then(|a| a.get(ANNOTATION))
+        .and_then(Node::as_str);
+    if let Some(file) = annotated {
+        return Some(file.to_owned());
+    }
+    let head = text.get(doc_start..root.start)?;
+    head.lines()
+        .find_map(|l| l.trim_start().strip_prefix("# Source: "))
+        .map(|s| s.trim_end().to_owned())
 }
 
 /// A KRM function's input is exactly one `config.kubernetes.io/v1` ResourceList.
@@ -234,8 +270,29 @@ fn round(name: &str, text: &str, opts: &Options, verify: Option<&[u64]>) -> Resu
         let first_report = reports.len();
         for w in workload::find(&doc.root, &opts.context.config.kinds) {
             let mut report = new_report(doc.index, &w, text, &lines);
+            report.source = helm_source(text, doc.start, &doc.root, &w);
             let policy = opts.policy_for(&w.namespace);
             report.policy = policy;
+            let issues = guard::inspect(&doc.root, &w.meta, &w.spec);
+            // A value of the wrong type stops the typed view; say it the guard's way.
+            if let Some(bad) = issues
+                .iter()
+                .find(|i| matches!(i.kind, IssueKind::WrongType { .. }))
+            {
+                return Err(Error::new(
+                    name,
+                    Some(lines.pos(text, bad.at)),
+                    bad.message(),
+                ));
+            }
+            report.issues = issues
+                .iter()
+                .map(|i| Typo {
+                    message: i.message(),
+                    line: lines.pos(text, i.at).line,
+                    col: lines.pos(text, i.at).col,
+                })
+                .collect();
             match pod_view(&doc.root, &w).map_err(refuse)? {
                 None => report.skipped = Some("no pod spec".into()),
                 Some(view) => {
@@ -256,6 +313,16 @@ fn round(name: &str, text: &str, opts: &Options, verify: Option<&[u64]>) -> Resu
                         .map_err(refuse)?;
                         report.added = d.added;
                         report.notes = d.notes;
+                        for a in &report.added {
+                            if let Some(twin) = guard::twin_of(&issues, &a.at) {
+                                report.warnings.push(format!(
+                                    "{} added next to its misspelled twin on line {}, which the API server ignores: {}",
+                                    a.path,
+                                    lines.pos(text, twin.at).line,
+                                    twin.message()
+                                ));
+                            }
+                        }
                     }
                 }
             }
@@ -317,11 +384,14 @@ fn new_report(document: usize, w: &Workload, text: &str, lines: &LineIndex) -> W
         kind: w.kind.clone(),
         namespace: w.namespace.clone(),
         name: w.name.clone(),
+        source: None,
         line: pos.line,
         col: pos.col,
         highest: Level::Privileged,
         policy: Policy::default(),
         exempted: Vec::new(),
+        issues: Vec::new(),
+        warnings: Vec::new(),
         before: Vec::new(),
         after: Vec::new(),
         added: Vec::new(),

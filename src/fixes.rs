@@ -59,6 +59,9 @@ pub struct Added {
     /// Where, from the document root: `spec.template.spec.securityContext.runAsNonRoot`.
     pub path: String,
     pub action: Action,
+    /// The same place as a typed path.
+    #[serde(skip)]
+    pub at: Path,
 }
 
 #[derive(Default, Debug)]
@@ -74,6 +77,7 @@ impl Decisions {
                 check,
                 path: path.to_string(),
                 action,
+                at: path.clone(),
             });
         }
     }

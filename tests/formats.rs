@@ -137,7 +137,7 @@ const REPORT_KEYS: [&str; 7] = [
     "summary",
 ];
 const FILE_KEYS: [&str; 5] = ["path", "error", "changed", "written", "workloads"];
-const WORKLOAD_KEYS: [&str; 12] = [
+const WORKLOAD_KEYS: [&str; 14] = [
     "kind",
     "namespace",
     "name",
@@ -149,6 +149,8 @@ const WORKLOAD_KEYS: [&str; 12] = [
     "policy",
     "skipped",
     "exempted",
+    "issues",
+    "warnings",
     "findings",
 ];
 const FINDING_KEYS: [&str; 13] = [

@@ -492,9 +492,10 @@ fn helm4_strict_fails_readably_on_a_hostpath_volume() {
 #[test]
 fn helm4_plugin_without_pss_fix_on_path_says_so() {
     let Some(helm) = helm4() else { return };
+    let empty = tempfile::tempdir().unwrap();
     let out = helm
         .command(&["template", "rel", CHART, "--post-renderer", "pss-fix"])
-        .env("PATH", "/usr/bin:/bin")
+        .env("PATH", empty.path())
         .output()
         .unwrap();
     assert!(!out.status.success());

@@ -68,6 +68,10 @@ struct Workload<'a> {
     skipped: Option<&'a str>,
     /// Violations set aside by an exemption.
     exempted: Vec<&'a str>,
+    /// Fields the API does not know, with a "did you mean" when one is close.
+    issues: &'a [crate::engine::Typo],
+    /// What a person should know about the fixes made.
+    warnings: &'a [String],
     findings: Vec<Finding<'a>>,
 }
 
@@ -150,6 +154,8 @@ fn file<'a>(command: Command, o: &'a Outcome) -> File<'a> {
                     highest_level: w.highest,
                     policy: w.policy,
                     exempted: w.exempted.iter().map(|v| v.check).collect(),
+                    issues: &w.issues,
+                    warnings: &w.warnings,
                     skipped: w.skipped.as_deref(),
                     findings: findings(command, w),
                 })

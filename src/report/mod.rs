@@ -62,14 +62,28 @@ pub fn render(format: Format, run: &Run<'_>) -> String {
 }
 
 /// `Deployment/web (path:12)`
+/// `Deployment/web (k8s/web.yaml:12)`; for a Helm render, the template it came from first:
+/// `Deployment/web (web/templates/deployment.yaml, <stdin>:49)`.
 fn place(file: &str, w: &WorkloadReport) -> String {
-    format!("{} ({}:{})", w.label(), file, w.line)
+    match &w.source {
+        Some(source) => format!("{} ({source}, {}:{})", w.label(), file, w.line),
+        None => format!("{} ({}:{})", w.label(), file, w.line),
+    }
 }
 
 /// Lines for `check`: each failing workload with its violations as found.
 pub fn check_text(file: &str, report: &FileReport) -> String {
     let mut out = String::new();
     for w in &report.workloads {
+        for t in &w.issues {
+            out.push_str(&format!(
+                "{file}:{}:{}: {}: {}\n",
+                t.line,
+                t.col,
+                w.label(),
+                t.message
+            ));
+        }
         if let Some(why) = &w.skipped {
             out.push_str(&format!("{}: not checked: {why}\n", place(file, w)));
         } else if !w.before.is_empty() {
@@ -88,6 +102,18 @@ pub fn check_text(file: &str, report: &FileReport) -> String {
 pub fn remaining_text(file: &str, report: &FileReport) -> String {
     let mut out = String::new();
     for w in &report.workloads {
+        for t in &w.issues {
+            out.push_str(&format!(
+                "{file}:{}:{}: {}: {}\n",
+                t.line,
+                t.col,
+                w.label(),
+                t.message
+            ));
+        }
+        for warning in &w.warnings {
+            out.push_str(&format!("{}: warning: {warning}\n", place(file, w)));
+        }
         if w.after.is_empty() {
             continue;
         }
@@ -129,8 +155,8 @@ pub fn unexplained(v: &crate::check::Violation) -> String {
     let info = crate::check::check_info(v.check);
     let what = info.and_then(|c| c.fixes.first()).map_or("", |f| f.what);
     match info.map(|c| c.fix_safety) {
-        Some(Applicability::Unsafe) => format!("{} (fix: {what}; --unsafe)", v.message()),
-        _ => format!("{} (needs a person: {what})", v.message()),
+        Some(Applicability::Unsafe) => format!("{} (fix: {what}; --unsafe)", v.reason),
+        _ => format!("{} (needs a person: {what})", v.reason),
     }
 }
 
