@@ -56,10 +56,17 @@ impl Out {
     }
 
     fn diff(&self, d: &str) -> io::Result<()> {
-        if self.color {
-            self.stdout(&diff::colorize(d))
+        // On a terminal, the file's own control characters are shown escaped; into a pipe
+        // the diff stays byte-exact, so `git apply` and `patch` can use it.
+        let d = if io::stdout().is_terminal() {
+            report::sanitize(d)
         } else {
-            self.stdout(d)
+            std::borrow::Cow::Borrowed(d)
+        };
+        if self.color {
+            self.stdout(&diff::colorize(&d))
+        } else {
+            self.stdout(&d)
         }
     }
 
@@ -67,6 +74,7 @@ impl Out {
         if s.is_empty() {
             return;
         }
+        let s = report::sanitize(s);
         let mut e = io::stderr().lock();
         if self.progress.take() {
             let _ = e.write_all(b"\r\x1b[2K");
@@ -284,16 +292,24 @@ fn run_paths(inputs: &Inputs, mode: Mode, strict: bool) -> io::Result<ExitStatus
             s
         });
     }
-    // Namespace labels anywhere in the input set the level of workloads everywhere in it.
-    let texts: Vec<String> = inputs_found
-        .iter()
-        .filter_map(|i| match i {
-            Input::File { path, .. } => std::fs::read_to_string(path).ok(),
+    // Every input is read once (within the size limit) before any is judged: Namespace
+    // labels anywhere in the input set the level of workloads everywhere in it.
+    let loaded: Vec<Result<(String, Vec<u8>), Error>> = inputs_found.iter().map(read).collect();
+    setup.learn_namespaces(
+        loaded
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .filter_map(|(_, bytes)| std::str::from_utf8(bytes).ok()),
+    );
+    // Files are checked and fixed on every core; what follows is said in input order.
+    let processed = parallel_map(loaded, |i, loaded| {
+        let (name, bytes) = loaded?;
+        let opts = setup.options_for(match &inputs_found[i] {
+            Input::File { path, .. } => Some(path.as_path()),
             Input::Stdin => None,
-        })
-        .filter(|t| t.contains("pod-security.kubernetes.io/enforce"))
-        .collect();
-    setup.learn_namespaces(texts.iter().map(String::as_str));
+        });
+        decode_and_process(&name, bytes, &opts).map(|(text, report)| (name, text, report))
+    });
     let mut run = PathRun {
         out,
         setup,
@@ -310,17 +326,17 @@ fn run_paths(inputs: &Inputs, mode: Mode, strict: bool) -> io::Result<ExitStatus
     }
     // A progress line for long runs, only where a person watches stderr.
     let progress = inputs_found.len() >= PROGRESS_FROM && io::stderr().is_terminal();
-    for (i, input) in inputs_found.iter().enumerate() {
+    for (i, (input, result)) in inputs_found.iter().zip(processed).enumerate() {
         if progress {
             run.out
                 .progress(&format!("pss-fix: {}/{} files", i + 1, inputs_found.len()));
         }
-        if !run.file(input)? {
+        if !run.file(input, result)? {
             break;
         }
     }
     if run.out.progress.take() {
-        run.out.stderr("\r\x1b[2K");
+        let _ = io::stderr().lock().write_all(b"\r\x1b[2K");
     }
     if !run.text {
         let command = match mode {
@@ -363,20 +379,14 @@ struct PathRun {
 }
 
 impl PathRun {
-    /// Handle one input; `false` when the user asked to quit.
-    fn file(&mut self, input: &Input) -> io::Result<bool> {
-        let (name, bytes) = match read(input) {
-            Ok(x) => x,
-            Err(e) => {
-                self.failed(e);
-                return Ok(true);
-            }
-        };
-        let opts = self.setup.options_for(match input {
-            Input::File { path, .. } => Some(path),
-            Input::Stdin => None,
-        });
-        let (old, report) = match decode_and_process(&name, bytes, &opts) {
+    /// Show, count and (for `fix`) write one processed input; `false` when the user asked
+    /// to quit.
+    fn file(
+        &mut self,
+        input: &Input,
+        result: Result<(String, String, FileReport), Error>,
+    ) -> io::Result<bool> {
+        let (name, old, report) = match result {
             Ok(r) => r,
             Err(e) => {
                 self.failed(e);
@@ -523,27 +533,95 @@ fn stream(out: &Out, mut setup: Setup, format: Format, strict: bool) -> io::Resu
     })
 }
 
+/// Inputs larger than this are refused before they are read: memory stays bounded (the
+/// engine needs a few times the input), and no manifest comes close.
+pub const MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
+
+fn too_large(name: &str) -> Error {
+    Error::new(
+        name,
+        None,
+        format!(
+            "larger than {} MiB; refusing to read it",
+            MAX_INPUT_BYTES / (1024 * 1024)
+        ),
+    )
+}
+
 fn read(input: &Input) -> Result<(String, Vec<u8>), Error> {
-    match input {
-        Input::Stdin => {
-            let mut buf = Vec::new();
-            io::stdin()
-                .lock()
-                .read_to_end(&mut buf)
-                .map_err(|e| Error::new("<stdin>", None, format!("cannot read: {e}")))?;
-            Ok(("<stdin>".into(), buf))
-        }
-        Input::File { path: p, .. } => {
-            let name = display(p);
-            let bytes = std::fs::read(p)
+    let (name, reader): (String, Box<dyn Read>) = match input {
+        Input::Stdin => ("<stdin>".into(), Box::new(io::stdin().lock())),
+        Input::File { path, .. } => {
+            let name = display(path);
+            let file = std::fs::File::open(path)
                 .map_err(|e| Error::new(&name, None, format!("cannot read: {e}")))?;
-            Ok((name, bytes))
+            if file.metadata().is_ok_and(|m| m.len() > MAX_INPUT_BYTES) {
+                return Err(too_large(&name));
+            }
+            (name, Box::new(file))
         }
+    };
+    let mut buf = Vec::new();
+    reader
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::new(&name, None, format!("cannot read: {e}")))?;
+    if buf.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_large(&name));
     }
+    Ok((name, buf))
 }
 
 fn display(p: &Path) -> String {
     p.to_string_lossy().into_owned()
+}
+
+/// `f` over `items` on every core, results in input order. Work is handed out one item at
+/// a time, so a large file does not hold up the rest.
+fn parallel_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(usize, T) -> R + Sync) -> Vec<R> {
+    let n = items.len();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(n);
+    if threads <= 1 {
+        return items
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| f(i, t))
+            .collect();
+    }
+    let queue: Vec<std::sync::Mutex<Option<T>>> = items
+        .into_iter()
+        .map(|t| std::sync::Mutex::new(Some(t)))
+        .collect();
+    let results: Vec<std::sync::Mutex<Option<R>>> =
+        (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let item = queue[i]
+                    .lock()
+                    .expect("no panics while locked")
+                    .take()
+                    .expect("taken once");
+                let r = f(i, item);
+                *results[i].lock().expect("no panics while locked") = Some(r);
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| {
+            r.into_inner()
+                .expect("no panics while locked")
+                .expect("every item ran")
+        })
+        .collect()
 }
 
 /// The input's text and what the engine made of it.

@@ -125,11 +125,119 @@ pub struct FileReport {
 /// either changes values or adds fields. Safe fixes alone must settle in one round.
 const MAX_UNSAFE_ROUNDS: usize = 8;
 
+/// Inputs at least this large are split at document boundaries and processed on every core.
+const PARALLEL_FROM: usize = 2 * 1024 * 1024;
+
 /// Check and fix one file's text. `name` is used in messages only.
+///
+/// A large stream is cut into runs of whole documents, each processed (and verified) on its
+/// own thread: YAML documents do not depend on each other, and a line starting with `---` is
+/// a document boundary wherever it appears. Positions and document numbers are then shifted
+/// back into the whole file's terms.
 pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Error> {
     if opts.resource_list {
         require_resource_list(name, text)?;
     }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunks = split_documents(text, threads);
+    if chunks.len() <= 1 {
+        return process_whole(name, text, opts);
+    }
+    let results: Vec<Result<FileReport, Error>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|r| scope.spawn(|| process_whole(name, &text[r.clone()], opts)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::new(name, None, "internal: a worker panicked")))
+            })
+            .collect()
+    });
+    let mut whole = FileReport::default();
+    let mut output = String::new();
+    let mut changed = false;
+    let mut line_offset = 0;
+    for (range, result) in chunks.iter().zip(results) {
+        let chunk = &text[range.clone()];
+        let report = result.map_err(|mut e| {
+            if let Some(p) = e.pos.as_mut() {
+                p.line += line_offset;
+            }
+            e
+        })?;
+        for mut w in report.workloads {
+            w.document += whole.documents;
+            w.line += line_offset;
+            for t in &mut w.issues {
+                t.line += line_offset;
+            }
+            whole.workloads.push(w);
+        }
+        whole.documents += report.documents;
+        match &report.output {
+            Some(out) => {
+                changed = true;
+                output.push_str(out);
+            }
+            None => output.push_str(chunk),
+        }
+        line_offset += chunk.bytes().filter(|&b| b == b'\n').count();
+    }
+    whole.output = changed.then_some(output);
+    Ok(whole)
+}
+
+/// Cut `text` into up to `parts` byte ranges of whole documents, each starting at a `---`
+/// line (after the first). One range when the text is small, or holds `%` directives (which
+/// bind a document to what precedes it).
+fn split_documents(text: &str, parts: usize) -> Vec<std::ops::Range<usize>> {
+    if parts <= 1 || text.len() < PARALLEL_FROM {
+        return std::iter::once(0..text.len()).collect();
+    }
+    let bytes = text.as_bytes();
+    let is_marker = |at: usize| {
+        bytes[at..].starts_with(b"---")
+            && matches!(bytes.get(at + 3), None | Some(b' ' | b'\t' | b'\n' | b'\r'))
+    };
+    let directive = |d: &str| text.starts_with(d) || text.contains(&format!("\n{d}"));
+    if directive("%YAML") || directive("%TAG") {
+        return std::iter::once(0..text.len()).collect();
+    }
+    let target = text.len() / parts;
+    let mut cuts = vec![0];
+    let mut want = target;
+    let mut at = 0;
+    while cuts.len() < parts {
+        let Some(nl) = memchr_from(bytes, want.max(at), b'\n') else {
+            break;
+        };
+        at = nl + 1;
+        if at < bytes.len() && is_marker(at) {
+            cuts.push(at);
+            want = at + target;
+        } else {
+            want = at;
+        }
+    }
+    cuts.push(text.len());
+    cuts.windows(2)
+        .map(|w| w[0]..w[1])
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+fn memchr_from(bytes: &[u8], from: usize, needle: u8) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .iter()
+        .position(|&b| b == needle)
+        .map(|i| from + i)
+}
+
+fn process_whole(name: &str, text: &str, opts: &Options) -> Result<FileReport, Error> {
     let first = round(name, text, opts, None)?;
     let documents = first.expected.len();
     let mut reports = first.reports;
@@ -141,6 +249,7 @@ pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Err
         });
     };
     let mut expected = first.expected;
+    let mut changed = first.changed;
     let budget = if opts.allow.unsafe_fixes {
         MAX_UNSAFE_ROUNDS
     } else {
@@ -148,24 +257,13 @@ pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Err
     };
     for _ in 0..budget {
         // Parsing the output verifies the previous round and plans the next one.
-        let next =
-            round(name, &current, opts, Some(&expected)).map_err(|e| verification(name, e))?;
-        if next.reports.len() != reports.len() {
-            return Err(verification(
-                name,
-                Error::new(name, None, "the number of workloads changed"),
-            ));
-        }
-        for (report, later) in reports.iter_mut().zip(next.reports) {
-            report.added.extend(later.added);
-            report.warnings.extend(later.warnings);
-            report.after = later.after;
-            // Notes on applied fixes stay; notes on what is left come from the last round.
-            report
-                .notes
-                .retain(|n| n.applicability == Applicability::Safe);
-            report.notes.extend(later.notes);
-        }
+        let prev = Previous {
+            expected: &expected,
+            changed: &changed,
+        };
+        let next = round(name, &current, opts, Some(prev)).map_err(|e| verification(name, e))?;
+        merge(&mut reports, next.reports)
+            .map_err(|e| verification(name, Error::new(name, None, e)))?;
         match next.output {
             None => {
                 return Ok(FileReport {
@@ -177,6 +275,7 @@ pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Err
             Some(out) => {
                 current = out;
                 expected = next.expected;
+                changed = next.changed;
             }
         }
     }
@@ -227,6 +326,33 @@ fn require_resource_list(name: &str, text: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Fold a later round's reports (only for the documents it looked at again) into the first
+/// round's, workload by workload.
+fn merge(reports: &mut [WorkloadReport], later: Vec<WorkloadReport>) -> Result<(), String> {
+    let mut j = 0;
+    for l in later {
+        while j < reports.len() && reports[j].document < l.document {
+            j += 1;
+        }
+        let Some(report) = reports.get_mut(j).filter(|r| r.document == l.document) else {
+            return Err(format!(
+                "document {} has more workloads than before",
+                l.document + 1
+            ));
+        };
+        report.added.extend(l.added);
+        report.warnings.extend(l.warnings);
+        report.after = l.after;
+        // Notes on applied fixes stay; notes on what is left come from the last round.
+        report
+            .notes
+            .retain(|n| n.applicability == Applicability::Safe);
+        report.notes.extend(l.notes);
+        j += 1;
+    }
+    Ok(())
+}
+
 fn verification(name: &str, e: Error) -> Error {
     Error::new(
         name,
@@ -239,23 +365,40 @@ struct Round {
     output: Option<String>,
     /// Fingerprint per document of what the output must read back as.
     expected: Vec<u64>,
+    /// Per document: this round edits it.
+    changed: Vec<bool>,
     reports: Vec<WorkloadReport>,
 }
 
 /// One pass: parse, check, plan, render, splice. With `verify`, each document must also
 /// read back as the previous round planned.
-fn round(name: &str, text: &str, opts: &Options, verify: Option<&[u64]>) -> Result<Round, Error> {
+/// What one round tells the next: the fingerprint each output document must have, and which
+/// documents it changed (the others need verifying, not checking again).
+struct Previous<'p> {
+    expected: &'p [u64],
+    changed: &'p [bool],
+}
+
+fn round(
+    name: &str,
+    text: &str,
+    opts: &Options,
+    verify: Option<Previous<'_>>,
+) -> Result<Round, Error> {
     let eol = Eol::of(text);
     let lines = LineIndex::new(text);
     let refuse = |r: Refusal| r.locate(text, &lines).in_file(name);
     let mut edits = Vec::new();
     let mut expected = Vec::new();
+    let mut changed = Vec::new();
     let mut reports = Vec::new();
     for doc in Documents::new(text) {
         let doc = doc.map_err(|e| e.in_file(name))?;
-        let fp = fingerprint(&doc.root);
-        if let Some(want) = verify {
-            if want.get(doc.index) != Some(&fp) {
+        // A document is hashed once per round: as it is when checking the previous round
+        // or when nothing changes, as planned when it changes.
+        let fp = verify.as_ref().map(|_| fingerprint(&doc.root));
+        if let (Some(prev), Some(fp)) = (&verify, fp) {
+            if prev.expected.get(doc.index) != Some(&fp) {
                 return Err(Error::new(
                     name,
                     None,
@@ -264,6 +407,12 @@ fn round(name: &str, text: &str, opts: &Options, verify: Option<&[u64]>) -> Resu
                         doc.index + 1
                     ),
                 ));
+            }
+            if !prev.changed.get(doc.index).copied().unwrap_or(true) {
+                // Untouched last round: verified, and its findings still stand.
+                expected.push(fp);
+                changed.push(false);
+                continue;
             }
         }
         let mut planner = Planner::new(&doc.root);
@@ -329,6 +478,7 @@ fn round(name: &str, text: &str, opts: &Options, verify: Option<&[u64]>) -> Resu
             reports.push(report);
         }
         let changes = planner.into_changes();
+        changed.push(!changes.is_empty());
         if changes.iter().any(|c| c.op.is_unsafe()) {
             // This round only changes values; the additions planned beside them come next round.
             for report in &mut reports[first_report..] {
@@ -336,7 +486,7 @@ fn round(name: &str, text: &str, opts: &Options, verify: Option<&[u64]>) -> Resu
             }
         }
         if changes.is_empty() {
-            expected.push(fp);
+            expected.push(fp.unwrap_or_else(|| fingerprint(&doc.root)));
         } else {
             let style = DocStyle::of(text, &doc.root, eol);
             for change in &changes {
@@ -345,15 +495,15 @@ fn round(name: &str, text: &str, opts: &Options, verify: Option<&[u64]>) -> Resu
             expected.push(fingerprint_with(&doc.root, &changes));
         }
     }
-    if let Some(want) = verify {
-        if want.len() != expected.len() {
+    if let Some(prev) = &verify {
+        if prev.expected.len() != expected.len() {
             return Err(Error::new(
                 name,
                 None,
                 format!(
                     "the fixed text has {} documents, the input {}",
                     expected.len(),
-                    want.len()
+                    prev.expected.len()
                 ),
             ));
         }
@@ -372,6 +522,7 @@ fn round(name: &str, text: &str, opts: &Options, verify: Option<&[u64]>) -> Resu
     Ok(Round {
         output,
         expected,
+        changed,
         reports,
     })
 }
@@ -397,5 +548,34 @@ fn new_report(document: usize, w: &Workload, text: &str, lines: &LineIndex) -> W
         added: Vec::new(),
         notes: Vec::new(),
         skipped: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Splitting a large stream across threads must not change a byte or a position.
+    #[test]
+    fn parallel_chunks_agree_with_one_pass() {
+        let text = crate::synth::stream(PARALLEL_FROM + 512 * 1024, 7);
+        let chunks = split_documents(&text, 3);
+        assert!(chunks.len() > 1, "the stream is large enough to split");
+        assert!(chunks
+            .iter()
+            .skip(1)
+            .all(|r| text[r.clone()].starts_with("---")));
+        let opts = Options::default();
+        let split = process("s", &text, &opts).unwrap();
+        let whole = process_whole("s", &text, &opts).unwrap();
+        assert_eq!(split.output, whole.output);
+        assert_eq!(split.documents, whole.documents);
+        let key = |r: &FileReport| -> Vec<(usize, usize, String, usize)> {
+            r.workloads
+                .iter()
+                .map(|w| (w.document, w.line, w.name.clone(), w.after.len()))
+                .collect()
+        };
+        assert_eq!(key(&split), key(&whole));
     }
 }

@@ -37,42 +37,59 @@ fn pos_of_prefix(valid_prefix: &[u8]) -> Pos {
 
 /// The parser counts characters; edits need bytes. This is the only conversion.
 pub struct CharMap {
-    /// `None` for pure-ASCII text, where a character index is a byte offset.
-    checkpoints: Option<Vec<usize>>,
+    ascii: bool,
+    /// Byte offsets of every 64th character, recorded as the cursor passes them.
+    checkpoints: std::cell::RefCell<Vec<usize>>,
+    /// The furthest conversion so far: the parser asks in nearly increasing order, so most
+    /// answers are a short walk forward from here.
+    last: std::cell::Cell<(usize, usize)>,
 }
 
 const CHECKPOINT_EVERY: usize = 64;
 
 impl CharMap {
     pub fn new(text: &str) -> Self {
-        if text.is_ascii() {
-            return CharMap { checkpoints: None };
-        }
-        let mut checkpoints = Vec::with_capacity(text.len() / CHECKPOINT_EVERY + 1);
-        for (i, (byte, _)) in text.char_indices().enumerate() {
-            if i % CHECKPOINT_EVERY == 0 {
-                checkpoints.push(byte);
-            }
-        }
         CharMap {
-            checkpoints: Some(checkpoints),
+            ascii: text.is_ascii(),
+            checkpoints: std::cell::RefCell::new(vec![0]),
+            last: std::cell::Cell::new((0, 0)),
         }
     }
 
     /// Byte offset of character index `ci` (the text length when `ci` is past the end).
     pub fn byte(&self, text: &str, ci: usize) -> usize {
-        let Some(cps) = &self.checkpoints else {
+        if self.ascii {
             return ci.min(text.len());
-        };
-        let slot = ci / CHECKPOINT_EVERY;
-        let Some(&base) = cps.get(slot) else {
+        }
+        let (last_ci, last_b) = self.last.get();
+        if ci < last_ci {
+            // Backwards: from the checkpoint below, which the cursor has already passed.
+            let base = ci / CHECKPOINT_EVERY;
+            let from_b = self.checkpoints.borrow()[base];
+            return text[from_b..]
+                .char_indices()
+                .nth(ci - base * CHECKPOINT_EVERY)
+                .map_or(text.len(), |(b, _)| from_b + b);
+        }
+        let mut cps = self.checkpoints.borrow_mut();
+        let mut at_ci = last_ci;
+        let mut at_b = last_b;
+        for (b, _) in text[last_b..].char_indices() {
+            if at_ci == ci {
+                at_b = last_b + b;
+                break;
+            }
+            at_ci += 1;
+            if at_ci % CHECKPOINT_EVERY == 0 && cps.len() == at_ci / CHECKPOINT_EVERY {
+                cps.push(last_b + b + text[last_b + b..].chars().next().map_or(0, char::len_utf8));
+            }
+            at_b = text.len();
+        }
+        if at_ci < ci {
             return text.len();
-        };
-        let rest = ci % CHECKPOINT_EVERY;
-        text[base..]
-            .char_indices()
-            .nth(rest)
-            .map_or(text.len(), |(b, _)| base + b)
+        }
+        self.last.set((ci, at_b));
+        at_b
     }
 }
 
@@ -179,6 +196,15 @@ mod tests {
             assert_eq!(map.byte(&text, ci), b);
         }
         assert_eq!(map.byte(&text, text.chars().count()), text.len());
+        // Backwards, as the parser sometimes asks, and forward again in jumps.
+        let all: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
+        for ci in (0..all.len()).rev().step_by(7) {
+            assert_eq!(map.byte(&text, ci), all[ci]);
+        }
+        let fresh = CharMap::new(&text);
+        for ci in (0..all.len()).step_by(97) {
+            assert_eq!(fresh.byte(&text, ci), all[ci]);
+        }
     }
 
     #[test]

@@ -37,7 +37,11 @@ pub fn pod_view(root: &Node<'_>, w: &Workload) -> Result<Option<PodView>, Refusa
 
 fn typed<T: serde::de::DeserializeOwned>(node: &Node<'_>, at: &Path) -> Result<T, Refusal> {
     let json = to_json(node)?;
-    serde_path_to_error::deserialize(json).map_err(|e| {
+    // The plain path is fast; only a failure pays for tracking where it happened.
+    if let Ok(t) = T::deserialize(&json) {
+        return Ok(t);
+    }
+    serde_path_to_error::deserialize(&json).map_err(|e| {
         let mut segs = Vec::new();
         for seg in e.path().iter() {
             match seg {

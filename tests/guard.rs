@@ -454,6 +454,11 @@ fn known_good() -> Vec<PathBuf> {
     ] {
         collect(FsPath::new(dir), &mut files);
     }
+    // fixtures/format/typo-*.yaml hold misspelled fields on purpose.
+    files.retain(|f| {
+        !f.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("typo-"))
+    });
     files.sort();
     files
 }

@@ -62,6 +62,26 @@ pub fn render(format: Format, run: &Run<'_>) -> String {
 }
 
 /// `Deployment/web (path:12)`
+/// Text from the input made safe for a terminal: control characters (ESC, BEL, …) are
+/// shown escaped (`\u{1b}`), so a manifest cannot clear the screen or retitle the window.
+/// Line breaks, tabs and the CR of a CRLF line ending stay.
+pub fn sanitize(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control() && c != '\n' && c != '\t' && c != '\r';
+    if !s.contains(bad) && !s.contains('\r') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if bad(c) || (c == '\r' && chars.peek() != Some(&'\n')) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `Deployment/web (k8s/web.yaml:12)`; for a Helm render, the template it came from first:
 /// `Deployment/web (web/templates/deployment.yaml, <stdin>:49)`.
 fn place(file: &str, w: &WorkloadReport) -> String {
@@ -73,6 +93,10 @@ fn place(file: &str, w: &WorkloadReport) -> String {
 
 /// Lines for `check`: each failing workload with its violations as found.
 pub fn check_text(file: &str, report: &FileReport) -> String {
+    sanitize(&check_text_raw(file, report)).into_owned()
+}
+
+fn check_text_raw(file: &str, report: &FileReport) -> String {
     let mut out = String::new();
     for w in &report.workloads {
         for t in &w.issues {
@@ -100,6 +124,10 @@ pub fn check_text(file: &str, report: &FileReport) -> String {
 
 /// Lines for `fix`/`diff`: what is left after fixing, and why each part was left.
 pub fn remaining_text(file: &str, report: &FileReport) -> String {
+    sanitize(&remaining_text_raw(file, report)).into_owned()
+}
+
+fn remaining_text_raw(file: &str, report: &FileReport) -> String {
     let mut out = String::new();
     for w in &report.workloads {
         for t in &w.issues {

@@ -51,7 +51,10 @@ impl<'a> Documents<'a> {
     }
 
     fn next_document(&mut self) -> Result<Option<Document<'a>>, Located> {
-        let mut stack: Vec<Frame<'a>> = Vec::new();
+        let mut stack: Vec<Frame> = Vec::new();
+        // Children of the open collections, innermost last: one buffer for the whole
+        // document, so each finished collection costs one exact-size allocation.
+        let mut scratch: Vec<Node<'a>> = Vec::new();
         let mut root: Option<Node<'a>> = None;
         let mut doc_start = None;
         // End of the last token that can precede a scalar's own text (a key, an item, a flow
@@ -136,7 +139,7 @@ impl<'a> Documents<'a> {
                         flow,
                         anchored: anchor != 0,
                         is_map,
-                        children: Vec::new(),
+                        first: scratch.len(),
                     });
                     None
                 }
@@ -144,7 +147,7 @@ impl<'a> Documents<'a> {
                     let Some(frame) = stack.pop() else {
                         return Err(Located::nowhere("unbalanced YAML events"));
                     };
-                    match frame.finish(end) {
+                    match frame.finish(end, &mut scratch) {
                         Ok(node) => Some(node),
                         Err(at) => return Err(complex_key(self.text, at)),
                     }
@@ -152,9 +155,10 @@ impl<'a> Documents<'a> {
             };
             if let Some(node) = done {
                 prev_end = node.end;
-                match stack.last_mut() {
-                    Some(frame) => frame.children.push(node),
-                    None => root = Some(node),
+                if stack.is_empty() {
+                    root = Some(node);
+                } else {
+                    scratch.push(node);
                 }
             }
         }
@@ -182,35 +186,36 @@ impl<'a> Iterator for Documents<'a> {
     }
 }
 
-struct Frame<'a> {
+struct Frame {
     start: usize,
     flow: bool,
     anchored: bool,
     is_map: bool,
-    children: Vec<Node<'a>>,
+    /// Where this collection's children begin in the shared buffer.
+    first: usize,
 }
 
-impl<'a> Frame<'a> {
+impl Frame {
     /// The finished node, or the offset of a mapping key that is itself a collection.
-    fn finish(self, close_end: usize) -> Result<Node<'a>, usize> {
+    fn finish<'a>(self, close_end: usize, scratch: &mut Vec<Node<'a>>) -> Result<Node<'a>, usize> {
+        let children = &scratch[self.first..];
         // A flow collection ends after its closing bracket; a block one where its last
         // child's text ends.
         let end = if self.flow {
             close_end
         } else {
-            self.children.last().map_or(self.start, |n| n.end)
+            children.last().map_or(self.start, |n| n.end)
         };
         let kind = if self.is_map {
-            if let Some(k) = self
-                .children
+            if let Some(k) = children
                 .iter()
                 .step_by(2)
                 .find(|k| !matches!(k.kind, Kind::Scalar(_) | Kind::Alias))
             {
                 return Err(k.start);
             }
-            let mut entries = Vec::with_capacity(self.children.len() / 2);
-            let mut it = self.children.into_iter();
+            let mut entries = Vec::with_capacity(children.len() / 2);
+            let mut it = scratch.drain(self.first..);
             while let (Some(k), Some(v)) = (it.next(), it.next()) {
                 entries.push((k, v));
             }
@@ -220,7 +225,7 @@ impl<'a> Frame<'a> {
             })
         } else {
             Kind::Seq(Seq {
-                items: self.children,
+                items: scratch.drain(self.first..).collect(),
                 flow: self.flow,
             })
         };

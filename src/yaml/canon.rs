@@ -19,25 +19,27 @@ const ALIAS: u8 = 5;
 const MAP: u8 = 6;
 const SEQ: u8 = 7;
 
+/// A fast, well-mixed 64-bit hash with a fixed seed (the same in every run, so the two
+/// sides of a comparison agree). Not a defence against crafted collisions: it checks pss-fix's
+/// own edits, which an input cannot choose.
+fn hasher() -> impl Hasher {
+    use std::hash::BuildHasher;
+    foldhash::quality::FixedState::with_seed(0x5053_535f_4649_5821).build_hasher()
+}
+
 /// Fingerprint of `root` as it is.
 pub fn fingerprint(root: &Node<'_>) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
-    feed(root, &mut Vec::new(), &[], &mut h);
+    let mut h = hasher();
+    feed(root, 0, &[], &mut h);
     h.finish()
 }
 
 /// Fingerprint of `root` with `changes` (paths from the root) applied.
 pub fn fingerprint_with(root: &Node<'_>, changes: &[Change]) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
-    feed(root, &mut Vec::new(), changes, &mut h);
+    let mut h = hasher();
+    let all: Vec<&Change> = changes.iter().collect();
+    feed(root, 0, &all, &mut h);
     h.finish()
-}
-
-fn change_at<'c>(changes: &'c [Change], path: &[Seg]) -> Option<&'c Op> {
-    changes
-        .iter()
-        .find(|c| c.path.segs() == path)
-        .map(|c| &c.op)
 }
 
 fn is_removed_key(op: Option<&Op>, key: &Node<'_>) -> bool {
@@ -48,12 +50,22 @@ fn is_removed_item(op: Option<&Op>, item: &Node<'_>) -> bool {
     matches!(op, Some(Op::RemoveItems(values)) if item.as_str().is_some_and(|v| values.iter().any(|r| r == v)))
 }
 
-fn feed(node: &Node<'_>, path: &mut Vec<Seg>, changes: &[Change], h: &mut impl Hasher) {
-    let op = if changes.is_empty() {
-        None
-    } else {
-        change_at(changes, path)
-    };
+/// The changes that lie below the child reached by `seg`, among those below this node.
+fn below<'c>(changes: &[&'c Change], depth: usize, seg: impl Fn(&Seg) -> bool) -> Vec<&'c Change> {
+    changes
+        .iter()
+        .filter(|c| c.path.segs().get(depth).is_some_and(&seg))
+        .copied()
+        .collect()
+}
+
+/// Hash `node` at `depth`; `changes` are those whose path runs through it (usually none,
+/// and then nothing is allocated).
+fn feed(node: &Node<'_>, depth: usize, changes: &[&Change], h: &mut impl Hasher) {
+    let op = changes
+        .iter()
+        .find(|c| c.path.segs().len() == depth)
+        .map(|c| &c.op);
     if let Some(Op::FillNull(v) | Op::SetScalar(v)) = op {
         return feed_value(v, h);
     }
@@ -91,16 +103,17 @@ fn feed(node: &Node<'_>, path: &mut Vec<Seg>, changes: &[Change], h: &mut impl H
                 if removed > 0 && is_removed_key(op, k) {
                     continue;
                 }
-                feed(k, &mut Vec::new(), &[], h);
+                feed(k, 0, &[], h);
                 if changes.is_empty() {
-                    feed(v, path, changes, h);
+                    feed(v, depth + 1, &[], h);
                 } else {
-                    path.push(match k.as_str() {
-                        Some(s) => Seg::Key(s.to_owned().into()),
-                        None => Seg::Index(usize::MAX),
-                    });
-                    feed(v, path, changes, h);
-                    path.pop();
+                    let key = k.as_str();
+                    let inner = below(
+                        changes,
+                        depth,
+                        |s| matches!(s, Seg::Key(sk) if Some(sk.as_ref()) == key),
+                    );
+                    feed(v, depth + 1, &inner, h);
                 }
             }
             for (k, v) in extra {
@@ -120,9 +133,12 @@ fn feed(node: &Node<'_>, path: &mut Vec<Seg>, changes: &[Change], h: &mut impl H
                 if removed > 0 && is_removed_item(op, item) {
                     continue;
                 }
-                path.push(Seg::Index(i));
-                feed(item, path, changes, h);
-                path.pop();
+                if changes.is_empty() {
+                    feed(item, depth + 1, &[], h);
+                } else {
+                    let inner = below(changes, depth, |s| *s == Seg::Index(i));
+                    feed(item, depth + 1, &inner, h);
+                }
             }
             for v in extra {
                 feed_value(v, h);

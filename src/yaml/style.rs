@@ -17,7 +17,7 @@ pub struct DocStyle {
 }
 
 /// Observations beyond this many add nothing: a document is consistent or it is not.
-const SAMPLES: usize = 64;
+const SAMPLES: usize = 16;
 
 impl DocStyle {
     pub fn of(text: &str, root: &Node<'_>, eol: Eol) -> DocStyle {
@@ -38,7 +38,8 @@ impl DocStyle {
 }
 
 fn observe(text: &str, node: &Node<'_>, steps: &mut Vec<usize>, seqs: &mut Vec<usize>) {
-    if steps.len() >= SAMPLES && seqs.len() >= SAMPLES {
+    // Enough of both, or enough looking (a document with few sequences is not walked whole).
+    if steps.len() >= SAMPLES && seqs.len() >= SAMPLES || steps.len() + seqs.len() >= 4 * SAMPLES {
         return;
     }
     match &node.kind {

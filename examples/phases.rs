@@ -1,0 +1,65 @@
+//! Where `fix` spends its time, phase by phase, on one input (a profiling aid; see the
+//! throughput bench for the numbers that count).
+use std::time::Instant;
+
+use pss_fix::engine::{process, Options};
+use pss_fix::yaml::{canon, Documents};
+
+fn main() {
+    let path = std::env::args().nth(1).expect("usage: phases FILE");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mb = text.len() as f64 / 1e6;
+    let time = |label: &str, f: &mut dyn FnMut() -> usize| {
+        let t = Instant::now();
+        let n = f();
+        let s = t.elapsed().as_secs_f64();
+        println!("{label:<28} {:>7.1} MB/s ({n})", mb / s);
+    };
+    time("saphyr events", &mut || {
+        saphyr_parser::Parser::new_from_str(&text).count()
+    });
+    time("span trees", &mut || {
+        Documents::new(&text)
+            .map(|d| d.unwrap().index)
+            .last()
+            .unwrap_or(0)
+    });
+    time("trees + fingerprints", &mut || {
+        Documents::new(&text)
+            .map(|d| canon::fingerprint(&d.unwrap().root) as usize & 1)
+            .sum()
+    });
+    time("trees + workloads", &mut || {
+        Documents::new(&text)
+            .map(|d| pss_fix::workload::find(&d.unwrap().root, &[]).len())
+            .sum()
+    });
+    time("trees + typed views", &mut || {
+        Documents::new(&text)
+            .map(|d| {
+                let d = d.unwrap();
+                pss_fix::workload::find(&d.root, &[])
+                    .iter()
+                    .filter(|w| pss_fix::view::pod_view(&d.root, w).unwrap().is_some())
+                    .count()
+            })
+            .sum()
+    });
+    time("trees + guard", &mut || {
+        Documents::new(&text)
+            .map(|d| {
+                let d = d.unwrap();
+                pss_fix::workload::find(&d.root, &[])
+                    .iter()
+                    .map(|w| pss_fix::guard::inspect(&d.root, &w.meta, &w.spec).len())
+                    .sum::<usize>()
+            })
+            .sum()
+    });
+    time("process (fix)", &mut || {
+        process("x", &text, &Options::default())
+            .unwrap()
+            .workloads
+            .len()
+    });
+}

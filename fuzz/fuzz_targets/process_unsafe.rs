@@ -1,0 +1,9 @@
+//! bytes → `decode` → `process` with `--unsafe` (value-changing fixes, applied in rounds), then
+//! the invariants of `pss_fix_fuzz::check`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    pss_fix_fuzz::check(data, pss_fix_fuzz::Mode::Unsafe);
+});
