@@ -549,19 +549,24 @@ fn too_large(name: &str) -> Error {
 }
 
 fn read(input: &Input) -> Result<(String, Vec<u8>), Error> {
+    let mut size_hint = 0;
     let (name, reader): (String, Box<dyn Read>) = match input {
         Input::Stdin => ("<stdin>".into(), Box::new(io::stdin().lock())),
         Input::File { path, .. } => {
             let name = display(path);
             let file = std::fs::File::open(path)
                 .map_err(|e| Error::new(&name, None, format!("cannot read: {e}")))?;
-            if file.metadata().is_ok_and(|m| m.len() > MAX_INPUT_BYTES) {
+            let len = file.metadata().map_or(0, |m| m.len());
+            if len > MAX_INPUT_BYTES {
                 return Err(too_large(&name));
             }
+            size_hint = len as usize;
             (name, Box::new(file))
         }
     };
-    let mut buf = Vec::new();
+    // Exactly the file's size (stdin: trimmed after reading), not a doubled buffer: memory
+    // is a few times the input, and this is one of those times.
+    let mut buf = Vec::with_capacity(size_hint + 1);
     reader
         .take(MAX_INPUT_BYTES + 1)
         .read_to_end(&mut buf)
@@ -569,6 +574,7 @@ fn read(input: &Input) -> Result<(String, Vec<u8>), Error> {
     if buf.len() as u64 > MAX_INPUT_BYTES {
         return Err(too_large(&name));
     }
+    buf.shrink_to_fit();
     Ok((name, buf))
 }
 

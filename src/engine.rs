@@ -157,7 +157,7 @@ pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Err
             .collect()
     });
     let mut whole = FileReport::default();
-    let mut output = String::new();
+    let mut output = String::with_capacity(text.len() + text.len() / 8);
     let mut changed = false;
     let mut line_offset = 0;
     for (range, result) in chunks.iter().zip(results) {
