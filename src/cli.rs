@@ -11,12 +11,18 @@ use crate::report::Format;
 
 const EXAMPLES: &str = "\
 Examples:
-  pss-fix diff k8s/                         show what `fix` would change (exit 1 if anything)
-  pss-fix fix k8s/                          fix every manifest under k8s/ in place
-  pss-fix fix --interactive k8s/            ask before writing each file
-  pss-fix check --level baseline:v1.29 k8s/ findings only
-  helm template my-chart | pss-fix fix -    fix a rendered stream, stdin to stdout
-  helm install web ./chart --post-renderer pss-fix --post-renderer-args post-render";
+  pss-fix diff k8s/                           show what `fix` would change (exit 1 if anything)
+  pss-fix fix k8s/                            fix every manifest under k8s/ in place
+  pss-fix fix --interactive k8s/              ask before writing each file
+  pss-fix fix --unsafe --run-as-user 10001 k8s/   also change values (privileged, runAsUser: 0, ...)
+  pss-fix check --level baseline:v1.29 k8s/   findings only, at a level and policy version
+  pss-fix check --format sarif k8s/ > pss-fix.sarif   for code scanning (json, markdown too)
+  pss-fix check --config ci/.pss-fix.yaml k8s/        project levels, exemptions, custom kinds
+  helm template web ./chart | pss-fix fix -   fix a rendered stream, stdin to stdout
+  helm install web ./chart --post-renderer pss-fix --post-renderer-args post-render   (Helm 3)
+  helm plugin install ./helm-plugin/pss-fix && helm install web ./chart --post-renderer pss-fix   (Helm 4)
+  kustomize build --enable-alpha-plugins --enable-exec .   with a transformer that runs `pss-fix krm`
+  pss-fix completions bash > /etc/bash_completion.d/pss-fix;  pss-fix man > pss-fix.1";
 
 #[derive(Debug, Parser)]
 #[command(name = "pss-fix", version, about, after_help = EXAMPLES)]

@@ -895,7 +895,7 @@ fn markdown_for_a_clean_tree_is_just_the_title() {
     assert_eq!(code(&out), 0);
     assert_eq!(
         stdout(&out),
-        "### pss-fix: 0 workloads made compliant with restricted:latest\n"
+        "### pss-fix: nothing to change for restricted:latest\n"
     );
 }
 

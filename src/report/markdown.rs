@@ -56,15 +56,19 @@ pub fn render(run: &Run<'_>) -> String {
     } else {
         "would be made"
     };
-    let mut out = format!(
-        "### pss-fix: {compliant} {} {verb} compliant with {}\n",
-        if compliant == 1 {
-            "workload"
-        } else {
-            "workloads"
-        },
-        run.policy
-    );
+    let mut out = if fixed_rows.is_empty() && people.is_empty() && errors.is_empty() {
+        format!("### pss-fix: nothing to change for {}\n", run.policy)
+    } else {
+        format!(
+            "### pss-fix: {compliant} {} {verb} compliant with {}\n",
+            if compliant == 1 {
+                "workload"
+            } else {
+                "workloads"
+            },
+            run.policy
+        )
+    };
     if !fixed_rows.is_empty() {
         out.push_str("\n#### Fixed\n\n| Workload | File | Fields added |\n| --- | --- | --- |\n");
         for row in &fixed_rows {
