@@ -413,24 +413,15 @@ pub fn plan(
                 Want::Present(Value::str("RuntimeDefault")),
             )?,
         }
-        for c in of(id) {
-            if let Some(p) = c.security_context.and_then(|s| s.seccomp_profile.as_ref()) {
-                if !valid(&p.type_) && !p.type_.is_empty() {
-                    let msg = format!(
-                        "container {:?} sets seccompProfile.type {:?}",
-                        c.name, p.type_
-                    );
-                    d.unsafe_fix(allow, id, msg, |d| {
-                        d.set(
-                            planner,
-                            id,
-                            sc_path(c, &w.spec).key("seccompProfile").key("type"),
-                            Value::str("RuntimeDefault"),
-                        )
-                    })?;
-                }
-            }
-        }
+        let types = of(id).map(|c| {
+            (
+                c,
+                c.security_context
+                    .and_then(|s| s.seccomp_profile.as_ref())
+                    .map(|p| p.type_.as_str()),
+            )
+        });
+        reset_profiles(&mut d, planner, allow, id, "seccompProfile", &w.spec, types)?;
         fix_annotations(
             &mut d,
             planner,
@@ -463,26 +454,23 @@ pub fn plan(
                 )
             })?;
         }
-        for c in of(ID) {
-            if let Some(p) = c
-                .security_context
-                .and_then(|s| s.app_armor_profile.as_ref())
-                .filter(|p| bad(&p.type_))
-            {
-                let msg = format!(
-                    "container {:?} sets appArmorProfile.type {:?}",
-                    c.name, p.type_
-                );
-                d.unsafe_fix(allow, ID, msg, |d| {
-                    d.set(
-                        planner,
-                        ID,
-                        sc_path(c, &w.spec).key("appArmorProfile").key("type"),
-                        Value::str("RuntimeDefault"),
-                    )
-                })?;
-            }
-        }
+        let types = of(ID).map(|c| {
+            (
+                c,
+                c.security_context
+                    .and_then(|s| s.app_armor_profile.as_ref())
+                    .map(|p| p.type_.as_str()),
+            )
+        });
+        reset_profiles(
+            &mut d,
+            planner,
+            allow,
+            ID,
+            "appArmorProfile",
+            &w.spec,
+            types,
+        )?;
         fix_annotations(
             &mut d,
             planner,
@@ -533,6 +521,35 @@ pub fn plan(
         }
     }
     Ok(d)
+}
+
+/// Containers whose `<field>.type` (seccompProfile, appArmorProfile) is set to anything but
+/// `RuntimeDefault` or `Localhost`: reset to `RuntimeDefault` (unsafe).
+fn reset_profiles<'c>(
+    d: &mut Decisions,
+    planner: &mut Planner<'_, '_>,
+    allow: Allow,
+    id: &'static str,
+    field: &'static str,
+    spec: &Path,
+    types: impl Iterator<Item = (&'c ContainerView<'c>, Option<&'c str>)>,
+) -> Result<(), Refusal> {
+    for (c, ty) in types {
+        let Some(ty) = ty.filter(|t| !t.is_empty() && *t != "RuntimeDefault" && *t != "Localhost")
+        else {
+            continue;
+        };
+        let msg = format!("container {:?} sets {field}.type {ty:?}", c.name);
+        d.unsafe_fix(allow, id, msg, |d| {
+            d.set(
+                planner,
+                id,
+                sc_path(c, spec).key(field).key("type"),
+                Value::str("RuntimeDefault"),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Annotation values the level forbids (`unconfined`) become `runtime/default`.

@@ -91,6 +91,19 @@ fn place(file: &str, w: &WorkloadReport) -> String {
     }
 }
 
+/// `file:line:col: Kind/name: unknown field …` for each field the API does not know.
+fn issue_lines(file: &str, w: &WorkloadReport, out: &mut String) {
+    for t in &w.issues {
+        out.push_str(&format!(
+            "{file}:{}:{}: {}: {}\n",
+            t.line,
+            t.col,
+            w.label(),
+            t.message
+        ));
+    }
+}
+
 /// Lines for `check`: each failing workload with its violations as found.
 pub fn check_text(file: &str, report: &FileReport) -> String {
     sanitize(&check_text_raw(file, report)).into_owned()
@@ -99,15 +112,7 @@ pub fn check_text(file: &str, report: &FileReport) -> String {
 fn check_text_raw(file: &str, report: &FileReport) -> String {
     let mut out = String::new();
     for w in &report.workloads {
-        for t in &w.issues {
-            out.push_str(&format!(
-                "{file}:{}:{}: {}: {}\n",
-                t.line,
-                t.col,
-                w.label(),
-                t.message
-            ));
-        }
+        issue_lines(file, w, &mut out);
         if let Some(why) = &w.skipped {
             out.push_str(&format!("{}: not checked: {why}\n", place(file, w)));
         } else if !w.before.is_empty() {
@@ -130,15 +135,7 @@ pub fn remaining_text(file: &str, report: &FileReport) -> String {
 fn remaining_text_raw(file: &str, report: &FileReport) -> String {
     let mut out = String::new();
     for w in &report.workloads {
-        for t in &w.issues {
-            out.push_str(&format!(
-                "{file}:{}:{}: {}: {}\n",
-                t.line,
-                t.col,
-                w.label(),
-                t.message
-            ));
-        }
+        issue_lines(file, w, &mut out);
         for warning in &w.warnings {
             out.push_str(&format!("{}: warning: {warning}\n", place(file, w)));
         }
