@@ -1,35 +1,71 @@
-//! Throughput of pss-fix on one large synthetic stream, as ratios to a baseline taken in the same
-//! run on the same bytes.
+//! Performance of pss-fix in one run: stream throughput as ratios to a raw-parser baseline taken
+//! on the same bytes, peak memory, `post-render` latency, and a directory of many files.
 //!
 //! # What it measures
 //!
-//! The input is [`pss_fix::synth::stream`]: a multi-document, Helm-like manifest stream of
-//! `PSS_BENCH_MB` MiB (default 32), also written to a temporary file for the binary runs.
+//! Four sections, each printed as a table with its target next to the number. The header gives
+//! the core count (`std::thread::available_parallelism`: pss-fix uses every core for large
+//! streams and for many files, while the baseline is one thread), the CPU model and the load
+//! average (`/proc/loadavg`) at the start and the end of the run.
 //!
-//! | row                        | what is timed                                                   |
-//! |----------------------------|-----------------------------------------------------------------|
-//! | parser events (baseline)   | `saphyr_parser::Parser::new_from_str` pulling every event       |
-//! | engine::process (in-proc)  | `pss_fix::engine::process` with default options (incl. verify)  |
-//! | fix - (binary, end to end) | spawn `pss-fix fix -`, stdin from the file, stdout to a file    |
-//! | check - (binary)           | spawn `pss-fix check -`, stdin from the file, stdout discarded  |
-//! | fix - peak RSS             | `ru_maxrss` of the `fix -` child, from `wait4(2)`               |
+//! **1. Throughput.** The input is [`pss_fix::synth::stream`]: a multi-document, Helm-like
+//! manifest stream of `PSS_BENCH_MB` MiB (default 32), also written to a temporary file for the
+//! binary runs.
 //!
-//! Throughput is input megabytes (10^6 bytes) per second of wall time. Each row gets one warm-up
-//! and three timed repetitions; the table shows the best, its ratio to the baseline's best, and
-//! the median. Peak RSS is the largest `ru_maxrss` over the timed `fix -` runs, also given as a
-//! multiple of the input size. It is read per child with `wait4`, so no other process the bench
-//! spawns (such as `cargo build`) can leak into it, which `getrusage(RUSAGE_CHILDREN)` would allow.
+//! | row                         | what is timed                                                   |
+//! |-----------------------------|-----------------------------------------------------------------|
+//! | parser events (baseline)    | `saphyr_parser::Parser::new_from_str` pulling every event, one thread |
+//! | engine::process (in-proc)   | `pss_fix::engine::process` with default options (incl. verify)  |
+//! | check - (binary)            | spawn `pss-fix check -`, stdin from the file, stdout discarded  |
+//! | fix - (binary, end to end)  | spawn `pss-fix fix -`, stdin from the file, stdout to a file    |
+//!
+//! Throughput is input megabytes (10^6 bytes) per second of wall time, process start and exit
+//! included for the binary rows. Each row gets one warm-up and three timed repetitions; the
+//! table shows the best, its ratio to the baseline's best (targets: `check -` ≥ 0.8×, `fix -` ≥
+//! 0.45×), the median, and the CPU utilisation of the best run, (user + sys) / wall, which
+//! approaches the core count when every core is busy (from `wait4`'s rusage for a child, from
+//! `getrusage(RUSAGE_SELF)` for an in-process row).
+//!
+//! **2. Peak memory.** A second stream of `PSS_BENCH_MEM_MB` MiB (default 50) goes through
+//! `pss-fix fix -` (stdout to a file) and `pss-fix check -` three times each; the table shows
+//! the largest `ru_maxrss` of each, in MiB and as a multiple of the input size (target for
+//! `fix -`: ≤ 3×). `ru_maxrss` is read per child with `wait4(2)`, so no other process the bench
+//! spawns (such as `cargo build`) can leak into it, which `getrusage(RUSAGE_CHILDREN)` would
+//! allow.
+//!
+//! **3. Latency.** `pss-fix post-render` on a typical chart's render (a ~100 KB stream) and a
+//! large one (~2 MB): `PSS_BENCH_LATENCY_RUNS` (default 50) timed runs after three warm-ups,
+//! each spawning the release binary with stdin from a file and stdout and stderr to
+//! `/dev/null`, timed from before the spawn to the return of `wait4`, so process start, dynamic
+//! linking and exit are included. The table gives the median, the 90th percentile (nearest
+//! rank) and the fastest run; the target is a median under 5 ms at 100 KB. Two context rows are
+//! measured the same way in the same run: `/bin/true` (the machine's process-start floor) and
+//! `post-render` on an empty stream (pss-fix's own start-up cost).
+//!
+//! **4. Directory.** `PSS_BENCH_DIR_FILES` files (default 400) of about `PSS_BENCH_DIR_KB` KB
+//! each (default 20), each its own `synth::stream`, written to a temporary directory in
+//! subdirectories of 20 files, then `pss-fix check DIR` and `pss-fix diff DIR` (stdout to a
+//! file), one warm-up and three timed runs each. The table gives the median wall time, the CPU
+//! utilisation (user + sys summed over the timed runs, divided by their summed wall time; it
+//! should approach the core count) and whether every run of the command, warm-up included,
+//! printed byte-identical stdout (the order of the output must not depend on thread timing).
 //!
 //! Before timing anything the bench checks its own premises and panics if one fails: the engine
 //! must fix the stream, a second engine pass over its output must find nothing left to change,
 //! and the binary's `fix -` output must be non-empty, larger than the input and byte-identical
-//! to the engine's output.
+//! to the engine's output. A directory command whose stdout differs between runs fails the
+//! bench after the tables are printed.
+//!
+//! Every child runs in the temporary directory, so no `.pss-fix.yaml` from the checkout
+//! applies.
 //!
 //! # How to run
 //!
 //! ```text
+//! uptime                                   # load average; the numbers mean little above ~1.5
 //! cargo bench --bench throughput
-//! PSS_BENCH_MB=64 cargo bench --bench throughput
+//! PSS_BENCH_MB=64 PSS_BENCH_MEM_MB=100 cargo bench --bench throughput
+//! PSS_BENCH_SECTIONS=latency,dir cargo bench --bench throughput
 //! ```
 //!
 //! The binary is `target/release/pss-fix` (or `$CARGO_TARGET_DIR/release/pss-fix`); unless
@@ -41,12 +77,18 @@
 //!
 //! # Environment
 //!
-//! - `PSS_BENCH_MB`: input size in MiB (fractions allowed; default 32).
+//! - `PSS_BENCH_MB`: throughput input size in MiB (fractions allowed; default 32).
+//! - `PSS_BENCH_MEM_MB`: peak-memory input size in MiB (default 50).
+//! - `PSS_BENCH_LATENCY_RUNS`: timed runs per latency row (default 50).
+//! - `PSS_BENCH_DIR_FILES`, `PSS_BENCH_DIR_KB`: the directory's file count and file size in
+//!   KB (10^3 bytes; defaults 400 and 20).
+//! - `PSS_BENCH_SECTIONS`: comma-separated subset of `throughput,memory,latency,dir` (default
+//!   all; the engine sanity check always runs).
 //! - `PSS_BENCH_SEED`: generator seed (default 1).
 //! - `PSS_FIX_BIN`: path of the `pss-fix` binary to run; skips the `cargo build`.
 //! - `CARGO_TARGET_DIR`: honoured when locating the binary.
 //!
-//! Linux/Unix only (uses `wait4` from `libc`).
+//! Linux/Unix only (uses `wait4` and `getrusage` from `libc`).
 
 use std::fs::File;
 use std::hint::black_box;
@@ -60,68 +102,188 @@ use pss_fix::engine::{self, Options};
 
 const MIB: usize = 1024 * 1024;
 
+/// Targets from the performance issue, printed next to the measurements.
+const TARGET_CHECK_RATIO: f64 = 0.8;
+const TARGET_FIX_RATIO: f64 = 0.45;
+const TARGET_RSS_MULTIPLE: f64 = 3.0;
+const TARGET_LATENCY_100K_MS: f64 = 5.0;
+
+/// Sizes of the two `post-render` latency inputs: a typical chart and a large one.
+const LATENCY_SMALL: usize = 100_000;
+const LATENCY_LARGE: usize = 2_000_000;
+const LATENCY_WARMUPS: usize = 3;
+
+/// Files per subdirectory of the directory test.
+const DIR_FANOUT: usize = 20;
+
 struct Config {
     bytes: usize,
+    mem_bytes: usize,
     seed: u64,
     warmups: usize,
     reps: usize,
+    latency_runs: usize,
+    dir_files: usize,
+    dir_file_bytes: usize,
     binary: bool,
+    sections: Vec<String>,
+}
+
+impl Config {
+    fn wants(&self, section: &str) -> bool {
+        self.sections.iter().any(|s| s == section)
+    }
+}
+
+fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a valid number")),
+        Err(_) => default,
+    }
 }
 
 fn config() -> Config {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not.
     let bench = std::env::args().any(|a| a == "--bench");
-    let mb: f64 = match std::env::var("PSS_BENCH_MB") {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("PSS_BENCH_MB={v:?} is not a number of MiB")),
-        Err(_) if bench => 32.0,
-        Err(_) => 1.0,
-    };
+    let mb: f64 = env_num("PSS_BENCH_MB", if bench { 32.0 } else { 1.0 });
     assert!(mb > 0.0, "PSS_BENCH_MB must be positive");
-    let seed = match std::env::var("PSS_BENCH_SEED") {
+    let mem_mb: f64 = env_num("PSS_BENCH_MEM_MB", 50.0);
+    assert!(mem_mb > 0.0, "PSS_BENCH_MEM_MB must be positive");
+    let latency_runs: usize = env_num("PSS_BENCH_LATENCY_RUNS", 50);
+    assert!(latency_runs > 0, "PSS_BENCH_LATENCY_RUNS must be positive");
+    let dir_files: usize = env_num("PSS_BENCH_DIR_FILES", 400);
+    assert!(dir_files > 0, "PSS_BENCH_DIR_FILES must be positive");
+    let dir_kb: f64 = env_num("PSS_BENCH_DIR_KB", 20.0);
+    assert!(dir_kb > 0.0, "PSS_BENCH_DIR_KB must be positive");
+    let all = ["throughput", "memory", "latency", "dir"];
+    let sections: Vec<String> = match std::env::var("PSS_BENCH_SECTIONS") {
         Ok(v) => v
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("PSS_BENCH_SEED={v:?} is not a u64")),
-        Err(_) => 1,
+            .split(',')
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .inspect(|s| {
+                assert!(
+                    all.contains(&s.as_str()),
+                    "PSS_BENCH_SECTIONS: unknown section {s:?} (known: {})",
+                    all.join(",")
+                )
+            })
+            .collect(),
+        Err(_) => all.iter().map(|s| s.to_string()).collect(),
     };
     Config {
         bytes: (mb * MIB as f64) as usize,
-        seed,
+        mem_bytes: (mem_mb * MIB as f64) as usize,
+        seed: env_num("PSS_BENCH_SEED", 1),
         warmups: usize::from(bench),
         reps: if bench { 3 } else { 1 },
+        latency_runs,
+        dir_files,
+        dir_file_bytes: (dir_kb * 1000.0) as usize,
         binary: bench,
+        sections,
     }
 }
 
-/// Best and median wall time of `reps` runs after `warmups` untimed ones.
-struct Timing {
-    best: Duration,
-    median: Duration,
+/// One measured run: wall time and the CPU time (user + sys) spent in it.
+#[derive(Clone, Copy)]
+struct Sample {
+    wall: Duration,
+    cpu: Duration,
 }
 
-fn time(cfg: &Config, mut f: impl FnMut()) -> Timing {
-    for _ in 0..cfg.warmups {
+impl Sample {
+    fn utilisation(&self) -> f64 {
+        self.cpu.as_secs_f64() / self.wall.as_secs_f64()
+    }
+}
+
+/// The samples of `reps` timed runs, fastest first.
+struct Timing {
+    runs: Vec<Sample>,
+}
+
+impl Timing {
+    fn new(mut runs: Vec<Sample>) -> Timing {
+        assert!(!runs.is_empty());
+        runs.sort_by_key(|s| s.wall);
+        Timing { runs }
+    }
+    fn best(&self) -> Sample {
+        self.runs[0]
+    }
+    fn median(&self) -> Duration {
+        self.runs[self.runs.len() / 2].wall
+    }
+    /// Nearest-rank percentile of the wall times.
+    fn percentile(&self, p: f64) -> Duration {
+        let rank = ((p / 100.0) * self.runs.len() as f64).ceil() as usize;
+        self.runs[rank.clamp(1, self.runs.len()) - 1].wall
+    }
+    /// Summed CPU time over summed wall time.
+    fn mean_utilisation(&self) -> f64 {
+        let cpu: f64 = self.runs.iter().map(|s| s.cpu.as_secs_f64()).sum();
+        let wall: f64 = self.runs.iter().map(|s| s.wall.as_secs_f64()).sum();
+        cpu / wall
+    }
+}
+
+fn timeval(t: libc::timeval) -> Duration {
+    Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+}
+
+fn cpu_of(usage: &libc::rusage) -> Duration {
+    timeval(usage.ru_utime) + timeval(usage.ru_stime)
+}
+
+/// CPU time of this process so far, all threads.
+fn self_cpu() -> Duration {
+    // SAFETY: `rusage` is plain old data, so all-zero bytes are a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pointer is to a live, writable local.
+    let r = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    assert_eq!(r, 0, "getrusage: {}", io::Error::last_os_error());
+    cpu_of(&usage)
+}
+
+/// Time an in-process closure, `warmups` untimed runs first.
+fn time_in_process(warmups: usize, reps: usize, mut f: impl FnMut()) -> Timing {
+    for _ in 0..warmups {
         f();
     }
-    let mut runs: Vec<Duration> = (0..cfg.reps)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    runs.sort();
-    Timing {
-        best: runs[0],
-        median: runs[runs.len() / 2],
+    Timing::new(
+        (0..reps)
+            .map(|_| {
+                let cpu = self_cpu();
+                let t = Instant::now();
+                f();
+                let wall = t.elapsed();
+                Sample {
+                    wall,
+                    cpu: self_cpu().saturating_sub(cpu),
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Run a child `warmups` untimed times, then `reps` timed times.
+fn time_children(warmups: usize, reps: usize, mut f: impl FnMut() -> Run) -> Timing {
+    for _ in 0..warmups {
+        f();
     }
+    Timing::new((0..reps).map(|_| f().sample).collect())
 }
 
 fn mb_per_s(bytes: usize, d: Duration) -> f64 {
     bytes as f64 / 1e6 / d.as_secs_f64()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
 }
 
 fn parse_events(s: &str) -> usize {
@@ -134,12 +296,31 @@ fn parse_events(s: &str) -> usize {
     n
 }
 
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
 /// The release binary, built first unless `PSS_FIX_BIN` names one.
 fn locate_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("PSS_FIX_BIN") {
         let p = PathBuf::from(p);
         assert!(p.is_file(), "PSS_FIX_BIN={} does not exist", p.display());
-        return p;
+        return std::fs::canonicalize(&p).unwrap_or(p);
     }
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -189,20 +370,31 @@ fn locate_binary() -> PathBuf {
     bin
 }
 
-/// One finished child: how it ended and its peak resident set in KiB.
+/// One finished child: how it ended, its wall and CPU time, its peak resident set in KiB.
 struct Run {
     status: ExitStatus,
+    sample: Sample,
     maxrss_kib: u64,
 }
 
-/// Run `bin cmd -` with stdin from `input`, stdout to `out`, stderr to `err`, and reap it with
-/// `wait4` to get this child's own `ru_maxrss`.
-fn run_binary(bin: &Path, cmd: &str, input: &Path, out: Stdio, err: &Path) -> Run {
-    let child = Command::new(bin)
-        .args([cmd, "-"])
-        .stdin(File::open(input).expect("open bench input"))
-        .stdout(out)
-        .stderr(File::create(err).expect("create stderr file"))
+/// Where a child's stdin, stdout and stderr go.
+struct Io {
+    stdin: Stdio,
+    stdout: Stdio,
+    stderr: Stdio,
+}
+
+/// Spawn `bin args` in `cwd` and reap it with `wait4` to get this child's own rusage. Wall time
+/// runs from just before the spawn to the return of `wait4`.
+fn run_child(bin: &Path, args: &[&str], cwd: &Path, io: Io) -> Run {
+    let mut cmd = Command::new(bin);
+    cmd.args(args)
+        .current_dir(cwd)
+        .stdin(io.stdin)
+        .stdout(io.stdout)
+        .stderr(io.stderr);
+    let t = Instant::now();
+    let child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot spawn {}: {e}", bin.display()));
     let pid = child.id() as libc::pid_t;
@@ -219,30 +411,96 @@ fn run_binary(bin: &Path, cmd: &str, input: &Path, out: Stdio, err: &Path) -> Ru
         let e = io::Error::last_os_error();
         assert!(e.kind() == io::ErrorKind::Interrupted, "wait4({pid}): {e}");
     }
+    let wall = t.elapsed();
     drop(child);
     Run {
         status: ExitStatus::from_raw(status),
+        sample: Sample {
+            wall,
+            cpu: cpu_of(&usage),
+        },
         // Linux reports ru_maxrss in KiB.
         maxrss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
     }
 }
 
-/// `fix -` and `check -` exit 0 (clean) or 1 (findings); 2 or a signal is a failed run.
-fn expect_ok(run: &Run, cmd: &str, err: &Path) {
+fn open(path: &Path) -> Stdio {
+    Stdio::from(File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display())))
+}
+
+fn create(path: &Path) -> Stdio {
+    Stdio::from(File::create(path).unwrap_or_else(|e| panic!("create {}: {e}", path.display())))
+}
+
+/// The commands benchmarked exit 0 (clean) or 1 (findings, pending changes); 2 or a signal is
+/// a failed run.
+fn expect_ok(run: &Run, what: &str, err: &Path) {
     if !matches!(run.status.code(), Some(0 | 1)) {
         let msg = std::fs::read_to_string(err).unwrap_or_default();
         let tail: String = msg.lines().take(20).collect::<Vec<_>>().join("\n");
-        panic!("pss-fix {cmd} - failed ({}):\n{tail}", run.status);
+        panic!("pss-fix {what} failed ({}):\n{tail}", run.status);
     }
 }
 
-struct Row {
+/// Mark a measurement against its target.
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "ok"
+    } else {
+        "MISSED"
+    }
+}
+
+fn bytes_label(n: usize) -> String {
+    if n >= 1_000_000 {
+        format!("{:.1} MB", n as f64 / 1e6)
+    } else if n >= 1_000 {
+        format!("{:.0} KB", n as f64 / 1e3)
+    } else {
+        format!("{n} B")
+    }
+}
+
+/// Everything the binary sections share: the binary, a scratch directory, a stderr file.
+struct Bench<'a> {
+    cfg: &'a Config,
+    bin: PathBuf,
+    dir: PathBuf,
+    err: PathBuf,
+}
+
+impl Bench<'_> {
+    fn stream_io(&self, input: &Path, stdout: Stdio) -> Io {
+        Io {
+            stdin: open(input),
+            stdout,
+            stderr: create(&self.err),
+        }
+    }
+
+    /// `pss-fix CMD -` once, checked.
+    fn stream(&self, cmd: &str, input: &Path, stdout: Stdio) -> Run {
+        let run = run_child(
+            &self.bin,
+            &[cmd, "-"],
+            &self.dir,
+            self.stream_io(input, stdout),
+        );
+        expect_ok(&run, &format!("{cmd} -"), &self.err);
+        run
+    }
+}
+
+struct ThroughputRow {
     label: &'static str,
     timing: Timing,
+    target: Option<f64>,
 }
 
 fn main() {
     let cfg = config();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let load_start = load_average();
 
     let t = Instant::now();
     let text = pss_fix::synth::stream(cfg.bytes, cfg.seed);
@@ -266,92 +524,432 @@ fn main() {
 
     let mut rows = Vec::new();
     let mut events = 0;
-    rows.push(Row {
-        label: "parser events (baseline)",
-        timing: time(&cfg, || events = black_box(parse_events(black_box(&text)))),
-    });
-    rows.push(Row {
-        label: "engine::process (in-proc)",
-        timing: time(&cfg, || {
-            let r = engine::process("bench", black_box(&text), &Options::default());
-            black_box(r.expect("engine::process failed"));
-        }),
-    });
-
-    let mut peak_kib = None;
-    if cfg.binary {
-        let bin = locate_binary();
-        let dir = tempfile::tempdir().expect("create temp dir");
-        let input = dir.path().join("input.yaml");
-        let output = dir.path().join("output.yaml");
-        let err = dir.path().join("stderr.txt");
-        std::fs::write(&input, &text).expect("write bench input");
-
-        // Sanity: the binary writes what the engine computed.
-        let sink = || Stdio::from(File::create(&output).expect("create bench output"));
-        let run = run_binary(&bin, "fix", &input, sink(), &err);
-        expect_ok(&run, "fix", &err);
-        let out = std::fs::read(&output).expect("read bench output");
-        assert!(!out.is_empty(), "pss-fix fix - wrote nothing");
-        assert!(
-            out.len() > n,
-            "pss-fix fix - output is not larger than its input"
-        );
-        assert!(
-            out == fixed.as_bytes(),
-            "pss-fix fix - output differs from engine::process output (stale binary?)"
-        );
-        drop(out);
-
-        let mut peak = 0;
-        rows.push(Row {
-            label: "fix - (binary, end to end)",
-            timing: time(&cfg, || {
-                let run = run_binary(&bin, "fix", &input, sink(), &err);
-                expect_ok(&run, "fix", &err);
-                peak = peak.max(run.maxrss_kib);
+    if cfg.wants("throughput") || !cfg.binary {
+        rows.push(ThroughputRow {
+            label: "parser events (baseline, 1 thread)",
+            timing: time_in_process(cfg.warmups, cfg.reps, || {
+                events = black_box(parse_events(black_box(&text)))
             }),
+            target: None,
         });
-        peak_kib = Some(peak);
-        rows.push(Row {
-            label: "check - (binary)",
-            timing: time(&cfg, || {
-                let run = run_binary(&bin, "check", &input, Stdio::null(), &err);
-                expect_ok(&run, "check", &err);
+        rows.push(ThroughputRow {
+            label: "engine::process (in-proc, all cores)",
+            timing: time_in_process(cfg.warmups, cfg.reps, || {
+                let r = engine::process("bench", black_box(&text), &Options::default());
+                black_box(r.expect("engine::process failed"));
             }),
+            target: None,
         });
     }
+
+    let mut memory = None;
+    let mut latency = Vec::new();
+    let mut dir_rows = Vec::new();
+    let mut dir_desc = String::new();
+    let mut bin_path = None;
+    if cfg.binary {
+        let bin = locate_binary();
+        let tmp = tempfile::tempdir().expect("create temp dir");
+        let b = Bench {
+            cfg: &cfg,
+            bin: bin.clone(),
+            dir: tmp.path().to_path_buf(),
+            err: tmp.path().join("stderr.txt"),
+        };
+        bin_path = Some(bin);
+        if cfg.wants("throughput") {
+            rows.extend(throughput_section(&b, &text, &fixed));
+        }
+        if cfg.wants("memory") {
+            memory = Some(memory_section(&b));
+        }
+        if cfg.wants("latency") {
+            latency = latency_section(&b);
+        }
+        if cfg.wants("dir") {
+            (dir_desc, dir_rows) = dir_section(&b);
+        }
+    }
+    let load_end = load_average();
 
     println!();
     println!(
-        "input: {:.1} MB synthetic Helm-like stream ({documents} documents, {events} parser events, seed {}, generated in {:.2} s)",
-        n as f64 / 1e6,
-        cfg.seed,
-        gen_time.as_secs_f64()
+        "pss-fix benchmark: {cores} cores available ({}); load average {load_start} at start, {load_end} at end",
+        cpu_model()
     );
-    println!(
-        "{} warm-up + {} timed repetition(s); best MB/s, ratio to baseline best, median",
-        cfg.warmups, cfg.reps
-    );
-    let base = mb_per_s(n, rows[0].timing.best);
-    for row in &rows {
-        let best = mb_per_s(n, row.timing.best);
-        let median = mb_per_s(n, row.timing.median);
+    if let Some(bin) = &bin_path {
+        println!("binary: {}", bin.display());
+    }
+
+    if !rows.is_empty() {
+        println!();
         println!(
-            "{:<27}: {:>6.1} MB/s  {:>5.2}x   (median {:.1} MB/s)",
-            row.label,
-            best,
-            best / base,
-            median
+            "1. Throughput: {:.1} MB synthetic Helm-like stream ({documents} documents, {events} parser events, seed {}, generated in {:.2} s)",
+            n as f64 / 1e6,
+            cfg.seed,
+            gen_time.as_secs_f64()
+        );
+        println!(
+            "   {} warm-up + {} timed run(s); MB of input per second of wall time; ratio = best / baseline best; cpu = (user+sys)/wall of the best run",
+            cfg.warmups, cfg.reps
+        );
+        println!(
+            "   {:<36} {:>9} {:>7} {:>16} {:>11} {:>5}",
+            "row", "best MB/s", "ratio", "target", "median MB/s", "cpu"
+        );
+        let base = mb_per_s(n, rows[0].timing.best().wall);
+        for row in &rows {
+            let best = mb_per_s(n, row.timing.best().wall);
+            let ratio = best / base;
+            let target = match row.target {
+                Some(t) => format!(">= {t:.2}x {}", verdict(ratio >= t)),
+                None => String::new(),
+            };
+            println!(
+                "   {:<36} {:>9.1} {:>6.2}x {:>16} {:>11.1} {:>5.2}",
+                row.label,
+                best,
+                ratio,
+                target,
+                mb_per_s(n, row.timing.median()),
+                row.timing.best().utilisation()
+            );
+        }
+    }
+
+    if let Some(m) = &memory {
+        println!();
+        println!(
+            "2. Peak memory: {:.1} MB synthetic stream (seed {}); largest ru_maxrss (wait4) of {} runs each",
+            m.input as f64 / 1e6,
+            cfg.seed,
+            cfg.reps
+        );
+        println!(
+            "   {:<36} {:>9} {:>9} {:>15}",
+            "command", "peak RSS", "x input", "target"
+        );
+        for (label, kib, target) in [
+            (
+                "fix - (stdout to a file)",
+                m.fix_kib,
+                Some(TARGET_RSS_MULTIPLE),
+            ),
+            ("check -", m.check_kib, None),
+        ] {
+            let bytes = kib as f64 * 1024.0;
+            let multiple = bytes / m.input as f64;
+            let target = match target {
+                Some(t) => format!("<= {t:.1}x {}", verdict(multiple <= t)),
+                None => String::new(),
+            };
+            println!(
+                "   {:<36} {:>5.1} MiB {:>8.2}x {:>15}",
+                label,
+                bytes / MIB as f64,
+                multiple,
+                target
+            );
+        }
+    }
+
+    if !latency.is_empty() {
+        println!();
+        println!(
+            "3. Latency: spawn, stdin from a file, stdout and stderr to /dev/null, wait4; process start included; {LATENCY_WARMUPS} warm-ups + {} timed runs per row",
+            cfg.latency_runs
+        );
+        println!(
+            "   {:<36} {:>8} {:>9} {:>9} {:>9} {:>15}",
+            "command", "input", "median", "p90", "min", "target"
+        );
+        for row in &latency {
+            let median = ms(row.timing.median());
+            let target = match row.target_ms {
+                Some(t) => format!("< {t:.0} ms {}", verdict(median < t)),
+                None => String::new(),
+            };
+            println!(
+                "   {:<36} {:>8} {:>6.2} ms {:>6.2} ms {:>6.2} ms {:>15}",
+                row.label,
+                bytes_label(row.input),
+                median,
+                ms(row.timing.percentile(90.0)),
+                ms(row.timing.best().wall),
+                target
+            );
+        }
+    }
+
+    let mut nondeterministic = Vec::new();
+    if !dir_rows.is_empty() {
+        println!();
+        println!("4. Directory: {dir_desc}");
+        println!(
+            "   1 warm-up + {} timed runs; cpu = summed (user+sys) / summed wall of the timed runs, out of {cores} cores",
+            cfg.reps
+        );
+        println!(
+            "   {:<36} {:>10} {:>10} {:>7} {:>10} {:>24}",
+            "command", "median", "best", "cpu", "stdout", "same stdout every run"
+        );
+        for row in &dir_rows {
+            println!(
+                "   {:<36} {:>7.0} ms {:>7.0} ms {:>7.2} {:>10} {:>24}",
+                row.label,
+                ms(row.timing.median()),
+                ms(row.timing.best().wall),
+                row.timing.mean_utilisation(),
+                bytes_label(row.stdout_len),
+                if row.identical {
+                    format!("yes ({} runs)", row.runs)
+                } else {
+                    format!("NO ({} runs)", row.runs)
+                }
+            );
+            if !row.identical {
+                nondeterministic.push(row.label.clone());
+            }
+        }
+    }
+
+    assert!(
+        nondeterministic.is_empty(),
+        "stdout differed between runs of: {}",
+        nondeterministic.join(", ")
+    );
+}
+
+/// Section 1: the binary's `check -` and `fix -` on the throughput stream.
+fn throughput_section(b: &Bench, text: &str, fixed: &str) -> Vec<ThroughputRow> {
+    let cfg = b.cfg;
+    let n = text.len();
+    let input = b.dir.join("input.yaml");
+    let output = b.dir.join("output.yaml");
+    std::fs::write(&input, text).expect("write bench input");
+
+    // Sanity: the binary writes what the engine computed.
+    b.stream("fix", &input, create(&output));
+    let out = std::fs::read(&output).expect("read bench output");
+    assert!(!out.is_empty(), "pss-fix fix - wrote nothing");
+    assert!(
+        out.len() > n,
+        "pss-fix fix - output is not larger than its input"
+    );
+    assert!(
+        out == fixed.as_bytes(),
+        "pss-fix fix - output differs from engine::process output (stale binary?)"
+    );
+    drop(out);
+
+    let check = time_children(cfg.warmups, cfg.reps, || {
+        b.stream("check", &input, Stdio::null())
+    });
+    let fix = time_children(cfg.warmups, cfg.reps, || {
+        b.stream("fix", &input, create(&output))
+    });
+    std::fs::remove_file(&output).ok();
+    std::fs::remove_file(&input).ok();
+    vec![
+        ThroughputRow {
+            label: "check - (binary)",
+            timing: check,
+            target: Some(TARGET_CHECK_RATIO),
+        },
+        ThroughputRow {
+            label: "fix - (binary, end to end)",
+            timing: fix,
+            target: Some(TARGET_FIX_RATIO),
+        },
+    ]
+}
+
+struct Memory {
+    input: usize,
+    fix_kib: u64,
+    check_kib: u64,
+}
+
+/// Section 2: peak RSS of `fix -` and `check -` on the memory stream.
+fn memory_section(b: &Bench) -> Memory {
+    let cfg = b.cfg;
+    let text = pss_fix::synth::stream(cfg.mem_bytes, cfg.seed);
+    let n = text.len();
+    let input = b.dir.join("memory.yaml");
+    let output = b.dir.join("memory-out.yaml");
+    std::fs::write(&input, &text).expect("write memory input");
+    drop(text);
+
+    let mut fix_kib = 0;
+    for _ in 0..cfg.reps {
+        let run = b.stream("fix", &input, create(&output));
+        fix_kib = fix_kib.max(run.maxrss_kib);
+        let len = std::fs::metadata(&output).map_or(0, |m| m.len());
+        assert!(
+            len as usize > n,
+            "pss-fix fix - on the memory stream wrote {len} bytes, no more than its input"
         );
     }
-    if let Some(kib) = peak_kib {
-        let bytes = kib as f64 * 1024.0;
-        println!(
-            "{:<27}: {:>6.0} MiB   {:>5.1}x input",
-            "fix - peak RSS",
-            bytes / MIB as f64,
-            bytes / n as f64
-        );
+    let mut check_kib = 0;
+    for _ in 0..cfg.reps {
+        let run = b.stream("check", &input, Stdio::null());
+        check_kib = check_kib.max(run.maxrss_kib);
     }
+    std::fs::remove_file(&output).ok();
+    std::fs::remove_file(&input).ok();
+    Memory {
+        input: n,
+        fix_kib,
+        check_kib,
+    }
+}
+
+struct LatencyRow {
+    label: &'static str,
+    input: usize,
+    timing: Timing,
+    target_ms: Option<f64>,
+}
+
+/// Section 3: `post-render` wall time per invocation, with the process-start floor.
+fn latency_section(b: &Bench) -> Vec<LatencyRow> {
+    let cfg = b.cfg;
+    let write = |name: &str, text: &str| {
+        let p = b.dir.join(name);
+        std::fs::write(&p, text).expect("write latency input");
+        p
+    };
+    let empty = write("latency-empty.yaml", "");
+    let small_text = pss_fix::synth::stream(LATENCY_SMALL, cfg.seed);
+    let large_text = pss_fix::synth::stream(LATENCY_LARGE, cfg.seed);
+    let small = write("latency-small.yaml", &small_text);
+    let large = write("latency-large.yaml", &large_text);
+
+    let true_bin = ["/bin/true", "/usr/bin/true"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .expect("no /bin/true or /usr/bin/true");
+    let runs = cfg.latency_runs;
+    let time = |bin: &Path, args: &[&str], input: &Path| {
+        time_children(LATENCY_WARMUPS, runs, || {
+            let run = run_child(
+                bin,
+                args,
+                &b.dir,
+                Io {
+                    stdin: open(input),
+                    stdout: Stdio::null(),
+                    stderr: Stdio::null(),
+                },
+            );
+            assert!(
+                run.status.success(),
+                "{} {} exited with {}",
+                bin.display(),
+                args.join(" "),
+                run.status
+            );
+            run
+        })
+    };
+    let rows = vec![
+        LatencyRow {
+            label: "/bin/true (process-start floor)",
+            input: small_text.len(),
+            timing: time(&true_bin, &[], &small),
+            target_ms: None,
+        },
+        LatencyRow {
+            label: "post-render, empty stream",
+            input: 0,
+            timing: time(&b.bin, &["post-render"], &empty),
+            target_ms: None,
+        },
+        LatencyRow {
+            label: "post-render, typical chart",
+            input: small_text.len(),
+            timing: time(&b.bin, &["post-render"], &small),
+            target_ms: Some(TARGET_LATENCY_100K_MS),
+        },
+        LatencyRow {
+            label: "post-render, large chart",
+            input: large_text.len(),
+            timing: time(&b.bin, &["post-render"], &large),
+            target_ms: None,
+        },
+    ];
+    for p in [empty, small, large] {
+        std::fs::remove_file(p).ok();
+    }
+    rows
+}
+
+struct DirRow {
+    label: String,
+    timing: Timing,
+    stdout_len: usize,
+    identical: bool,
+    runs: usize,
+}
+
+/// Section 4: `check DIR` and `diff DIR` over many small files.
+fn dir_section(b: &Bench) -> (String, Vec<DirRow>) {
+    let cfg = b.cfg;
+    let root = b.dir.join("manifests");
+    let mut total = 0;
+    for i in 0..cfg.dir_files {
+        let sub = root.join(format!("chart-{:03}/templates", i / DIR_FANOUT));
+        std::fs::create_dir_all(&sub).expect("create manifest directory");
+        let text = pss_fix::synth::stream(cfg.dir_file_bytes, cfg.seed.wrapping_add(i as u64));
+        total += text.len();
+        std::fs::write(sub.join(format!("file-{:03}.yaml", i % DIR_FANOUT)), text)
+            .expect("write manifest");
+    }
+    let desc = format!(
+        "{} files, {:.1} MB in all (~{} each), {} per subdirectory of {}",
+        cfg.dir_files,
+        total as f64 / 1e6,
+        bytes_label(total / cfg.dir_files),
+        DIR_FANOUT,
+        root.display()
+    );
+    let root_arg = root.to_str().expect("temp dir path is UTF-8").to_string();
+    let out = b.dir.join("dir-stdout.txt");
+    let mut rows = Vec::new();
+    for cmd in ["check", "diff"] {
+        let mut first: Option<Vec<u8>> = None;
+        let mut identical = true;
+        let mut runs = 0;
+        let timing = time_children(1, cfg.reps, || {
+            let run = run_child(
+                &b.bin,
+                &[cmd, "--color", "never", &root_arg],
+                &b.dir,
+                Io {
+                    stdin: Stdio::null(),
+                    stdout: create(&out),
+                    stderr: create(&b.err),
+                },
+            );
+            expect_ok(&run, &format!("{cmd} DIR"), &b.err);
+            let got = std::fs::read(&out).expect("read directory stdout");
+            assert!(!got.is_empty(), "pss-fix {cmd} DIR printed nothing");
+            match &first {
+                None => first = Some(got),
+                Some(f) => identical &= *f == got,
+            }
+            runs += 1;
+            run
+        });
+        rows.push(DirRow {
+            label: format!("{cmd} DIR"),
+            timing,
+            stdout_len: first.map_or(0, |f| f.len()),
+            identical,
+            runs,
+        });
+    }
+    std::fs::remove_dir_all(&root).ok();
+    (desc, rows)
 }

@@ -124,7 +124,7 @@ impl<'t, 'a> Planner<'t, 'a> {
             let last = i + 1 == keys.len();
             if node.is_null() {
                 let value = build(&keys[i..], want);
-                return self.push(path, Op::FillNull(value));
+                return self.fill_null(node, path, value);
             }
             let map = editable_map(node, &path)?;
             match map.entries.iter().find(|(k, _)| k.as_str() == Some(key)) {
@@ -150,19 +150,30 @@ impl<'t, 'a> Planner<'t, 'a> {
         Ok(false)
     }
 
+    /// Fill the null `node` with `value`, unless an anchor shares it with aliases elsewhere.
+    fn fill_null(&mut self, node: &Node<'a>, path: Path, value: Value) -> Result<bool, Refusal> {
+        if node.anchored {
+            return Err(Refusal::new(
+                node.start,
+                format!("{path} carries an anchor or a tag; refusing to edit it (an anchor's aliases would change too)"),
+            ));
+        }
+        self.push(path, Op::FillNull(value))
+    }
+
     /// The key exists: add what `want` still lacks.
     fn settle(&mut self, v: &Node<'a>, path: Path, want: Want) -> Result<bool, Refusal> {
         match want {
             Want::Present(value) => {
                 if v.is_null() {
-                    self.push(path, Op::FillNull(value))
+                    self.fill_null(v, path, value)
                 } else {
                     Ok(false)
                 }
             }
             Want::Contains(item) => {
                 if v.is_null() {
-                    return self.push(path, Op::FillNull(Value::Seq(vec![item])));
+                    return self.fill_null(v, path, Value::Seq(vec![item]));
                 }
                 let Kind::Seq(seq) = &v.kind else {
                     return Err(Refusal::new(
@@ -174,7 +185,7 @@ impl<'t, 'a> Planner<'t, 'a> {
                     return Err(Refusal::new(
                         v.start,
                         format!(
-                            "{path} carries an anchor; editing it would change its aliases too"
+                            "{path} carries an anchor or a tag; refusing to edit it (an anchor's aliases would change too)"
                         ),
                     ));
                 }
@@ -254,7 +265,7 @@ fn editable_map<'t, 'a>(
             if node.anchored {
                 return Err(Refusal::new(
                     node.start,
-                    format!("{path} carries an anchor; editing it would change its aliases too"),
+                    format!("{path} carries an anchor or a tag; refusing to edit it (an anchor's aliases would change too)"),
                 ));
             }
             for (i, (k, _)) in m.entries.iter().enumerate() {

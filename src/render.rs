@@ -76,6 +76,13 @@ pub fn edits(
     let flow = t.in_flow || t.node.is_flow() || style.json;
     match &change.op {
         Op::AddEntries(entries) => match &t.node.kind {
+            Kind::Map(m) if !m.flow && m.entries.is_empty() => Err(Refusal {
+                at: t.node.start,
+                message: format!(
+                    "{} is an empty mapping pss-fix cannot place keys in",
+                    change.path
+                ),
+            }),
             Kind::Map(m) if !m.flow => Ok(vec![r.append_block(
                 t.node,
                 m.entries[0].0.start,
@@ -83,7 +90,7 @@ pub fn edits(
             )]),
             Kind::Map(m) if m.entries.is_empty() => {
                 let value = Value::Map(entries.clone());
-                if t.in_flow || style.json || t.key.is_none() {
+                if t.in_flow || style.json || t.key.is_none() || r.has_comment(t.node) {
                     Ok(vec![r.replace_flow(t.node, &value)])
                 } else {
                     r.fill_block(&t, &value)
@@ -104,7 +111,10 @@ pub fn edits(
         },
         Op::AppendItems(items) => match &t.node.kind {
             Kind::Seq(s) if !s.flow => {
-                let last = s.items.last().expect("a block sequence has items");
+                let last = s.items.last().ok_or_else(|| Refusal {
+                    at: t.node.start,
+                    message: format!("{} is an empty list pss-fix cannot add to", change.path),
+                })?;
                 let dash = dash_of(text, last.start).ok_or_else(|| Refusal {
                     at: last.start,
                     message: format!("cannot find the dash of the last item of {}", change.path),
@@ -267,9 +277,18 @@ impl Renderer<'_> {
         let text = self.flow(value);
         if node.start == node.end {
             Edit::insertion(format!(" {text}"), node.start, self.depth)
+        } else if self.has_comment(node) {
+            // `[` … `# comment` … `]`: the entries go in after the bracket; the comment stays.
+            let inner = &text[1..text.len() - 1];
+            Edit::insertion(inner.to_owned(), node.start + 1, self.depth)
         } else {
             Edit::replacement(text, node.start, node.end, self.depth)
         }
+    }
+
+    /// An empty flow collection written over several lines with a comment inside.
+    fn has_comment(&self, node: &Node<'_>) -> bool {
+        node.is_flow() && self.text[node.start..node.end].contains('#')
     }
 
     /// Add `parts` after the last entry of a non-empty flow collection. When that entry ends
@@ -288,8 +307,19 @@ impl Renderer<'_> {
         let ends_line = rest_trimmed.is_empty() || rest_trimmed.starts_with('#');
         let multi_line = ends_line && line_start(self.text, last_start) > node.start;
         if !multi_line {
+            // After an empty value (`{a: 1, command:}`) a blank keeps `:,` out of the text,
+            // which YAML 1.1 readers (go-yaml, libyaml) refuse.
+            let pad = if self.text[..last_end].ends_with(':') {
+                " "
+            } else {
+                ""
+            };
             let content: String = parts.iter().map(|p| format!(", {p}")).collect();
-            return vec![Edit::insertion(content, last_end, self.depth)];
+            return vec![Edit::insertion(
+                format!("{pad}{content}"),
+                last_end,
+                self.depth,
+            )];
         }
         let indent = " ".repeat(column(self.text, last_start));
         let mut content = String::new();

@@ -1024,7 +1024,10 @@ const VOCABULARY: [&str; 11] = [
 ];
 const PUNCTUATION: &str = " \t\r,:{}[]\"'-";
 
+/// Every document as serde_yaml_ng reads it. A BOM is no data, and libyaml stumbles over
+/// one before `---` ("mapping values are not allowed"), so it is taken off first.
 fn documents(text: &str) -> Result<Vec<Value>, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     serde_yaml_ng::Deserializer::from_str(text)
         .map(|d| Value::deserialize(d).map_err(|e| e.to_string()))
         .collect()
@@ -1048,26 +1051,69 @@ fn fix_text(s: &str) -> bool {
             .all(|w| VOCABULARY.contains(&w))
 }
 
-/// `new` is `orig` changed as a fix may change a line: one insertion of fix text after the
-/// indentation (a flow collection gaining an entry, a JSON line gaining its comma), or an
-/// empty value (`{}`, `null`, `~`) removed or replaced by a flow collection of fix text.
+/// `new` is `orig` changed as a fix may change a line: fix text inserted at whole-word
+/// boundaries after the indentation (flow collections gaining entries, a JSON line gaining its
+/// comma), or an empty value (`{}`, `null`, `~`) removed or replaced by a flow collection of
+/// fix text.
 fn allowed_change(orig: &str, new: &str) -> bool {
-    let (o, n) = (orig.as_bytes(), new.as_bytes());
     let indent = orig.len() - orig.trim_start().len();
-    let prefix = o.iter().zip(n).take_while(|(a, b)| a == b).count();
-    let suffix = o
-        .iter()
-        .rev()
-        .zip(n.iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
-    if n.len() > o.len() && prefix + suffix >= o.len() && prefix > indent {
-        if let Some(ins) = new.get(prefix..prefix + n.len() - o.len()) {
-            if !ins.trim().is_empty() && fix_text(ins) {
-                return true;
+    (new.len() > orig.len()
+        && new.get(..indent) == orig.get(..indent)
+        && insertions_only(&orig.as_bytes()[indent..], &new.as_bytes()[indent..]))
+        || empty_value_filled(orig, new)
+}
+
+/// `n` is `o` with chunks of fix text inserted, each at word boundaries, and empty values
+/// taken out where they were filled.
+fn insertions_only(o: &[u8], n: &[u8]) -> bool {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    // ok[i][j]: n[j..] is o[i..] plus insertions (never one at the very start), filled from
+    // the ends: every step looks only at larger i or j.
+    let w = n.len() + 1;
+    let mut ok = vec![false; (o.len() + 1) * w];
+    for i in (0..=o.len()).rev() {
+        for j in (0..=n.len()).rev() {
+            let at = |i: usize, j: usize, ok: &[bool]| ok[i * w + j];
+            let same = i < o.len() && j < n.len() && o[i] == n[j] && at(i + 1, j + 1, &ok);
+            // An empty value (after `: `) that a fix fills may go.
+            let filled = i > 1
+                && &o[i - 2..i] == b": "
+                && [&b"{}"[..], b"[]", b"null", b"~"].iter().any(|t| {
+                    o[i..].starts_with(t)
+                        && o.get(i + t.len()).is_none_or(|c| b" ,}]\r#".contains(c))
+                        && at(i + t.len(), j, &ok)
+                });
+            // A chunk n[j..k] of fix text, grown a byte at a time, ending between words.
+            let mut inserted = false;
+            if j > 0 && !(j < n.len() && word(n[j]) && word(n[j - 1])) {
+                let (mut k, mut word_start) = (j, None);
+                while k < n.len() && (word(n[k]) || PUNCTUATION.as_bytes().contains(&n[k])) {
+                    if word(n[k]) && word_start.is_none() {
+                        word_start = Some(k);
+                    }
+                    k += 1;
+                    if let Some(ws) = word_start {
+                        if k < n.len() && word(n[k]) {
+                            continue;
+                        }
+                        if !VOCABULARY.contains(&std::str::from_utf8(&n[ws..k]).unwrap_or("")) {
+                            break;
+                        }
+                        word_start = None;
+                    }
+                    if !n[j..k].iter().all(u8::is_ascii_whitespace) && at(i, k, &ok) {
+                        inserted = true;
+                        break;
+                    }
+                }
             }
+            ok[i * w + j] = (i == o.len() && j == n.len()) || same || filled || inserted;
         }
     }
+    ok[0]
+}
+
+fn empty_value_filled(orig: &str, new: &str) -> bool {
     for token in ["{}", "null", "~"] {
         for (pos, _) in orig.match_indices(token) {
             let (head, tail) = (&orig[..pos], &orig[pos + token.len()..]);
@@ -1084,7 +1130,9 @@ fn allowed_change(orig: &str, new: &str) -> bool {
                 return true;
             }
             if let Some(mid) = new.strip_prefix(head).and_then(|r| r.strip_suffix(tail)) {
-                if mid.starts_with('{') && mid.ends_with('}') && fix_text(mid) {
+                let flow = (mid.starts_with('{') && mid.ends_with('}'))
+                    || (mid.starts_with('[') && mid.ends_with(']'));
+                if flow && fix_text(mid) {
                     return true;
                 }
             }
@@ -1095,10 +1143,18 @@ fn allowed_change(orig: &str, new: &str) -> bool {
 
 /// (b): every input line is in the output, in order, unchanged or changed as a fix may.
 fn lines_kept(text: &str, out: &str) -> Result<(), String> {
-    let new: Vec<&str> = out.split('\n').collect();
+    if text.contains("\r\n") && out.split('\n').rev().skip(1).any(|l| !l.ends_with('\r')) {
+        return Err("a CRLF input gained a bare LF line ending".into());
+    }
+    // Line endings apart: a last line without one gains one when lines follow it.
+    let new: Vec<&str> = out.split('\n').map(|l| l.trim_end_matches('\r')).collect();
     let mut matched = vec![false; new.len()];
     let mut next = 0;
-    for (i, line) in text.split('\n').enumerate() {
+    for (i, line) in text
+        .split('\n')
+        .map(|l| l.trim_end_matches('\r'))
+        .enumerate()
+    {
         let found = (next..new.len()).find(|&k| new[k] == line || allowed_change(line, new[k]));
         match found {
             Some(k) => {
@@ -1116,7 +1172,8 @@ fn lines_kept(text: &str, out: &str) -> Result<(), String> {
         }
     }
     for (k, line) in new.iter().enumerate() {
-        if !matched[k] && !(fix_text(line) && !line.trim().is_empty()) {
+        let inserted_field = fix_text(line) && !line.trim().is_empty();
+        if !matched[k] && !inserted_field {
             return Err(format!(
                 "output line {} {line:?} is neither an input line nor a safe-fix field",
                 k + 1
@@ -1165,7 +1222,14 @@ fn contains(input: &Value, output: &Value, path: &str) -> Result<(), String> {
             }
             Ok(())
         }
-        (Value::Null, Value::Mapping(b)) => b.iter().try_for_each(|(k, v)| added(k, v, path)),
+        // Only a security context, its seccomp profile or its capabilities may be filled.
+        (Value::Null, Value::Mapping(b))
+            if [".securityContext", ".seccompProfile", ".capabilities"]
+                .iter()
+                .any(|k| path.ends_with(k)) =>
+        {
+            b.iter().try_for_each(|(k, v)| added(k, v, path))
+        }
         (Value::Sequence(a), Value::Sequence(b)) if a.len() == b.len() => {
             for (i, (v, w)) in a.iter().zip(b).enumerate() {
                 contains(v, w, &format!("{path}[{i}]"))?;
@@ -1325,7 +1389,6 @@ fn generator_covers_the_styles() {
         "\u{feff}",
         "   containers:",
         "    containers:",
-        "\n- name",
         "\n  - name",
         "securityContext: {}",
         "securityContext:\n",

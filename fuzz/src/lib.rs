@@ -9,6 +9,10 @@
 //!    become a mapping; a `drop` list may gain `ALL`), and every key it adds is one a safe fix
 //!    writes.
 //!
+//! 4. With safe fixes only, the output is the input with text inserted, less at most the
+//!    empty values it filled (`{}`, `[]`, `null`, `~`): no other byte of the input is lost
+//!    (a comment, a blank, a bracket).
+//!
 //! A violated invariant panics, which libFuzzer records as a crash.
 
 use pss_fix::engine::{process, Options};
@@ -58,6 +62,11 @@ pub fn check(data: &[u8], mode: Mode) {
         return;
     };
     assert_ne!(out, text, "output is Some but identical to the input");
+    if mode == Mode::Safe {
+        if let Err(e) = only_insertions(&text, &out) {
+            panic!("{e}\n--- output ---\n{out}");
+        }
+    }
     match process("fuzz.yaml", &out, &opts) {
         Ok(again) => assert!(
             again.output.is_none(),
@@ -72,7 +81,9 @@ pub fn check(data: &[u8], mode: Mode) {
     };
     let output_docs = match documents(&out) {
         Ok(d) => d,
-        Err(e) => panic!("serde_yaml_ng reads the input but not the output: {e}\n--- output ---\n{out}"),
+        Err(e) => {
+            panic!("serde_yaml_ng reads the input but not the output: {e}\n--- output ---\n{out}")
+        }
     };
     assert_eq!(
         input_docs.len(),
@@ -89,8 +100,31 @@ pub fn check(data: &[u8], mode: Mode) {
     }
 }
 
-/// Every document of `text` as serde_yaml_ng reads it.
+/// `out` holds every character of `text`, in order, once the empty values a fix may fill are
+/// taken out of `text`.
+pub fn only_insertions(text: &str, out: &str) -> Result<(), String> {
+    let mut kept = text.to_owned();
+    // A filled value goes with the blank before it (`key: {}  # c` → `key:  # c`).
+    for empty in ["{}", "[]", "null", "Null", "NULL", "~"] {
+        kept = kept.replace(&format!(" {empty}"), "").replace(empty, "");
+    }
+    let mut rest = out.chars();
+    let mut line = 1;
+    for c in kept.chars() {
+        if !rest.any(|o| o == c) {
+            return Err(format!(
+                "input character {c:?} (line {line} of the input without its empty values) is lost"
+            ));
+        }
+        line += usize::from(c == '\n');
+    }
+    Ok(())
+}
+
+/// Every document of `text` as serde_yaml_ng reads it (a leading BOM taken off: libyaml
+/// refuses a BOM followed by `---`).
 pub fn documents(text: &str) -> Result<Vec<Value>, serde_yaml_ng::Error> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     serde_yaml_ng::Deserializer::from_str(text)
         .map(Value::deserialize)
         .collect()
@@ -130,7 +164,12 @@ fn contains(input: &Value, output: &Value, path: &mut Vec<String>) -> Result<(),
             }
             Ok(())
         }
-        (Value::Null, Value::Mapping(b)) => {
+        // Only a security context, its seccomp profile or its capabilities may be filled.
+        (Value::Null, Value::Mapping(b))
+            if path.last().is_some_and(|k| {
+                ["securityContext", "seccompProfile", "capabilities"].contains(&k.as_str())
+            }) =>
+        {
             for (k, v) in b {
                 added(k, v, path)?;
             }
@@ -151,7 +190,13 @@ fn contains(input: &Value, output: &Value, path: &mut Vec<String>) -> Result<(),
         {
             Ok(())
         }
-        (Value::Null, Value::Sequence(b)) if b.len() == 1 && b[0].as_str() == Some("ALL") => Ok(()),
+        (Value::Null, Value::Sequence(b))
+            if path.last().is_some_and(|k| k == "drop")
+                && b.len() == 1
+                && b[0].as_str() == Some("ALL") =>
+        {
+            Ok(())
+        }
         (a, b) if a == b => Ok(()),
         (a, b) => Err(format!("{}: {a:?} became {b:?}", at(path))),
     }

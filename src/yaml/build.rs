@@ -119,7 +119,9 @@ impl<'a> Documents<'a> {
                         kind: Kind::Scalar(Scalar { value, style, tag }),
                     })
                 }
-                Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
+                Event::MappingStart(anchor, ref tag) | Event::SequenceStart(anchor, ref tag) => {
+                    // A tagged collection is held like an anchored one: not edited.
+                    let pinned = anchor != 0 || tag.is_some();
                     if stack.len() >= MAX_DEPTH {
                         return Err(Located::at(
                             Pos {
@@ -129,7 +131,11 @@ impl<'a> Documents<'a> {
                             format!("nesting deeper than {MAX_DEPTH} levels; refusing to edit"),
                         ));
                     }
-                    let flow = end > start;
+                    // A tag or anchor gives a block collection a span too: only a bracket
+                    // makes it flow.
+                    let span = &self.text[start..end];
+                    let before_comment = span.split(" #").next().unwrap_or(span);
+                    let flow = before_comment.contains(['{', '[']);
                     if flow {
                         prev_end = end;
                     }
@@ -137,7 +143,7 @@ impl<'a> Documents<'a> {
                     stack.push(Frame {
                         start,
                         flow,
-                        anchored: anchor != 0,
+                        anchored: pinned,
                         is_map,
                         first: scratch.len(),
                     });
@@ -147,7 +153,14 @@ impl<'a> Documents<'a> {
                     let Some(frame) = stack.pop() else {
                         return Err(Located::nowhere("unbalanced YAML events"));
                     };
-                    match frame.finish(end, &mut scratch) {
+                    // A flow collection ends just after its closing bracket: saphyr's span
+                    // runs on over trailing blanks and a comment.
+                    let close = if matches!(self.text.as_bytes().get(start), Some(b'}' | b']')) {
+                        start + 1
+                    } else {
+                        end
+                    };
+                    match frame.finish(close, &mut scratch) {
                         Ok(node) => Some(node),
                         Err(at) => return Err(complex_key(self.text, at)),
                     }

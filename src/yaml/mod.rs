@@ -25,6 +25,8 @@ pub use saphyr_parser::ScalarStyle;
 pub struct Node<'a> {
     pub start: usize,
     pub end: usize,
+    /// Carries an anchor (aliases elsewhere share it) or, for a collection, a tag: pss-fix
+    /// does not edit it.
     pub anchored: bool,
     pub kind: Kind<'a>,
 }

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 fn main() {
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(args.next().expect("usage: seed_corpus DIR [COUNT]"));
-    let count: u64 = args.next().map_or(16, |n| n.parse().expect("COUNT is a number"));
+    let count: u64 = args
+        .next()
+        .map_or(16, |n| n.parse().expect("COUNT is a number"));
     std::fs::create_dir_all(&dir).expect("create the corpus directory");
     for seed in 0..count {
         let text = pss_fix::synth::stream(4096, seed);
