@@ -156,8 +156,18 @@ pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Err
             })
             .collect()
     });
+    let total: usize = chunks
+        .iter()
+        .zip(&results)
+        .map(|(r, res)| match res {
+            Ok(FileReport {
+                output: Some(out), ..
+            }) => out.len(),
+            _ => r.len(),
+        })
+        .sum();
     let mut whole = FileReport::default();
-    let mut output = String::with_capacity(text.len() + text.len() / 8);
+    let mut output = String::new();
     let mut changed = false;
     let mut line_offset = 0;
     for (range, result) in chunks.iter().zip(results) {
@@ -177,12 +187,28 @@ pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Err
             whole.workloads.push(w);
         }
         whole.documents += report.documents;
-        match &report.output {
-            Some(out) => {
-                changed = true;
-                output.push_str(out);
+        // Each run's text is appended and dropped at once, into a buffer of exactly the
+        // joined size (the first run's own, when it has one): one large copy alive, not two.
+        if output.capacity() == 0 {
+            match report.output {
+                Some(out) => {
+                    changed = true;
+                    output = out;
+                    output.reserve_exact(total - output.len());
+                }
+                None => {
+                    output = String::with_capacity(total);
+                    output.push_str(chunk);
+                }
             }
-            None => output.push_str(chunk),
+        } else {
+            match report.output {
+                Some(out) => {
+                    changed = true;
+                    output.push_str(&out);
+                }
+                None => output.push_str(chunk),
+            }
         }
         line_offset += chunk.bytes().filter(|&b| b == b'\n').count();
     }
