@@ -121,34 +121,16 @@ pub fn run(cli: Cli) -> io::Result<ExitStatus> {
             io::stdout().lock().write_all(&out)?;
             Ok(ExitStatus::Clean)
         }
-        Command::PostRender(p) => {
-            let Some(setup) = setup(&p.common, None) else {
-                return Ok(ExitStatus::Error);
-            };
-            stream(
-                &Out {
-                    color: false,
-                    progress: Default::default(),
-                },
-                setup,
-                p.common.format,
-                p.strict,
-            )
-        }
-        Command::Krm(p) => {
+        Command::PostRender(ref p) | Command::Krm(ref p) => {
             let Some(mut setup) = setup(&p.common, None) else {
                 return Ok(ExitStatus::Error);
             };
-            setup.opts.resource_list = true;
-            stream(
-                &Out {
-                    color: false,
-                    progress: Default::default(),
-                },
-                setup,
-                p.common.format,
-                p.strict,
-            )
+            setup.opts.resource_list = matches!(cli.command, Command::Krm(_));
+            let out = Out {
+                color: false,
+                progress: Default::default(),
+            };
+            stream(&out, setup, p.common.format, p.strict)
         }
     }
 }

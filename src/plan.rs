@@ -316,30 +316,27 @@ fn merge_op(into: &mut Op, op: Op) {
             }
         }
         (Op::AppendItems(a), Op::AppendItems(b)) => {
-            for v in b {
-                if !a.contains(&v) {
-                    a.push(v);
-                }
-            }
+            extend_unique(a, b);
         }
         (Op::FillNull(a), Op::FillNull(b)) => merge_value(a, b),
         (Op::SetScalar(a), Op::SetScalar(b)) => *a = b,
         (Op::RemoveKeys(a), Op::RemoveKeys(b)) => {
-            for k in b {
-                if !a.contains(&k) {
-                    a.push(k);
-                }
-            }
+            extend_unique(a, b);
         }
         (Op::RemoveItems(a), Op::RemoveItems(b)) => {
-            for v in b {
-                if !a.contains(&v) {
-                    a.push(v);
-                }
-            }
+            extend_unique(a, b);
         }
         // Two wishes for one node always have the same shape: the node decides the op.
         _ => {}
+    }
+}
+
+/// Append the items of `b` that `a` lacks, in order.
+fn extend_unique<T: PartialEq>(a: &mut Vec<T>, b: Vec<T>) {
+    for v in b {
+        if !a.contains(&v) {
+            a.push(v);
+        }
     }
 }
 
@@ -354,11 +351,7 @@ fn merge_value(into: &mut Value, v: Value) {
             }
         }
         (Value::Seq(a), Value::Seq(b)) => {
-            for v in b {
-                if !a.contains(&v) {
-                    a.push(v);
-                }
-            }
+            extend_unique(a, b);
         }
         _ => {}
     }
