@@ -1,4 +1,13 @@
+//! Writes a synthetic Helm-like stream to stdout: `gen_stream MIB [SEED]` (MIB may be a fraction).
 fn main() {
-    let mb: usize = std::env::args().nth(1).unwrap().parse().unwrap();
-    print!("{}", pss_fix::synth::stream(mb << 20, 1));
+    let mut args = std::env::args().skip(1);
+    let mib: f64 = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .expect("usage: gen_stream MIB [SEED]");
+    let seed: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
+    print!(
+        "{}",
+        pss_fix::synth::stream((mib * 1048576.0) as usize, seed)
+    );
 }

@@ -55,6 +55,14 @@ impl Out {
         o.flush()
     }
 
+    fn stdout_pieces<'s>(&self, pieces: impl Iterator<Item = &'s str>) -> io::Result<()> {
+        let mut o = io::stdout().lock();
+        for piece in pieces {
+            o.write_all(piece.as_bytes())?;
+        }
+        o.flush()
+    }
+
     fn diff(&self, d: &str) -> io::Result<()> {
         // On a terminal, the file's own control characters are shown escaped; into a pipe
         // the diff stays byte-exact, so `git apply` and `patch` can use it.
@@ -168,6 +176,7 @@ impl Setup {
                 policy: Policy::default(),
                 allow,
                 resource_list: false,
+                findings_only: false,
                 context: Arc::new(Context {
                     config,
                     namespaces: HashMap::new(),
@@ -234,6 +243,9 @@ fn run_paths(inputs: &Inputs, mode: Mode, strict: bool) -> io::Result<ExitStatus
     let Some(mut setup) = setup(&inputs.common, inputs.paths.first().map(PathBuf::as_path)) else {
         return Ok(ExitStatus::Error);
     };
+    // `check` in text form shows findings only; the structured forms also say which
+    // findings `fix` resolves, so they plan and verify the fixes.
+    setup.opts.findings_only = mode == Mode::Check && inputs.common.format == Format::Text;
     let out = Out {
         color: use_color(inputs.common.color),
         progress: Default::default(),
@@ -433,7 +445,7 @@ impl PathRun {
                     self.out.stderr(&shown);
                 }
                 let left = if applied {
-                    report.workloads.iter().any(|w| !w.after.is_empty())
+                    report.workloads.iter().any(|w| !w.after().is_empty())
                 } else {
                     report.workloads.iter().any(|w| !w.before.is_empty())
                 };
@@ -480,22 +492,25 @@ fn stream(out: &Out, mut setup: Setup, format: Format, strict: bool) -> io::Resu
     };
     setup.learn_namespaces(std::iter::once(text.as_str()));
     let opts = setup.options_for(None);
-    let report = match engine::process(&name, &text, &opts) {
+    // The fixed stream goes out run by run as the engine made it: a large stream is never
+    // held twice.
+    let (report, fixed) = match engine::process_in_parts(&name, &text, &opts) {
         Ok(r) => r,
         Err(e) => {
             out.stderr(&format!("{e}\n"));
             return Ok(ExitStatus::Error);
         }
     };
-    match &report.output {
-        Some(new) => out.stdout(new)?,
+    match &fixed {
+        Some(fixed) => out.stdout_pieces(fixed.pieces(&text))?,
         None => out.stdout(&text)?,
     }
-    let left = report.workloads.iter().any(|w| !w.after.is_empty());
+    drop(fixed);
+    let left = report.workloads.iter().any(|w| !w.after().is_empty());
     if format == Format::Text {
         out.stderr(&report::remaining_text(&name, &report));
     } else {
-        let written = report.output.is_some();
+        let written = report.changed;
         let files = [Outcome {
             path: name,
             result: Ok(report),

@@ -33,6 +33,9 @@ pub struct Options {
     pub allow: Allow,
     /// The input must be one KRM `ResourceList` (`pss-fix krm`).
     pub resource_list: bool,
+    /// Report findings without planning fixes: `check` in text form, which says nothing of
+    /// what `fix` would do, so pays for one parse and the checks only.
+    pub findings_only: bool,
     /// Project configuration and what the run learned about namespaces.
     pub context: Arc<Context>,
 }
@@ -90,8 +93,10 @@ pub struct WorkloadReport {
     pub warnings: Vec<String>,
     /// Violations as the input stands.
     pub before: Vec<Violation>,
-    /// Violations left after the planned fixes (equal to `before` when nothing changes).
-    pub after: Vec<Violation>,
+    /// Violations left after the planned fixes; `None` when nothing changed them (most
+    /// workloads: one copy of the findings, not two). Read through [`WorkloadReport::after`].
+    #[serde(skip)]
+    after: Option<Vec<Violation>>,
     pub added: Vec<Added>,
     pub notes: Vec<Note>,
     /// Why the workload was not checked (e.g. it has no pod spec).
@@ -107,6 +112,11 @@ pub struct Typo {
 }
 
 impl WorkloadReport {
+    /// Violations left after the planned fixes (equal to `before` when nothing changes).
+    pub fn after(&self) -> &[Violation] {
+        self.after.as_deref().unwrap_or(&self.before)
+    }
+
     pub fn label(&self) -> String {
         format!("{}/{}", self.kind, self.name)
     }
@@ -114,8 +124,10 @@ impl WorkloadReport {
 
 #[derive(Debug, Default)]
 pub struct FileReport {
-    /// The fixed text, when it differs from the input.
+    /// The fixed text, when it differs from the input (see [`process_in_parts`]).
     pub output: Option<String>,
+    /// The fixes change the text.
+    pub changed: bool,
     pub documents: usize,
     pub workloads: Vec<WorkloadReport>,
 }
@@ -125,102 +137,186 @@ pub struct FileReport {
 /// either changes values or adds fields. Safe fixes alone must settle in one round.
 const MAX_UNSAFE_ROUNDS: usize = 8;
 
-/// Inputs at least this large are split at document boundaries and processed on every core.
-const PARALLEL_FROM: usize = 2 * 1024 * 1024;
+/// A stream is cut into runs of whole documents of at least this size, processed on every
+/// core: below it a thread costs more than it saves.
+const MIN_RUN: usize = 32 * 1024;
+
+/// ...and of at most about this size, so the cores share out a large stream evenly and each
+/// run's output is copied into the whole (and dropped) while the others are still alive,
+/// which bounds the memory the copy needs.
+const MAX_RUN: usize = 2 * 1024 * 1024;
 
 /// Check and fix one file's text. `name` is used in messages only.
 ///
-/// A large stream is cut into runs of whole documents, each processed (and verified) on its
-/// own thread: YAML documents do not depend on each other, and a line starting with `---` is
-/// a document boundary wherever it appears. Positions and document numbers are then shifted
-/// back into the whole file's terms.
+/// A stream is cut into runs of whole documents, each processed (and verified) on its own,
+/// on every core: YAML documents do not depend on each other, and a line starting with `---`
+/// is a document boundary wherever it appears. Each run numbers lines from the file's start;
+/// document numbers are shifted back into the whole file's terms after.
 pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Error> {
+    let (mut report, fixed) = process_in_parts(name, text, opts)?;
+    report.output = fixed.map(|f| f.join(text));
+    Ok(report)
+}
+
+/// [`process`], with the fixed text left in the runs it was made in (`report.output` is
+/// `None`): a large stream is then written out run by run, never held twice.
+pub fn process_in_parts(
+    name: &str,
+    text: &str,
+    opts: &Options,
+) -> Result<(FileReport, Option<Fixed>), Error> {
     if opts.resource_list {
         require_resource_list(name, text)?;
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunks = split_documents(text, threads);
-    if chunks.len() <= 1 {
-        return process_whole(name, text, opts);
+    let runs = split_documents(text, threads);
+    if runs.len() <= 1 {
+        let mut report = process_whole(name, text, opts, Base::default())?;
+        let fixed = report.output.take().map(|s| Fixed {
+            parts: vec![Part::Fixed(s)],
+        });
+        return Ok((report, fixed));
     }
-    let results: Vec<Result<FileReport, Error>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .iter()
-            .map(|r| scope.spawn(|| process_whole(name, &text[r.clone()], opts)))
+    let mut bases = Vec::with_capacity(runs.len());
+    let mut line = 0;
+    for r in &runs {
+        bases.push(Base { document: 0, line });
+        line += count_lines(&text[r.clone()]);
+    }
+    // Workers take the next run as they finish one; results are put back in order after.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let (Some(r), Some(&base)) = (runs.get(i), bases.get(i)) else {
+                return done;
+            };
+            done.push((i, process_whole(name, &text[r.clone()], opts, base)));
+        }
+    };
+    let mut results: Vec<(usize, Result<FileReport, Error>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads.min(runs.len()))
+            .map(|_| scope.spawn(work))
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::new(name, None, "internal: a worker panicked")))
-            })
-            .collect()
-    });
-    let total: usize = chunks
-        .iter()
-        .zip(&results)
-        .map(|(r, res)| match res {
-            Ok(FileReport {
-                output: Some(out), ..
-            }) => out.len(),
-            _ => r.len(),
-        })
-        .sum();
-    let mut whole = FileReport::default();
-    let mut output = String::new();
-    let mut changed = false;
-    let mut line_offset = 0;
-    for (range, result) in chunks.iter().zip(results) {
-        let chunk = &text[range.clone()];
-        let report = result.map_err(|mut e| {
-            if let Some(p) = e.pos.as_mut() {
-                p.line += line_offset;
+        let mut all = Vec::with_capacity(runs.len());
+        for h in handles {
+            match h.join() {
+                Ok(done) => all.extend(done),
+                Err(_) => all.push((
+                    0,
+                    Err(Error::new(name, None, "internal: a worker panicked")),
+                )),
             }
-            e
-        })?;
+        }
+        all
+    });
+    results.sort_by_key(|(i, _)| *i);
+    if results.len() != runs.len() {
+        return Err(Error::new(
+            name,
+            None,
+            "internal: a run of documents was lost",
+        ));
+    }
+    let mut whole = FileReport::default();
+    // Exactly sized: a stream of many workloads has many reports.
+    whole.workloads.reserve_exact(
+        results
+            .iter()
+            .map(|(_, r)| r.as_ref().map_or(0, |r| r.workloads.len()))
+            .sum(),
+    );
+    let mut parts = Vec::with_capacity(runs.len());
+    let mut changed = false;
+    for (i, result) in results {
+        let report = result?;
         for mut w in report.workloads {
             w.document += whole.documents;
-            w.line += line_offset;
-            for t in &mut w.issues {
-                t.line += line_offset;
-            }
             whole.workloads.push(w);
         }
         whole.documents += report.documents;
-        // Each run's text is appended and dropped at once, into a buffer of exactly the
-        // joined size (the first run's own, when it has one): one large copy alive, not two.
-        if output.capacity() == 0 {
-            match report.output {
-                Some(out) => {
-                    changed = true;
-                    output = out;
-                    output.reserve_exact(total - output.len());
-                }
-                None => {
-                    output = String::with_capacity(total);
-                    output.push_str(chunk);
-                }
-            }
-        } else {
-            match report.output {
-                Some(out) => {
-                    changed = true;
-                    output.push_str(&out);
-                }
-                None => output.push_str(chunk),
-            }
-        }
-        line_offset += chunk.bytes().filter(|&b| b == b'\n').count();
+        changed |= report.output.is_some();
+        parts.push(
+            report
+                .output
+                .map_or(Part::Input(runs[i].clone()), Part::Fixed),
+        );
     }
-    whole.output = changed.then_some(output);
-    Ok(whole)
+    whole.changed = changed;
+    Ok((whole, changed.then_some(Fixed { parts })))
 }
 
-/// Cut `text` into up to `parts` byte ranges of whole documents, each starting at a `---`
-/// line (after the first). One range when the text is small, or holds `%` directives (which
-/// bind a document to what precedes it).
-fn split_documents(text: &str, parts: usize) -> Vec<std::ops::Range<usize>> {
-    if parts <= 1 || text.len() < PARALLEL_FROM {
+/// The fixed text of a stream, as the runs it was processed in: each one either the input's
+/// own bytes (nothing in it changed) or its fixed text.
+#[derive(Debug)]
+pub struct Fixed {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug)]
+enum Part {
+    Input(std::ops::Range<usize>),
+    Fixed(String),
+}
+
+impl Fixed {
+    /// The pieces of the fixed text in order; `input` is the text it was made from.
+    pub fn pieces<'s>(&'s self, input: &'s str) -> impl Iterator<Item = &'s str> {
+        self.parts.iter().map(move |p| match p {
+            Part::Input(r) => &input[r.clone()],
+            Part::Fixed(s) => s.as_str(),
+        })
+    }
+
+    /// The fixed text in one buffer of exactly its size (the first run's own, when it has
+    /// one), each run's text dropped as soon as it is copied.
+    pub fn join(self, input: &str) -> String {
+        let len = |p: &Part| match p {
+            Part::Input(r) => r.len(),
+            Part::Fixed(s) => s.len(),
+        };
+        let total: usize = self.parts.iter().map(len).sum();
+        let mut parts = self.parts.into_iter();
+        let mut out = match parts.next() {
+            Some(Part::Fixed(s)) => s,
+            Some(Part::Input(r)) => {
+                let mut s = String::with_capacity(total);
+                s.push_str(&input[r]);
+                s
+            }
+            None => String::new(),
+        };
+        out.reserve_exact(total - out.len());
+        for part in parts {
+            match part {
+                Part::Input(r) => out.push_str(&input[r]),
+                Part::Fixed(s) => out.push_str(&s),
+            }
+        }
+        out
+    }
+}
+
+fn count_lines(text: &str) -> usize {
+    text.bytes().filter(|&b| b == b'\n').count()
+}
+
+/// Whether some line of `text` starts with one of `prefixes`.
+fn has_line_starting(text: &str, prefixes: &[&str]) -> bool {
+    text.split('\n')
+        .any(|l| prefixes.iter().any(|p| l.starts_with(p)))
+}
+
+/// Cut `text` into runs of whole documents, each after the first starting at a `---` line:
+/// one per thread at least, more for a large text (see [`MIN_RUN`], [`MAX_RUN`]). One run
+/// when the text is small, or holds `%` directives (which bind a document to what precedes
+/// it).
+fn split_documents(text: &str, threads: usize) -> Vec<std::ops::Range<usize>> {
+    let parts = threads
+        .max(text.len().div_ceil(MAX_RUN))
+        .min(text.len() / MIN_RUN);
+    if parts <= 1 || has_line_starting(text, &["%"]) {
         return std::iter::once(0..text.len()).collect();
     }
     let bytes = text.as_bytes();
@@ -228,10 +324,6 @@ fn split_documents(text: &str, parts: usize) -> Vec<std::ops::Range<usize>> {
         bytes[at..].starts_with(b"---")
             && matches!(bytes.get(at + 3), None | Some(b' ' | b'\t' | b'\n' | b'\r'))
     };
-    let directive = |d: &str| text.starts_with(d) || text.contains(&format!("\n{d}"));
-    if directive("%YAML") || directive("%TAG") {
-        return std::iter::once(0..text.len()).collect();
-    }
     let target = text.len() / parts;
     let mut cuts = vec![0];
     let mut want = target;
@@ -263,53 +355,186 @@ fn memchr_from(bytes: &[u8], from: usize, needle: u8) -> Option<usize> {
         .map(|i| from + i)
 }
 
-fn process_whole(name: &str, text: &str, opts: &Options) -> Result<FileReport, Error> {
-    let first = round(name, text, opts, None)?;
+/// Where a piece of text sits in its file: reports and messages give the file's numbers.
+#[derive(Clone, Copy, Debug, Default)]
+struct Base {
+    /// Documents before the piece.
+    document: usize,
+    /// Lines before the piece.
+    line: usize,
+}
+
+/// Check, fix and verify one run of documents.
+///
+/// The fixed text is read back document by document where documents are independent of
+/// each other (no `%` directive binds one to what precedes it, no `...` line lets one start
+/// without `---`): a document the fixes left alone is byte for byte the input, which was
+/// read already, so only the changed ones are parsed again. Otherwise the whole output is.
+fn process_whole(name: &str, text: &str, opts: &Options, base: Base) -> Result<FileReport, Error> {
+    let by_document = !opts.findings_only && !has_line_starting(text, &["%", "..."]);
+    match process_run(name, text, opts, base, by_document)? {
+        Some(report) => Ok(report),
+        // The edits strayed outside their documents (never seen): read back everything.
+        None => Ok(process_run(name, text, opts, base, false)?
+            .expect("whole-text verification always decides")),
+    }
+}
+
+fn process_run(
+    name: &str,
+    text: &str,
+    opts: &Options,
+    base: Base,
+    by_document: bool,
+) -> Result<Option<FileReport>, Error> {
+    let mut first = round(
+        name,
+        text,
+        opts,
+        base,
+        None,
+        !by_document && !opts.findings_only,
+    )?;
     let documents = first.expected.len();
-    let mut reports = first.reports;
-    let Some(mut current) = first.output else {
-        return Ok(FileReport {
+    let mut reports = std::mem::take(&mut first.reports);
+    let Some(output) = first.output.take() else {
+        return Ok(Some(FileReport {
             output: None,
+            changed: false,
             documents,
             workloads: reports,
-        });
+        }));
     };
-    let mut expected = first.expected;
-    let mut changed = first.changed;
+    let output = if by_document {
+        let Some(spans) = first.output_spans(text) else {
+            return Ok(None);
+        };
+        verify_documents(name, output, &first, &spans, &mut reports, opts, base)?
+    } else {
+        let prev = Previous {
+            expected: &first.expected,
+            changed: &first.changed,
+            lines: &first.lines,
+        };
+        settle(name, &output, prev, &mut reports, opts, base)?.unwrap_or(output)
+    };
+    Ok(Some(FileReport {
+        output: Some(output),
+        changed: true,
+        documents,
+        workloads: reports,
+    }))
+}
+
+/// Read back each changed document of `output` on its own, and settle it (further rounds of
+/// unsafe fixes happen inside the document too).
+fn verify_documents(
+    name: &str,
+    output: String,
+    first: &Round,
+    spans: &[std::ops::Range<usize>],
+    reports: &mut [WorkloadReport],
+    opts: &Options,
+    base: Base,
+) -> Result<String, Error> {
+    let mut settled = Vec::new();
+    let mut line = base.line;
+    let mut counted = 0;
+    for (i, span) in spans.iter().enumerate() {
+        if !first.changed[i] {
+            continue;
+        }
+        line += count_lines(&output[counted..span.start]);
+        counted = span.start;
+        let document = base.document + i;
+        let from = reports.partition_point(|r| r.document < document);
+        let to = reports.partition_point(|r| r.document <= document);
+        let prev = Previous {
+            expected: &first.expected[i..=i],
+            changed: &[true],
+            lines: &first.lines[i..=i],
+        };
+        let piece = Base { document, line };
+        if let Some(text) = settle(
+            name,
+            &output[span.clone()],
+            prev,
+            &mut reports[from..to],
+            opts,
+            piece,
+        )? {
+            settled.push((span.clone(), text));
+        }
+    }
+    if settled.is_empty() {
+        return Ok(output);
+    }
+    let grown: isize = settled
+        .iter()
+        .map(|(span, t)| t.len() as isize - span.len() as isize)
+        .sum();
+    let mut out = String::with_capacity(output.len().saturating_add_signed(grown));
+    let mut last = 0;
+    for (span, t) in settled {
+        out.push_str(&output[last..span.start]);
+        out.push_str(&t);
+        last = span.end;
+    }
+    out.push_str(&output[last..]);
+    Ok(out)
+}
+
+/// Read `text` (a round's output) back against what the round planned, and run further rounds
+/// until nothing more is planned (one for safe fixes). The settled text, when a later round
+/// changed it again.
+fn settle(
+    name: &str,
+    text: &str,
+    first: Previous<'_>,
+    reports: &mut [WorkloadReport],
+    opts: &Options,
+    base: Base,
+) -> Result<Option<String>, Error> {
     let budget = if opts.allow.unsafe_fixes {
         MAX_UNSAFE_ROUNDS
     } else {
         1
     };
+    let mut current: Option<String> = None;
+    let mut expected = first.expected.to_vec();
+    let mut changed = first.changed.to_vec();
     for _ in 0..budget {
-        // Parsing the output verifies the previous round and plans the next one.
         let prev = Previous {
             expected: &expected,
             changed: &changed,
+            lines: first.lines,
         };
-        let next = round(name, &current, opts, Some(prev)).map_err(|e| verification(name, e))?;
-        merge(&mut reports, next.reports)
-            .map_err(|e| verification(name, Error::new(name, None, e)))?;
+        let now = current.as_deref().unwrap_or(text);
+        let next =
+            round(name, now, opts, base, Some(prev), true).map_err(|e| verification(name, e))?;
+        merge(reports, next.reports).map_err(|e| verification(name, Error::new(name, None, e)))?;
         match next.output {
-            None => {
-                return Ok(FileReport {
-                    output: Some(current),
-                    documents,
-                    workloads: reports,
-                })
-            }
+            None => return Ok(current),
             Some(out) => {
-                current = out;
+                current = Some(out);
                 expected = next.expected;
                 changed = next.changed;
             }
         }
     }
+    // Read back one document at a time, the document is known.
+    let at = match first.lines {
+        [line] => Some(crate::error::Pos {
+            line: *line,
+            col: 1,
+        }),
+        _ => None,
+    };
     Err(verification(
         name,
         Error::new(
             name,
-            None,
+            at,
             "the fixes do not settle: a re-check still plans changes",
         ),
     ))
@@ -368,7 +593,7 @@ fn merge(reports: &mut [WorkloadReport], later: Vec<WorkloadReport>) -> Result<(
         };
         report.added.extend(l.added);
         report.warnings.extend(l.warnings);
-        report.after = l.after;
+        report.after = Some(l.after.unwrap_or(l.before));
         // Notes on applied fixes stay; notes on what is left come from the last round.
         report
             .notes
@@ -379,47 +604,142 @@ fn merge(reports: &mut [WorkloadReport], later: Vec<WorkloadReport>) -> Result<(
     Ok(())
 }
 
+/// An error met while reading back fixed text: nothing is written. Its position, when it
+/// has one, is the input line of the document it concerns (the fixed text is never shown).
 fn verification(name: &str, e: Error) -> Error {
     Error::new(
         name,
-        None,
+        e.pos,
         format!("verification failed, nothing written: {}", e.message),
     )
 }
 
 struct Round {
     output: Option<String>,
-    /// Fingerprint per document of what the output must read back as.
+    /// Fingerprint per document of what the output must read back as (0 for an unchanged
+    /// document when only changed ones are read back).
     expected: Vec<u64>,
     /// Per document: this round edits it.
     changed: Vec<bool>,
+    /// Per document: 1-based line of its start in the input, in the file's terms.
+    lines: Vec<usize>,
+    /// Per document: byte offset of its start (`---`, or the first content).
+    starts: Vec<usize>,
+    /// Per document: how much its edits lengthen it, and the bytes they touch.
+    grown: Vec<isize>,
+    touched: Vec<Option<(usize, usize)>>,
     reports: Vec<WorkloadReport>,
 }
 
-/// One pass: parse, check, plan, render, splice. With `verify`, each document must also
-/// read back as the previous round planned.
-/// What one round tells the next: the fingerprint each output document must have, and which
-/// documents it changed (the others need verifying, not checking again).
+impl Round {
+    /// Where each document lies in the output, when each one after the first starts with a
+    /// `---` line and every edit stays inside its own document: document `i` runs from its
+    /// start to the next one's (the first from byte 0, taking in directives and comments).
+    fn output_spans(&self, text: &str) -> Option<Vec<std::ops::Range<usize>>> {
+        let mut spans = Vec::with_capacity(self.starts.len());
+        let mut shift = 0isize;
+        for (i, &start) in self.starts.iter().enumerate() {
+            let start = if i == 0 { 0 } else { start };
+            let end = self.starts.get(i + 1).copied().unwrap_or(text.len());
+            if i > 0 && !text[start..].starts_with("---") {
+                return None;
+            }
+            if let Some((lo, hi)) = self.touched[i] {
+                if (i > 0 && lo <= start) || hi > end {
+                    return None;
+                }
+            }
+            let from = start.checked_add_signed(shift)?;
+            shift += self.grown[i];
+            spans.push(from..end.checked_add_signed(shift)?);
+        }
+        Some(spans)
+    }
+}
+
+/// What one round tells the next: the fingerprint each output document must have, which
+/// documents it changed (the others need verifying, not checking again), and where each
+/// document started in the input (for messages).
 struct Previous<'p> {
     expected: &'p [u64],
     changed: &'p [bool],
+    lines: &'p [usize],
 }
 
+/// One pass: parse, check, plan, render, splice. With `verify`, each document must also
+/// read back as the previous round planned. `all_fingerprints`: hash unchanged documents
+/// too (the next round reads the whole text back).
 fn round(
     name: &str,
     text: &str,
     opts: &Options,
+    base: Base,
     verify: Option<Previous<'_>>,
+    all_fingerprints: bool,
+) -> Result<Round, Error> {
+    let mut at_document = 0;
+    let lines_of = verify.as_ref().map(|p| p.lines);
+    round_inner(
+        name,
+        text,
+        opts,
+        base,
+        verify,
+        all_fingerprints,
+        &mut at_document,
+    )
+    .map_err(|mut e| {
+        match lines_of {
+            // A position in fixed text would mean nothing to the reader: name the document.
+            Some(lines) => {
+                e.pos = lines
+                    .get(at_document)
+                    .map(|&line| crate::error::Pos { line, col: 1 })
+            }
+            None => {
+                if let Some(p) = e.pos.as_mut() {
+                    p.line += base.line;
+                }
+            }
+        }
+        e
+    })
+}
+
+fn round_inner(
+    name: &str,
+    text: &str,
+    opts: &Options,
+    base: Base,
+    verify: Option<Previous<'_>>,
+    all_fingerprints: bool,
+    at_document: &mut usize,
 ) -> Result<Round, Error> {
     let eol = Eol::of(text);
     let lines = LineIndex::new(text);
+    let pos = |at: usize| {
+        let mut p = lines.pos(text, at);
+        p.line += base.line;
+        p
+    };
     let refuse = |r: Refusal| r.locate(text, &lines).in_file(name);
     let mut edits = Vec::new();
-    let mut expected = Vec::new();
-    let mut changed = Vec::new();
-    let mut reports = Vec::new();
+    let mut out = Round {
+        output: None,
+        expected: Vec::new(),
+        changed: Vec::new(),
+        lines: Vec::new(),
+        starts: Vec::new(),
+        grown: Vec::new(),
+        touched: Vec::new(),
+        reports: Vec::new(),
+    };
     for doc in Documents::new(text) {
+        *at_document = out.expected.len();
         let doc = doc.map_err(|e| e.in_file(name))?;
+        let index = base.document + doc.index;
+        out.lines.push(pos(doc.start).line);
+        out.starts.push(doc.start);
         // A document is hashed once per round: as it is when checking the previous round
         // or when nothing changes, as planned when it changes.
         let fp = verify.as_ref().map(|_| fingerprint(&doc.root));
@@ -428,23 +748,23 @@ fn round(
                 return Err(Error::new(
                     name,
                     None,
-                    format!(
-                        "document {} does not read back as the input plus the planned changes",
-                        doc.index + 1
-                    ),
+                    "the document does not read back as the input plus the planned changes",
                 ));
             }
             if !prev.changed.get(doc.index).copied().unwrap_or(true) {
                 // Untouched last round: verified, and its findings still stand.
-                expected.push(fp);
-                changed.push(false);
+                out.expected.push(fp);
+                out.changed.push(false);
+                out.grown.push(0);
+                out.touched.push(None);
                 continue;
             }
         }
         let mut planner = Planner::new(&doc.root);
-        let first_report = reports.len();
+        let first_report = out.reports.len();
         for w in workload::find(&doc.root, &opts.context.config.kinds) {
-            let mut report = new_report(doc.index, &w, text, &lines);
+            let at = pos(w.at);
+            let mut report = new_report(index, &w, at.line, at.col);
             report.source = helm_source(text, doc.start, &doc.root, &w);
             let policy = opts.policy_for(&w.namespace);
             report.policy = policy;
@@ -462,10 +782,13 @@ fn round(
             }
             report.issues = issues
                 .iter()
-                .map(|i| Typo {
-                    message: i.message(),
-                    line: lines.pos(text, i.at).line,
-                    col: lines.pos(text, i.at).col,
+                .map(|i| {
+                    let at = pos(i.at);
+                    Typo {
+                        message: i.message(),
+                        line: at.line,
+                        col: at.col,
+                    }
                 })
                 .collect();
             match pod_view(&doc.root, &w).map_err(refuse)? {
@@ -474,9 +797,8 @@ fn round(
                     let scope = Scope::new(&opts.context.config, &doc.root, &w, &view);
                     let found = check::evaluate(policy, &view.meta, &view.spec);
                     (report.before, report.exempted) = scope.apply(policy, &view, found);
-                    report.after = report.before.clone();
                     report.highest = check::highest_level(policy.version, &view.meta, &view.spec);
-                    if !report.before.is_empty() {
+                    if !report.before.is_empty() && !opts.findings_only {
                         let d = fixes::plan(
                             &w,
                             &view,
@@ -492,8 +814,8 @@ fn round(
                             if let Some(twin) = guard::twin_of(&issues, &a.at) {
                                 report.warnings.push(format!(
                                     "{} added next to its misspelled twin on line {}, which the API server ignores: {}",
-                                    a.path,
-                                    lines.pos(text, twin.at).line,
+                                    a.at,
+                                    pos(twin.at).line,
                                     twin.message()
                                 ));
                             }
@@ -501,60 +823,70 @@ fn round(
                     }
                 }
             }
-            reports.push(report);
+            out.reports.push(report);
         }
         let changes = planner.into_changes();
-        changed.push(!changes.is_empty());
+        out.changed.push(!changes.is_empty());
         if changes.iter().any(|c| c.op.is_unsafe()) {
             // This round only changes values; the additions planned beside them come next round.
-            for report in &mut reports[first_report..] {
+            for report in &mut out.reports[first_report..] {
                 report.added.retain(|a| a.action != Action::Added);
             }
         }
         if changes.is_empty() {
-            expected.push(fp.unwrap_or_else(|| fingerprint(&doc.root)));
+            let fp = match fp {
+                Some(fp) => fp,
+                None if all_fingerprints => fingerprint(&doc.root),
+                None => 0,
+            };
+            out.expected.push(fp);
+            out.grown.push(0);
+            out.touched.push(None);
         } else {
             let style = DocStyle::of(text, &doc.root, eol);
+            let mut grown = 0isize;
+            let mut touched: Option<(usize, usize)> = None;
             for change in &changes {
-                edits.extend(render::edits(text, &doc.root, &style, change).map_err(refuse)?);
+                for e in render::edits(text, &doc.root, &style, change).map_err(refuse)? {
+                    grown += e.content().len() as isize - (e.end() - e.start()) as isize;
+                    touched = Some(touched.map_or((e.start(), e.end()), |(lo, hi)| {
+                        (lo.min(e.start()), hi.max(e.end()))
+                    }));
+                    edits.push(e);
+                }
             }
-            expected.push(fingerprint_with(&doc.root, &changes));
+            out.grown.push(grown);
+            out.touched.push(touched);
+            out.expected.push(fingerprint_with(&doc.root, &changes));
         }
     }
+    *at_document = 0;
     if let Some(prev) = &verify {
-        if prev.expected.len() != expected.len() {
+        if prev.expected.len() != out.expected.len() {
             return Err(Error::new(
                 name,
                 None,
                 format!(
-                    "the fixed text has {} documents, the input {}",
-                    expected.len(),
+                    "the fixed text reads back as {} documents where the input has {}",
+                    out.expected.len(),
                     prev.expected.len()
                 ),
             ));
         }
     }
-    let output = if edits.is_empty() {
-        None
-    } else {
-        Some(apply(text, edits).map_err(|o| {
+    if !edits.is_empty() {
+        out.output = Some(apply(text, edits).map_err(|o| {
             Error::new(
                 name,
                 Some(lines.pos(text, o.at)),
                 "internal: two planned edits overlap; nothing written",
             )
-        })?)
-    };
-    Ok(Round {
-        output,
-        expected,
-        changed,
-        reports,
-    })
+        })?);
+    }
+    Ok(out)
 }
 
-fn new_report(document: usize, w: &Workload, text: &str, lines: &LineIndex) -> WorkloadReport {
-    let pos = lines.pos(text, w.at);
+fn new_report(document: usize, w: &Workload, line: usize, col: usize) -> WorkloadReport {
     WorkloadReport {
         document,
         item: w.item,
@@ -562,15 +894,15 @@ fn new_report(document: usize, w: &Workload, text: &str, lines: &LineIndex) -> W
         namespace: w.namespace.clone(),
         name: w.name.clone(),
         source: None,
-        line: pos.line,
-        col: pos.col,
+        line,
+        col,
         highest: Level::Privileged,
         policy: Policy::default(),
         exempted: Vec::new(),
         issues: Vec::new(),
         warnings: Vec::new(),
         before: Vec::new(),
-        after: Vec::new(),
+        after: None,
         added: Vec::new(),
         notes: Vec::new(),
         skipped: None,
@@ -584,24 +916,96 @@ mod tests {
     /// Splitting a large stream across threads must not change a byte or a position.
     #[test]
     fn parallel_chunks_agree_with_one_pass() {
-        let text = crate::synth::stream(PARALLEL_FROM + 512 * 1024, 7);
-        let chunks = split_documents(&text, 3);
-        assert!(chunks.len() > 1, "the stream is large enough to split");
+        let text = crate::synth::stream(MAX_RUN * 2 + 512 * 1024, 7);
+        let chunks = split_documents(&text, 2);
+        assert!(
+            chunks.len() > 2,
+            "a large stream is cut finer than one run per thread"
+        );
         assert!(chunks
             .iter()
             .skip(1)
             .all(|r| text[r.clone()].starts_with("---")));
         let opts = Options::default();
         let split = process("s", &text, &opts).unwrap();
-        let whole = process_whole("s", &text, &opts).unwrap();
+        let whole = process_whole("s", &text, &opts, Base::default()).unwrap();
         assert_eq!(split.output, whole.output);
         assert_eq!(split.documents, whole.documents);
         let key = |r: &FileReport| -> Vec<(usize, usize, String, usize)> {
             r.workloads
                 .iter()
-                .map(|w| (w.document, w.line, w.name.clone(), w.after.len()))
+                .map(|w| (w.document, w.line, w.name.clone(), w.after().len()))
                 .collect()
         };
         assert_eq!(key(&split), key(&whole));
+    }
+
+    /// Reading back only the changed documents must decide exactly as reading back the whole
+    /// output: same text, same reports, with safe and with unsafe fixes (several rounds).
+    #[test]
+    fn verifying_by_document_agrees_with_the_whole_text() {
+        let text = crate::synth::stream(300 * 1024, 11);
+        let base = Base {
+            document: 3,
+            line: 40,
+        };
+        for unsafe_fixes in [false, true] {
+            let opts = Options {
+                allow: Allow {
+                    unsafe_fixes,
+                    run_as_user: unsafe_fixes.then_some(1000),
+                },
+                ..Options::default()
+            };
+            let pieces = process_run("s", &text, &opts, base, true).unwrap().unwrap();
+            let whole = process_run("s", &text, &opts, base, false)
+                .unwrap()
+                .unwrap();
+            assert!(pieces.output.is_some(), "the stream has something to fix");
+            assert_eq!(pieces.output, whole.output);
+            assert_eq!(pieces.documents, whole.documents);
+            assert_eq!(
+                format!("{:?}", pieces.workloads),
+                format!("{:?}", whole.workloads)
+            );
+            assert!(pieces
+                .workloads
+                .iter()
+                .all(|w| w.document >= 3 && w.line > 40));
+        }
+    }
+
+    /// A document whose fix does not read back is named by its line in the input.
+    #[test]
+    fn a_verification_failure_names_the_document_line() {
+        let text = "a: 1\n---\nb: 2\n";
+        let first = round("f", text, &Options::default(), Base::default(), None, false).unwrap();
+        let prev = Previous {
+            expected: &[first.expected[1].wrapping_add(1)],
+            changed: &[true],
+            lines: &[2],
+        };
+        let e = settle(
+            "f",
+            "---\nb: 2\n",
+            prev,
+            &mut [],
+            &Options::default(),
+            Base::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.pos.map(|p| p.line), Some(2), "{e}");
+        assert!(e.message.starts_with("verification failed"), "{e}");
+    }
+
+    /// Directives and `...` lines bind documents together: the whole output is read back.
+    #[test]
+    fn dependent_documents_are_read_back_whole() {
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: i\n";
+        for text in [format!("%YAML 1.1\n---\n{pod}"), format!("{pod}...\n{pod}")] {
+            let report = process("f", &text, &Options::default()).unwrap();
+            let out = report.output.expect("the pods get fixed");
+            assert!(out.contains("runAsNonRoot: true"), "{out}");
+        }
     }
 }

@@ -56,12 +56,22 @@ pub enum Action {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Added {
     pub check: &'static str,
-    /// Where, from the document root: `spec.template.spec.securityContext.runAsNonRoot`.
-    pub path: String,
     pub action: Action,
-    /// The same place as a typed path.
-    #[serde(skip)]
+    /// Where, from the document root (see [`Added::path`]).
+    #[serde(serialize_with = "display")]
     pub at: Path,
+}
+
+impl Added {
+    /// Where, for people: `spec.template.spec.securityContext.runAsNonRoot`. Rendered when
+    /// asked for, not kept beside every planned fix.
+    pub fn path(&self) -> String {
+        self.at.to_string()
+    }
+}
+
+fn display<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(path)
 }
 
 #[derive(Default, Debug)]
@@ -75,7 +85,6 @@ impl Decisions {
         if planned {
             self.added.push(Added {
                 check,
-                path: path.to_string(),
                 action,
                 at: path.clone(),
             });

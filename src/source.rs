@@ -72,48 +72,77 @@ impl CharMap {
                 .map_or(text.len(), |(b, _)| from_b + b);
         }
         let mut cps = self.checkpoints.borrow_mut();
-        let mut at_ci = last_ci;
-        let mut at_b = last_b;
-        for (b, _) in text[last_b..].char_indices() {
-            if at_ci == ci {
-                at_b = last_b + b;
-                break;
+        let (mut at_ci, mut at_b) = (last_ci, last_b);
+        let bytes = text.as_bytes();
+        while at_ci < ci {
+            let checkpoint = (at_ci / CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY;
+            let step = checkpoint.min(ci) - at_ci;
+            match bytes.get(at_b..at_b + step) {
+                // Most of a manifest is ASCII: a whole step at once.
+                Some(run) if run.is_ascii() => at_b += step,
+                _ => {
+                    let mut chars = text[at_b..].chars();
+                    for _ in 0..step {
+                        match chars.next() {
+                            Some(c) => at_b += c.len_utf8(),
+                            None => return text.len(),
+                        }
+                    }
+                }
             }
-            at_ci += 1;
-            if at_ci % CHECKPOINT_EVERY == 0 && cps.len() == at_ci / CHECKPOINT_EVERY {
-                cps.push(last_b + b + text[last_b + b..].chars().next().map_or(0, char::len_utf8));
+            at_ci += step;
+            if at_ci == checkpoint && cps.len() == checkpoint / CHECKPOINT_EVERY {
+                cps.push(at_b);
             }
-            at_b = text.len();
-        }
-        if at_ci < ci {
-            return text.len();
         }
         self.last.set((ci, at_b));
         at_b
     }
 }
 
-/// Line starts, for turning byte offsets into 1-based line/column positions.
+/// Turns byte offsets into 1-based line/column positions.
+///
+/// Queries come nearly in order (reports go through a file front to back), so it counts line
+/// breaks onward from the last answer and keeps the line count at every [`LINE_BLOCK`]th byte
+/// it passes, from which an earlier offset is a short count too. Nothing proportional to the
+/// number of lines is stored, and nothing is counted that no position needs.
 pub struct LineIndex {
-    starts: Vec<usize>,
+    /// Line breaks before byte `k * LINE_BLOCK`, for every such byte passed so far.
+    blocks: std::cell::RefCell<Vec<usize>>,
+    /// The last answer: a byte offset and the line breaks before it.
+    last: std::cell::Cell<(usize, usize)>,
 }
 
+const LINE_BLOCK: usize = 4096;
+
 impl LineIndex {
-    pub fn new(text: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
-        LineIndex { starts }
+    pub fn new(_text: &str) -> Self {
+        LineIndex {
+            blocks: std::cell::RefCell::new(vec![0]),
+            last: std::cell::Cell::new((0, 0)),
+        }
     }
 
     pub fn pos(&self, text: &str, byte: usize) -> Pos {
-        let byte = byte.min(text.len());
-        let line = self.starts.partition_point(|&s| s <= byte) - 1;
-        let start = self.starts[line];
+        let bytes = text.as_bytes();
+        let byte = byte.min(bytes.len());
+        let (mut at, mut line) = self.last.get();
+        let mut blocks = self.blocks.borrow_mut();
+        if byte < at {
+            let k = byte / LINE_BLOCK;
+            (at, line) = (k * LINE_BLOCK, blocks[k]);
+        }
+        while at < byte {
+            let block_end = (at / LINE_BLOCK + 1) * LINE_BLOCK;
+            let to = block_end.min(byte);
+            line += bytes[at..to].iter().filter(|&&b| b == b'\n').count();
+            at = to;
+            if at == block_end && blocks.len() == block_end / LINE_BLOCK {
+                blocks.push(line);
+            }
+        }
+        self.last.set((byte, line));
+        let start = line_start(text, byte);
         let col = text
             .get(start..byte)
             .map_or(byte - start, |s| s.chars().count())
@@ -219,6 +248,36 @@ mod tests {
             .contains("binary"));
         let err = decode(b"a: 1\nb: \xff\n".to_vec()).unwrap_err();
         assert_eq!(err.pos, Some(Pos { line: 2, col: 4 }));
+    }
+
+    #[test]
+    fn line_index_answers_in_any_order() {
+        let text: String = (0..3000)
+            .map(|i| format!("line {i} é{}\n", "x".repeat(i % 17)))
+            .collect();
+        let expect = |byte: usize| {
+            let before = &text[..byte];
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().unwrap().chars().count() + 1;
+            Pos { line, col }
+        };
+        let offsets: Vec<usize> = text.char_indices().map(|(b, _)| b).step_by(13).collect();
+        let index = LineIndex::new(&text);
+        for &b in &offsets {
+            assert_eq!(index.pos(&text, b), expect(b));
+        }
+        for &b in offsets.iter().rev().step_by(5) {
+            assert_eq!(index.pos(&text, b), expect(b));
+        }
+        let fresh = LineIndex::new(&text);
+        for &b in offsets
+            .iter()
+            .step_by(101)
+            .chain(offsets.iter().rev().step_by(37))
+        {
+            assert_eq!(fresh.pos(&text, b), expect(b));
+        }
+        assert_eq!(fresh.pos(&text, text.len() + 5), expect(text.len()));
     }
 
     #[test]

@@ -583,16 +583,16 @@ fn fix_run(fx: &Fixture, wrap: Wrap, opts: &Options) -> Result<(FixRun, Detail),
         (Some(_), true) => problems.push(format!("{label}: output but nothing reported added")),
         _ => {}
     }
-    if report.output.is_none() && w.after != w.before {
+    if report.output.is_none() && w.after() != w.before {
         problems.push(format!(
             "{label}: no output, yet after {:?} differs from before {:?}",
-            ids(&w.after),
+            ids(w.after()),
             ids(&w.before)
         ));
     }
     if !opts.allow.unsafe_fixes {
         if let Some(a) = w.added.iter().find(|a| a.action != Action::Added) {
-            problems.push(format!("{label}: a safe run {:?} {}", a.action, a.path));
+            problems.push(format!("{label}: a safe run {:?} {}", a.action, a.at));
         }
     }
     // Every check whose violations all have manual fixes: byte-identical.
@@ -617,11 +617,11 @@ fn fix_run(fx: &Fixture, wrap: Wrap, opts: &Options) -> Result<(FixRun, Detail),
                         "{label}: not idempotent: the fixed text changes again:\n--- fixed\n{text}--- again\n{out}"
                     ));
                 }
-                if w2.before != w.after {
+                if w2.before != w.after() {
                     problems.push(format!(
                         "{label}: a re-check finds {:?}, the run said {:?} were left",
                         ids(&w2.before),
-                        ids(&w.after)
+                        ids(w.after())
                     ));
                 }
             }
@@ -629,7 +629,7 @@ fn fix_run(fx: &Fixture, wrap: Wrap, opts: &Options) -> Result<(FixRun, Detail),
     }
     // Whatever is left is explained.
     let mut outcome = Outcome::Fixed;
-    for v in &w.after {
+    for v in w.after() {
         match explanation(v.check, &w) {
             None => problems.push(format!(
                 "{label}: {} left unexplained (no non-safe note, fix_safety safe): {}; notes {:?}",
@@ -720,7 +720,7 @@ fn safe_case(fx: &Fixture, wrap: Wrap) -> FixRun {
                 .collect();
             if refused.is_empty() {
                 run.seen.absent_fixed = true;
-                if w.after.iter().any(|v| v.check == id) {
+                if w.after().iter().any(|v| v.check == id) {
                     run.problems.push(format!(
                         "{label}: {id} is only an absent field (no note), yet it still fails after the safe fix"
                     ));
@@ -728,7 +728,7 @@ fn safe_case(fx: &Fixture, wrap: Wrap) -> FixRun {
                 if w.before.iter().all(|v| v.check == id) && run.outcome != Outcome::Fixed {
                     run.problems.push(format!(
                         "{label}: only {id} failed, without a note, yet the file still fails: {:?}",
-                        ids(&w.after)
+                        ids(w.after())
                     ));
                 }
             } else {
@@ -756,13 +756,13 @@ fn unsafe_case(fx: &Fixture, wrap: Wrap, safe: Outcome) -> FixRun {
         Outcome::Fixed | Outcome::Unsafe if run.outcome != Outcome::Fixed => {
             run.problems.push(format!(
                 "{label}: the safe run left only unsafe-fixable violations, yet {:?} remain; notes {:?}",
-                w.after.iter().map(Violation::message).collect::<Vec<_>>(),
+                w.after().iter().map(Violation::message).collect::<Vec<_>>(),
                 w.notes
             ));
         }
         _ => {}
     }
-    for v in &w.after {
+    for v in w.after() {
         if explanation(v.check, &w) != Some(Applicability::Manual) {
             run.problems.push(format!(
                 "{label}: {} left after --unsafe without a manual reason; notes {:?}",
@@ -788,7 +788,7 @@ fn run_as_user_case(fx: &Fixture, wrap: Wrap) -> Option<FixRun> {
     if run.outcome != Outcome::Fixed {
         run.problems.push(format!(
             "{label}: still fails: {:?}; notes {:?}",
-            w.after.iter().map(Violation::message).collect::<Vec<_>>(),
+            w.after().iter().map(Violation::message).collect::<Vec<_>>(),
             w.notes
         ));
     }

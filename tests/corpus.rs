@@ -245,7 +245,7 @@ fn corpus_fix_properties() {
             for w in &report.workloads {
                 failing += usize::from(!w.before.is_empty());
                 fixed += usize::from(!w.added.is_empty());
-                passing_after += usize::from(w.skipped.is_none() && w.after.is_empty());
+                passing_after += usize::from(w.skipped.is_none() && w.after().is_empty());
                 noted += usize::from(!w.notes.is_empty());
             }
             if std::env::var_os("PSS_FIX_CORPUS_VERBOSE").is_some() {
@@ -254,8 +254,8 @@ fn corpus_fix_properties() {
                         "  {}: before {:?}, added {:?}, after {:?}, notes {:?}",
                         label(&file.rel, w),
                         w.before.iter().map(|v| v.check).collect::<Vec<_>>(),
-                        w.added.iter().map(|a| &a.path).collect::<Vec<_>>(),
-                        w.after.iter().map(|v| v.check).collect::<Vec<_>>(),
+                        w.added.iter().map(|a| a.path()).collect::<Vec<_>>(),
+                        w.after().iter().map(|v| v.check).collect::<Vec<_>>(),
                         w.notes
                             .iter()
                             .map(|n| (n.check, &n.message))
@@ -808,7 +808,7 @@ fn p5_fixed_or_explained(tally: &mut Tally, policy: &str, file: &str, report: &F
             );
             continue;
         }
-        for v in &w.after {
+        for v in w.after() {
             if is_safe(v.check) && !w.notes.iter().any(|n| n.check == v.check) {
                 tally.fail(
                     "P5",
@@ -835,7 +835,7 @@ fn p5_fixed_or_explained(tally: &mut Tally, policy: &str, file: &str, report: &F
             }
         }
         for v in w.before.iter().filter(|v| !is_safe(v.check)) {
-            if !w.after.iter().any(|a| a.check == v.check) {
+            if !w.after().iter().any(|a| a.check == v.check) {
                 tally.fail(
                     "P5",
                     policy,
@@ -856,13 +856,13 @@ fn p5_fixed_or_explained(tally: &mut Tally, policy: &str, file: &str, report: &F
                     format!(
                         "{}: added {} for {}, which did not fail",
                         label(file, w),
-                        a.path,
+                        a.at,
                         a.check
                     ),
                 );
             }
         }
-        if report.output.is_none() && w.after != w.before {
+        if report.output.is_none() && w.after() != w.before {
             tally.fail(
                 "P5",
                 policy,
@@ -930,7 +930,7 @@ fn p6_idempotent(
                     label(file, b)
                 ),
             );
-        } else if a.after != b.before {
+        } else if a.after() != b.before {
             let show_all = |vs: &[pss_fix::check::Violation]| {
                 vs.iter()
                     .map(|v| v.message())
@@ -943,7 +943,7 @@ fn p6_idempotent(
                 format!(
                     "{}: first run says left [{}], checking the output finds [{}]",
                     label(file, a),
-                    show_all(&a.after),
+                    show_all(a.after()),
                     show_all(&b.before)
                 ),
             );

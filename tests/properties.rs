@@ -1265,7 +1265,7 @@ fn at<'v>(doc: &'v Value, segs: &[Seg]) -> Option<&'v Value> {
 /// (d): what is left of the four safe-fix checks is explained by a note.
 fn fixed_or_explained(report: &FileReport) -> Result<(), String> {
     for w in report.workloads.iter().filter(|w| w.skipped.is_none()) {
-        for v in &w.after {
+        for v in w.after() {
             if SAFE_CHECKS.contains(&v.check) && !w.notes.iter().any(|n| n.check == v.check) {
                 return Err(format!(
                     "{}/{}: {} still fails and no note says why: {}",
@@ -1328,10 +1328,7 @@ fn check(text: &str, expected: &[Value]) -> Result<(), String> {
         for w in &report.workloads {
             for a in w.added.iter().filter(|a| a.action == Action::Added) {
                 if at(&docs[w.document], a.at.segs()).is_none() {
-                    return Err(fail(
-                        "c",
-                        format!("reported {} is not in the output", a.path),
-                    ));
+                    return Err(fail("c", format!("reported {} is not in the output", a.at)));
                 }
             }
         }

@@ -95,9 +95,9 @@ pub(super) struct Finding<'a> {
     /// Why pss-fix left (part of) it, when it says so.
     pub note: Option<String>,
     /// Paths (from the document root) the fixes add, change or remove for this check.
-    pub added: Vec<&'a str>,
-    pub changed: Vec<&'a str>,
-    pub removed: Vec<&'a str>,
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
 }
 
 #[derive(Serialize, Default, Debug, Clone, Copy)]
@@ -138,7 +138,7 @@ fn file<'a>(command: Command, o: &'a Outcome) -> File<'a> {
         Ok(r) => File {
             path: &o.path,
             error: None,
-            changed: r.output.is_some(),
+            changed: r.changed,
             written: o.written,
             workloads: r
                 .workloads
@@ -182,7 +182,7 @@ fn file<'a>(command: Command, o: &'a Outcome) -> File<'a> {
 /// worded as it stands after the fixes). Either way `fixed` says whether the planned fixes
 /// resolve the check, so a `check` run also tells which findings `fix` would take care of.
 pub(super) fn findings<'a>(command: Command, w: &'a WorkloadReport) -> Vec<Finding<'a>> {
-    let left = |id: &str| w.after.iter().find(|v| v.check == id);
+    let left = |id: &str| w.after().iter().find(|v| v.check == id);
     let mut out: Vec<Finding<'a>> = w
         .before
         .iter()
@@ -194,7 +194,7 @@ pub(super) fn findings<'a>(command: Command, w: &'a WorkloadReport) -> Vec<Findi
         .collect();
     if command != Command::Check {
         // A check failing only after the fixes would be a bug elsewhere; never hide it.
-        for v in &w.after {
+        for v in w.after() {
             if !w.before.iter().any(|b| b.check == v.check) {
                 out.push(finding(w, v, false));
             }
@@ -221,10 +221,13 @@ fn finding<'a>(w: &'a WorkloadReport, v: &'a Violation, fixed: bool) -> Finding<
             .join("; ")
     });
     let paths = |action: Action| {
-        let mut out: Vec<&str> = Vec::new();
+        let mut out: Vec<String> = Vec::new();
         for a in &w.added {
-            if a.check == v.check && a.action == action && !out.contains(&a.path.as_str()) {
-                out.push(&a.path);
+            if a.check == v.check && a.action == action {
+                let path = a.path();
+                if !out.contains(&path) {
+                    out.push(path);
+                }
             }
         }
         out
@@ -262,20 +265,20 @@ pub(super) fn summary(run: &Run<'_>) -> Summary {
 }
 
 fn add_file(s: &mut Summary, r: &FileReport, written: bool) {
-    s.files_changed += usize::from(r.output.is_some());
+    s.files_changed += usize::from(r.changed);
     s.files_written += usize::from(written);
     for w in &r.workloads {
         s.workloads += 1;
         if !w.before.is_empty() {
             s.workloads_failing += 1;
-            s.workloads_fixed += usize::from(w.after.is_empty());
+            s.workloads_fixed += usize::from(w.after().is_empty());
         }
         s.violations_found += w.before.len();
-        s.violations_left += w.after.len();
+        s.violations_left += w.after().len();
         s.violations_fixed += w
             .before
             .iter()
-            .filter(|b| !w.after.iter().any(|a| a.check == b.check))
+            .filter(|b| !w.after().iter().any(|a| a.check == b.check))
             .count();
     }
 }

@@ -37,7 +37,7 @@ pub fn render(run: &Run<'_>) -> String {
         for w in &report.workloads {
             if !w.added.is_empty() {
                 fixed_rows.push(fixed_row(o, w, applied));
-                if applied && !w.before.is_empty() && w.after.is_empty() {
+                if applied && !w.before.is_empty() && w.after().is_empty() {
                     compliant += 1;
                 }
             }
@@ -96,9 +96,9 @@ fn fixed_row(o: &Outcome, w: &WorkloadReport, applied: bool) -> String {
     let mut fields: Vec<String> = Vec::new();
     for a in &w.added {
         let field = match a.action {
-            Action::Added => code(&a.path),
-            Action::Changed => format!("{} (changed)", code(&a.path)),
-            Action::Removed => format!("{} (removed)", code(&a.path)),
+            Action::Added => code(&a.path()),
+            Action::Changed => format!("{} (changed)", code(&a.path())),
+            Action::Removed => format!("{} (removed)", code(&a.path())),
         };
         if !fields.contains(&field) {
             fields.push(field);

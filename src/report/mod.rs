@@ -139,13 +139,13 @@ fn remaining_text_raw(file: &str, report: &FileReport) -> String {
         for warning in &w.warnings {
             out.push_str(&format!("{}: warning: {warning}\n", place(file, w)));
         }
-        if w.after.is_empty() {
+        if w.after().is_empty() {
             continue;
         }
         out.push_str(&format!(
             "{}: {}\n",
             place(file, w),
-            summary_line(w.policy, &w.after)
+            summary_line(w.policy, w.after())
         ));
         for n in w
             .notes
@@ -160,7 +160,7 @@ fn remaining_text_raw(file: &str, report: &FileReport) -> String {
             ));
         }
         let explained = |id: &str| w.notes.iter().any(|n| n.check == id);
-        for v in w.after.iter().filter(|v| !explained(v.check)) {
+        for v in w.after().iter().filter(|v| !explained(v.check)) {
             let how =
                 crate::check::check_info(v.check).map_or(Applicability::Manual, |c| c.fix_safety);
             out.push_str(&format!(
@@ -200,7 +200,7 @@ impl Totals {
     /// Count a file's outcome; `applied` is false when its fix was declined or not
     /// written, so its workloads count as they were.
     pub fn add(&mut self, report: &FileReport, applied: bool) {
-        if report.output.is_some() && applied {
+        if report.changed && applied {
             self.files_changed += 1;
         }
         for w in &report.workloads {
@@ -211,7 +211,7 @@ impl Totals {
             if !w.added.is_empty() {
                 self.workloads_fixed += 1;
             }
-            self.violations_left += w.after.len();
+            self.violations_left += w.after().len();
             if w.notes
                 .iter()
                 .any(|n| n.applicability == Applicability::Safe)
