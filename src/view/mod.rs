@@ -3,15 +3,16 @@
 //! server reads YAML (through JSON, YAML 1.1 scalars) and never serialized back: typed structs
 //! drop unknown fields and reorder keys.
 
+mod de;
+
 use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde_json::{Map, Number, Value as Json};
 
 use crate::path::{Path, Seg};
 use crate::plan::Refusal;
 use crate::workload::Workload;
-use crate::yaml::scalar::{resolve, Resolved};
-use crate::yaml::{Kind, Node};
+use crate::yaml::Node;
+use de::{NodeDeserializer, Order};
 
 pub struct PodView {
     pub meta: ObjectMeta,
@@ -36,12 +37,13 @@ pub fn pod_view(root: &Node<'_>, w: &Workload) -> Result<Option<PodView>, Refusa
 }
 
 fn typed<T: serde::de::DeserializeOwned>(node: &Node<'_>, at: &Path) -> Result<T, Refusal> {
-    let json = to_json(node)?;
-    // The plain path is fast; only a failure pays for tracking where it happened.
-    if let Ok(t) = T::deserialize(&json) {
+    de::vet(node)?;
+    // The plain path is fast; only a failure pays for tracking where it happened, read in
+    // key order so the error named is the one the JSON reading named.
+    if let Ok(t) = T::deserialize(NodeDeserializer::new(node, Order::Written)) {
         return Ok(t);
     }
-    serde_path_to_error::deserialize(&json).map_err(|e| {
+    serde_path_to_error::deserialize(NodeDeserializer::new(node, Order::Keys)).map_err(|e| {
         let mut segs = Vec::new();
         for seg in e.path().iter() {
             match seg {
@@ -64,64 +66,6 @@ fn typed<T: serde::de::DeserializeOwned>(node: &Node<'_>, at: &Path) -> Result<T
         Refusal {
             at: blame.start,
             message: format!("{full}: {}", e.inner()),
-        }
-    })
-}
-
-/// The node as JSON, as the API server would read it.
-pub fn to_json(node: &Node<'_>) -> Result<Json, Refusal> {
-    Ok(match &node.kind {
-        Kind::Scalar(s) => match resolve(s) {
-            Resolved::Null => Json::Null,
-            Resolved::Bool(b) => Json::Bool(b),
-            Resolved::Int(i) => {
-                let n = i64::try_from(i)
-                    .map(Number::from)
-                    .or_else(|_| u64::try_from(i).map(Number::from))
-                    .map_err(|_| Refusal {
-                        at: node.start,
-                        message: "integer out of range".into(),
-                    })?;
-                Json::Number(n)
-            }
-            Resolved::Float(f) => Json::Number(Number::from_f64(f).ok_or_else(|| Refusal {
-                at: node.start,
-                message: "a NaN or infinite number is not valid here".into(),
-            })?),
-            Resolved::Str(s) => Json::String(s.into_owned()),
-        },
-        Kind::Alias => {
-            return Err(Refusal {
-                at: node.start,
-                message: "YAML aliases are not supported inside a pod template; expand them first"
-                    .into(),
-            })
-        }
-        Kind::Seq(seq) => Json::Array(seq.items.iter().map(to_json).collect::<Result<_, _>>()?),
-        Kind::Map(m) => {
-            let mut out = Map::with_capacity(m.entries.len());
-            for (k, v) in &m.entries {
-                let key = k.as_str().ok_or_else(|| Refusal {
-                    at: k.start,
-                    message: "a mapping key must be a string here".into(),
-                })?;
-                if key == "<<"
-                    && k.as_scalar()
-                        .is_some_and(|s| s.style == crate::yaml::ScalarStyle::Plain)
-                {
-                    return Err(Refusal {
-                        at: k.start,
-                        message: "merge keys (<<) are not supported inside a pod template".into(),
-                    });
-                }
-                if out.insert(key.to_owned(), to_json(v)?).is_some() {
-                    return Err(Refusal {
-                        at: k.start,
-                        message: format!("duplicate key {key:?}"),
-                    });
-                }
-            }
-            Json::Object(out)
         }
     })
 }
