@@ -141,10 +141,9 @@ const MAX_UNSAFE_ROUNDS: usize = 8;
 /// core: below it a thread costs more than it saves.
 const MIN_RUN: usize = 32 * 1024;
 
-/// ...and of at most about this size, so the cores share out a large stream evenly and each
-/// run's output is copied into the whole (and dropped) while the others are still alive,
-/// which bounds the memory the copy needs.
-const MAX_RUN: usize = 2 * 1024 * 1024;
+/// ...and of at most about this size, in a multiple of the thread count: workers take runs
+/// as they finish, so the last one to finish runs alone for at most one short run.
+const MAX_RUN: usize = 1024 * 1024;
 
 /// Check and fix one file's text. `name` is used in messages only.
 ///
@@ -299,13 +298,7 @@ impl Fixed {
 }
 
 fn count_lines(text: &str) -> usize {
-    text.bytes().filter(|&b| b == b'\n').count()
-}
-
-/// Whether some line of `text` starts with one of `prefixes`.
-fn has_line_starting(text: &str, prefixes: &[&str]) -> bool {
-    text.split('\n')
-        .any(|l| prefixes.iter().any(|p| l.starts_with(p)))
+    text.as_bytes().iter().filter(|&&b| b == b'\n').count()
 }
 
 /// Cut `text` into runs of whole documents, each after the first starting at a `---` line:
@@ -313,10 +306,9 @@ fn has_line_starting(text: &str, prefixes: &[&str]) -> bool {
 /// when the text is small, or holds `%` directives (which bind a document to what precedes
 /// it).
 fn split_documents(text: &str, threads: usize) -> Vec<std::ops::Range<usize>> {
-    let parts = threads
-        .max(text.len().div_ceil(MAX_RUN))
-        .min(text.len() / MIN_RUN);
-    if parts <= 1 || has_line_starting(text, &["%"]) {
+    let threads = threads.max(1);
+    let parts = (text.len().div_ceil(threads * MAX_RUN) * threads).min(text.len() / MIN_RUN);
+    if parts <= 1 || crate::source::has_line_starting(text, &["%"]) {
         return std::iter::once(0..text.len()).collect();
     }
     let bytes = text.as_bytes();
@@ -371,7 +363,7 @@ struct Base {
 /// without `---`): a document the fixes left alone is byte for byte the input, which was
 /// read already, so only the changed ones are parsed again. Otherwise the whole output is.
 fn process_whole(name: &str, text: &str, opts: &Options, base: Base) -> Result<FileReport, Error> {
-    let by_document = !opts.findings_only && !has_line_starting(text, &["%", "..."]);
+    let by_document = !opts.findings_only && crate::source::independent_documents(text);
     match process_run(name, text, opts, base, by_document)? {
         Some(report) => Ok(report),
         // The edits strayed outside their documents (never seen): read back everything.

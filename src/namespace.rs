@@ -16,6 +16,25 @@ pub fn scan(text: &str, into: &mut HashMap<String, Policy>) {
     if !text.contains(ENFORCE) {
         return;
     }
+    // Only the documents that mention the label, when they can be read on their own: a
+    // large stream with one Namespace in it is not parsed twice.
+    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+    if crate::source::independent_documents(text) {
+        for (at, _) in text.match_indices(ENFORCE) {
+            let r = crate::source::document_around(text, at);
+            if ranges.last() != Some(&r) {
+                ranges.push(r);
+            }
+        }
+    } else {
+        ranges.push(0..text.len());
+    }
+    for r in ranges {
+        scan_documents(&text[r], into);
+    }
+}
+
+fn scan_documents(text: &str, into: &mut HashMap<String, Policy>) {
     for doc in Documents::new(text) {
         let Ok(doc) = doc else { return };
         let objects: Vec<&Node<'_>> = match doc.root.get("items").and_then(Node::as_seq) {
@@ -60,5 +79,23 @@ mod tests {
         let mut m = HashMap::new();
         scan(text, &mut m);
         assert_eq!(m["legacy"].to_string(), "baseline:v1.29");
+    }
+
+    /// In a stream only the labelled documents are read, so a broken document elsewhere
+    /// does not hide them (it is reported when the run gets there).
+    #[test]
+    fn reads_labelled_documents_of_a_stream() {
+        let ns = |name: &str, level: &str| {
+            format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n  labels:\n    pod-security.kubernetes.io/enforce: {level}\n")
+        };
+        let text = format!(
+            "a: [unclosed\n---\n{}---\nkind: ConfigMap\n---\n{}",
+            ns("one", "baseline"),
+            ns("two", "privileged")
+        );
+        let mut m = HashMap::new();
+        scan(&text, &mut m);
+        assert_eq!(m["one"].to_string(), "baseline:latest");
+        assert_eq!(m["two"].to_string(), "privileged:latest");
     }
 }

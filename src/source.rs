@@ -12,7 +12,12 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, Located> {
             "file is UTF-16; pss-fix edits UTF-8 only (convert it with `iconv -f UTF-16 -t UTF-8`)",
         ));
     }
-    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+    // `contains` on bytes is a fast search; the position is only needed for the message.
+    if let Some(at) = bytes
+        .contains(&0)
+        .then(|| bytes.iter().position(|&b| b == 0))
+        .flatten()
+    {
         let pos = pos_of_prefix(&bytes[..at]);
         return Err(Located::at(
             pos,
@@ -174,6 +179,45 @@ impl Eol {
             Eol::CrLf => "\r\n",
         }
     }
+}
+
+/// Whether some line of `text` starts with one of `prefixes`: found by their first
+/// character (a fast search), not line by line.
+pub fn has_line_starting(text: &str, prefixes: &[&str]) -> bool {
+    let bytes = text.as_bytes();
+    prefixes.iter().any(|p| {
+        let Some(first) = p.chars().next() else {
+            return true;
+        };
+        text.match_indices(first)
+            .any(|(i, _)| (i == 0 || bytes[i - 1] == b'\n') && text[i..].starts_with(p))
+    })
+}
+
+/// Documents are marked by `---` lines alone, so each can be read on its own: no `%`
+/// directive binds one to what precedes it, no `...` line lets one start without `---`.
+pub fn independent_documents(text: &str) -> bool {
+    !has_line_starting(text, &["%", "..."])
+}
+
+/// The byte range of the document around `at`, from the `---` line that starts it (or the
+/// text's start) to the next one (or the text's end); meaningful when
+/// [`independent_documents`] holds.
+pub fn document_around(text: &str, at: usize) -> std::ops::Range<usize> {
+    let is_marker = |i: usize| {
+        let b = text.as_bytes();
+        b[i..].starts_with(b"---")
+            && matches!(b.get(i + 3), None | Some(b' ' | b'\t' | b'\n' | b'\r'))
+    };
+    let mut start = line_start(text, at);
+    while start > 0 && !is_marker(start) {
+        start = line_start(text, start - 1);
+    }
+    let mut end = next_line(text, at);
+    while end < text.len() && !is_marker(end) {
+        end = next_line(text, end);
+    }
+    start..end
 }
 
 /// Start of the line holding byte offset `at`.
