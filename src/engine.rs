@@ -754,10 +754,15 @@ fn round_inner(
         }
         let mut planner = Planner::new(&doc.root);
         let first_report = out.reports.len();
+        // A later round's report only adds what it changed and what is left (see `merge`):
+        // what describes the workload as found is worked out once.
+        let first_look = verify.is_none();
         for w in workload::find(&doc.root, &opts.context.config.kinds) {
             let at = pos(w.at);
             let mut report = new_report(index, &w, at.line, at.col);
-            report.source = helm_source(text, doc.start, &doc.root, &w);
+            if first_look {
+                report.source = helm_source(text, doc.start, &doc.root, &w);
+            }
             let policy = opts.policy_for(&w.namespace);
             report.policy = policy;
             let issues = guard::inspect(&doc.root, &w.meta, &w.spec);
@@ -772,24 +777,29 @@ fn round_inner(
                     bad.message(),
                 ));
             }
-            report.issues = issues
-                .iter()
-                .map(|i| {
-                    let at = pos(i.at);
-                    Typo {
-                        message: i.message(),
-                        line: at.line,
-                        col: at.col,
-                    }
-                })
-                .collect();
+            if first_look {
+                report.issues = issues
+                    .iter()
+                    .map(|i| {
+                        let at = pos(i.at);
+                        Typo {
+                            message: i.message(),
+                            line: at.line,
+                            col: at.col,
+                        }
+                    })
+                    .collect();
+            }
             match pod_view(&doc.root, &w).map_err(refuse)? {
                 None => report.skipped = Some("no pod spec".into()),
                 Some(view) => {
                     let scope = Scope::new(&opts.context.config, &doc.root, &w, &view);
                     let found = check::evaluate(policy, &view.meta, &view.spec);
                     (report.before, report.exempted) = scope.apply(policy, &view, found);
-                    report.highest = check::highest_level(policy.version, &view.meta, &view.spec);
+                    if first_look {
+                        report.highest =
+                            check::highest_level(policy.version, &view.meta, &view.spec);
+                    }
                     if !report.before.is_empty() && !opts.findings_only {
                         let d = fixes::plan(
                             &w,
