@@ -6,9 +6,11 @@
 //! fix is never inserted beside its misspelled twin without a word.
 //!
 //! The field names and types come from k8s-openapi: the JSON schema its `schemars` feature
-//! generates for `PodSpec` and `ObjectMeta` is walked once into a compact [`Table`], and the
-//! span tree is then checked against that table without building anything per node. Nothing
-//! here writes a typed struct back.
+//! generates for `PodSpec` and `ObjectMeta`, walked into a compact [`Table`]. The walk runs
+//! in a test, not at run time (it cost some 8% of the instructions of a 100 KB post-render):
+//! its result is checked in as static data (`table.rs`), and the test fails when that file
+//! no longer matches the k8s-openapi in `Cargo.lock`. The span tree is checked against the
+//! table without building anything per node. Nothing here writes a typed struct back.
 //!
 //! Scalars are resolved as Kubernetes reads YAML ([`resolve`]: plain `yes` is a boolean,
 //! quoted `"yes"` a string); a null is accepted everywhere (it means absent). Maps with
@@ -16,18 +18,20 @@
 //! values checked. Aliases and merge keys are left alone: they are refused elsewhere.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::OnceLock;
-
-use k8s_openapi::api::core::v1::PodSpec;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use schemars::generate::SchemaSettings;
-use serde_json::Value as Json;
 
 use crate::path::{Path, Seg};
 use crate::yaml::scalar::{resolve, Resolved};
 use crate::yaml::{Kind, Node, ScalarStyle};
+
+use table::TABLE;
+
+#[cfg(test)]
+mod generate;
+// Generated, one line per field; `cargo fmt` would reflow it and the freshness test would
+// then fail.
+#[rustfmt::skip]
+mod table;
 
 /// A field the API does not know, or a value of the wrong type, inside a pod template.
 #[derive(Clone, Debug, PartialEq)]
@@ -158,7 +162,7 @@ fn article(word: &str) -> &'static str {
 /// Every issue in the pod template whose `metadata` and `spec` nodes are at `meta`/`spec`
 /// below `root`. An absent or null node has none.
 pub fn inspect(root: &Node<'_>, meta: &Path, spec: &Path) -> Vec<Issue> {
-    let table = table();
+    let table = &TABLE;
     let mut out = Vec::new();
     for (path, ty) in [(meta, table.object_meta), (spec, table.pod_spec)] {
         if let Some(node) = root.at(path.segs()) {
@@ -339,10 +343,15 @@ impl Found {
 }
 
 /// A field's type, as the schema states it.
-#[derive(Clone, Debug)]
+///
+/// The checked-in table has no `Number` and no `Any` (no such field under `PodSpec` or
+/// `ObjectMeta` today); they stay so that a k8s-openapi upgrade that brings one only means
+/// regenerating the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Ty {
     Boolean,
     Integer,
+    #[cfg_attr(not(test), allow(dead_code))]
     Number,
     String,
     /// `x-kubernetes-int-or-string` (`IntOrString`: a port number or name).
@@ -352,11 +361,12 @@ enum Ty {
     /// An object with known properties: an index into [`Table::structs`].
     Struct(usize),
     /// `additionalProperties`: free-form keys, values of one type.
-    Map(Box<Ty>),
+    Map(&'static Ty),
     /// An object the schema says nothing more about (`FieldsV1`).
     Object,
-    Array(Box<Ty>),
+    Array(&'static Ty),
     /// A schema this table does not understand: anything goes.
+    #[cfg_attr(not(test), allow(dead_code))]
     Any,
 }
 
@@ -391,15 +401,15 @@ impl Ty {
 }
 
 /// One object type: its fields, sorted by name.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 struct Struct {
-    fields: Vec<(Box<str>, Ty)>,
+    fields: &'static [(&'static str, Ty)],
 }
 
 impl Struct {
     fn field(&self, name: &str) -> Option<&Ty> {
         self.fields
-            .binary_search_by(|(f, _)| f.as_ref().cmp(name))
+            .binary_search_by(|(f, _)| (*f).cmp(name))
             .ok()
             .map(|i| &self.fields[i].1)
     }
@@ -422,120 +432,16 @@ impl Struct {
             .map(|(f, _)| (strsim::damerau_levenshtein(&lower, &f.to_lowercase()), f))
             .filter(|(d, _)| *d <= limit)
             .min_by_key(|(d, _)| *d)
-            .map(|(_, f)| f.as_ref())
+            .map(|(_, f)| *f)
     }
 }
 
 /// Every object type reachable from `PodSpec` and `ObjectMeta`.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 struct Table {
-    structs: Vec<Struct>,
+    structs: &'static [Struct],
     pod_spec: usize,
     object_meta: usize,
-}
-
-fn table() -> &'static Table {
-    static TABLE: OnceLock<Table> = OnceLock::new();
-    TABLE.get_or_init(Table::from_k8s_openapi)
-}
-
-const QUANTITY: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
-
-impl Table {
-    /// Walk the JSON schema k8s-openapi generates for `PodSpec` and `ObjectMeta`.
-    fn from_k8s_openapi() -> Table {
-        let mut generator = SchemaSettings::draft2020_12().into_generator();
-        let pod_spec = generator.subschema_for::<PodSpec>();
-        let object_meta = generator.subschema_for::<ObjectMeta>();
-        let defs = generator.definitions();
-        let mut builder = Builder {
-            defs,
-            structs: Vec::new(),
-            named: HashMap::new(),
-        };
-        let pod_spec = builder.ty(pod_spec.as_value(), None);
-        let object_meta = builder.ty(object_meta.as_value(), None);
-        let (Ty::Struct(pod_spec), Ty::Struct(object_meta)) = (pod_spec, object_meta) else {
-            panic!("k8s-openapi's schemas of PodSpec and ObjectMeta are not objects");
-        };
-        Table {
-            structs: builder.structs,
-            pod_spec,
-            object_meta,
-        }
-    }
-}
-
-struct Builder<'d> {
-    defs: &'d serde_json::Map<String, Json>,
-    structs: Vec<Struct>,
-    /// Definitions already turned into types (objects are entered before their fields, so
-    /// a recursive type ends).
-    named: HashMap<&'d str, Ty>,
-}
-
-impl<'d> Builder<'d> {
-    /// The type a schema describes; `name` is the definition it comes from, if any.
-    fn ty(&mut self, schema: &'d Json, name: Option<&'d str>) -> Ty {
-        let Some(obj) = schema.as_object() else {
-            return Ty::Any;
-        };
-        if let Some(reference) = obj.get("$ref").and_then(Json::as_str) {
-            let Some(def_name) = reference.strip_prefix("#/$defs/") else {
-                return Ty::Any;
-            };
-            if let Some(ty) = self.named.get(def_name) {
-                return ty.clone();
-            }
-            let Some((key, def)) = self.defs.get_key_value(def_name) else {
-                return Ty::Any;
-            };
-            return self.ty(def, Some(key.as_str()));
-        }
-        if obj.get("x-kubernetes-int-or-string") == Some(&Json::Bool(true)) {
-            return if name == Some(QUANTITY) {
-                Ty::Quantity
-            } else {
-                Ty::IntOrString
-            };
-        }
-        let ty = match obj.get("type").and_then(Json::as_str) {
-            Some("boolean") => Ty::Boolean,
-            Some("integer") => Ty::Integer,
-            Some("number") => Ty::Number,
-            Some("string") => Ty::String,
-            Some("array") => match obj.get("items") {
-                Some(items) => Ty::Array(Box::new(self.ty(items, None))),
-                None => Ty::Array(Box::new(Ty::Any)),
-            },
-            Some("object") => {
-                if let Some(Json::Object(props)) = obj.get("properties") {
-                    let index = self.structs.len();
-                    self.structs.push(Struct { fields: Vec::new() });
-                    if let Some(name) = name {
-                        self.named.insert(name, Ty::Struct(index));
-                    }
-                    let mut fields: Vec<(Box<str>, Ty)> = props
-                        .iter()
-                        .map(|(field, s)| (field.as_str().into(), self.ty(s, None)))
-                        .collect();
-                    fields.sort_by(|a, b| a.0.cmp(&b.0));
-                    self.structs[index].fields = fields;
-                    return Ty::Struct(index);
-                }
-                match obj.get("additionalProperties") {
-                    Some(v @ Json::Object(_)) => Ty::Map(Box::new(self.ty(v, None))),
-                    Some(Json::Bool(true)) => Ty::Map(Box::new(Ty::Any)),
-                    _ => Ty::Object,
-                }
-            }
-            _ => Ty::Any,
-        };
-        if let Some(name) = name {
-            self.named.insert(name, ty.clone());
-        }
-        ty
-    }
 }
 
 #[cfg(test)]
@@ -557,18 +463,18 @@ mod tests {
 
     #[test]
     fn table_knows_the_pod_spec() {
-        let t = table();
+        let t = &TABLE;
         let sc = strukt(field(t, t.pod_spec, "securityContext"));
         assert!(matches!(field(t, sc, "runAsNonRoot"), Ty::Boolean));
         assert!(
-            matches!(field(t, t.pod_spec, "nodeSelector"), Ty::Map(v) if matches!(**v, Ty::String))
+            matches!(field(t, t.pod_spec, "nodeSelector"), Ty::Map(v) if matches!(v, Ty::String))
         );
         let Ty::Array(c) = field(t, t.pod_spec, "containers") else {
             panic!("containers is not an array")
         };
         let c = strukt(c);
         let res = strukt(field(t, c, "resources"));
-        assert!(matches!(field(t, res, "limits"), Ty::Map(v) if matches!(**v, Ty::Quantity)));
+        assert!(matches!(field(t, res, "limits"), Ty::Map(v) if matches!(v, Ty::Quantity)));
         let probe = strukt(field(t, c, "livenessProbe"));
         let http = strukt(field(t, probe, "httpGet"));
         assert!(matches!(field(t, http, "port"), Ty::IntOrString));
@@ -582,7 +488,7 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        let t = table();
+        let t = &TABLE;
         let sc = &t.structs[strukt(field(t, t.pod_spec, "securityContext"))];
         assert_eq!(sc.suggest("runAsNonroot"), Some("runAsNonRoot"));
         assert_eq!(sc.suggest("runasnonroot"), Some("runAsNonRoot"));
