@@ -139,11 +139,17 @@ const MAX_UNSAFE_ROUNDS: usize = 8;
 
 /// A stream is cut into runs of whole documents of at least this size, processed on every
 /// core: below it a thread costs more than it saves.
-const MIN_RUN: usize = 32 * 1024;
+const MIN_RUN: usize = 16 * 1024;
 
-/// ...and of at most about this size, in a multiple of the thread count: workers take runs
-/// as they finish, so the last one to finish runs alone for at most one short run.
+/// ...and of at most this size: workers take runs as they finish, so the last one to finish
+/// runs alone for at most one short run, and a large stream's runs can be written out one by
+/// one.
 const MAX_RUN: usize = 1024 * 1024;
+
+/// Runs per thread aimed at for a stream that is not large: documents differ in cost (a
+/// Deployment against a ConfigMap), and several runs each even out what one run each would
+/// leave to chance.
+const RUNS_PER_THREAD: usize = 4;
 
 /// Check and fix one file's text. `name` is used in messages only.
 ///
@@ -301,13 +307,13 @@ fn count_lines(text: &str) -> usize {
     text.as_bytes().iter().filter(|&&b| b == b'\n').count()
 }
 
-/// Cut `text` into runs of whole documents, each after the first starting at a `---` line:
-/// one per thread at least, more for a large text (see [`MIN_RUN`], [`MAX_RUN`]). One run
-/// when the text is small, or holds `%` directives (which bind a document to what precedes
-/// it).
+/// Cut `text` into runs of whole documents, each after the first starting at a `---` line
+/// (see [`MIN_RUN`], [`MAX_RUN`], [`RUNS_PER_THREAD`]). One run when the text is small, or
+/// holds `%` directives (which bind a document to what precedes it).
 fn split_documents(text: &str, threads: usize) -> Vec<std::ops::Range<usize>> {
     let threads = threads.max(1);
-    let parts = (text.len().div_ceil(threads * MAX_RUN) * threads).min(text.len() / MIN_RUN);
+    let run = (text.len() / (threads * RUNS_PER_THREAD)).clamp(MIN_RUN, MAX_RUN);
+    let parts = (text.len().div_ceil(run).div_ceil(threads) * threads).min(text.len() / MIN_RUN);
     if parts <= 1 || crate::source::has_line_starting(text, &["%"]) {
         return std::iter::once(0..text.len()).collect();
     }
@@ -765,7 +771,13 @@ fn round_inner(
             }
             let policy = opts.policy_for(&w.namespace);
             report.policy = policy;
-            let issues = guard::inspect(&doc.root, &w.meta, &w.spec);
+            // Reading back safe fixes, nothing may be planned: typo twins cannot matter, and
+            // the data is the input (checked already) plus typed values.
+            let issues = if first_look || opts.allow.unsafe_fixes {
+                guard::inspect(&doc.root, &w.meta, &w.spec)
+            } else {
+                Vec::new()
+            };
             // A value of the wrong type stops the typed view; say it the guard's way.
             if let Some(bad) = issues
                 .iter()

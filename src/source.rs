@@ -41,68 +41,134 @@ fn pos_of_prefix(valid_prefix: &[u8]) -> Pos {
 }
 
 /// The parser counts characters; edits need bytes. This is the only conversion.
+///
+/// A manifest is ASCII but for a few characters (a name in a comment, a description), so the
+/// map lists those: a byte offset is the character index plus the extra bytes of the wide
+/// characters before it. A text with many of them (more than one in [`WIDE_SPARSE`] bytes)
+/// is walked instead, from the last answer or a checkpoint every 64 characters.
 pub struct CharMap {
-    ascii: bool,
-    /// Byte offsets of every 64th character, recorded as the cursor passes them.
-    checkpoints: std::cell::RefCell<Vec<usize>>,
-    /// The furthest conversion so far: the parser asks in nearly increasing order, so most
-    /// answers are a short walk forward from here.
-    last: std::cell::Cell<(usize, usize)>,
+    how: How,
+}
+
+enum How {
+    Ascii,
+    /// Per wide character, in order: its character index, and the extra bytes of all wide
+    /// characters up to and including it; and how many of them lie before the last answer
+    /// (the parser asks in nearly increasing order, so the next answer is a step or two away).
+    Wide(Vec<(usize, usize)>, std::cell::Cell<usize>),
+    Walk {
+        /// Byte offsets of every 64th character, recorded as the cursor passes them.
+        checkpoints: std::cell::RefCell<Vec<usize>>,
+        /// The furthest conversion so far: the parser asks in nearly increasing order, so
+        /// most answers are a short walk forward from here.
+        last: std::cell::Cell<(usize, usize)>,
+    },
 }
 
 const CHECKPOINT_EVERY: usize = 64;
 
+/// A listed wide character per this many bytes at most; denser text is walked.
+const WIDE_SPARSE: usize = 64;
+
 impl CharMap {
     pub fn new(text: &str) -> Self {
+        if text.is_ascii() {
+            return CharMap { how: How::Ascii };
+        }
+        let limit = text.len() / WIDE_SPARSE + 16;
+        let bytes = text.as_bytes();
+        let mut wide = Vec::new();
+        let mut extra = 0;
+        let mut b = 0;
+        while b < bytes.len() {
+            let block = (b + 64).min(bytes.len());
+            if bytes[b..block].is_ascii() {
+                b = block;
+                continue;
+            }
+            let len = text[b..].chars().next().map_or(1, char::len_utf8);
+            if len > 1 {
+                extra += len - 1;
+                wide.push((b + len - 1 - extra, extra));
+                if wide.len() > limit {
+                    return CharMap {
+                        how: How::Walk {
+                            checkpoints: std::cell::RefCell::new(vec![0]),
+                            last: std::cell::Cell::new((0, 0)),
+                        },
+                    };
+                }
+            }
+            b += len;
+        }
         CharMap {
-            ascii: text.is_ascii(),
-            checkpoints: std::cell::RefCell::new(vec![0]),
-            last: std::cell::Cell::new((0, 0)),
+            how: How::Wide(wide, std::cell::Cell::new(0)),
         }
     }
 
     /// Byte offset of character index `ci` (the text length when `ci` is past the end).
     pub fn byte(&self, text: &str, ci: usize) -> usize {
-        if self.ascii {
-            return ci.min(text.len());
+        match &self.how {
+            How::Ascii => ci.min(text.len()),
+            How::Wide(wide, cursor) => {
+                let mut before = cursor.get();
+                while before < wide.len() && wide[before].0 < ci {
+                    before += 1;
+                }
+                while before > 0 && wide[before - 1].0 >= ci {
+                    before -= 1;
+                }
+                cursor.set(before);
+                let extra = before.checked_sub(1).map_or(0, |k| wide[k].1);
+                (ci + extra).min(text.len())
+            }
+            How::Walk { checkpoints, last } => walk(text, ci, checkpoints, last),
         }
-        let (last_ci, last_b) = self.last.get();
-        if ci < last_ci {
-            // Backwards: from the checkpoint below, which the cursor has already passed.
-            let base = ci / CHECKPOINT_EVERY;
-            let from_b = self.checkpoints.borrow()[base];
-            return text[from_b..]
-                .char_indices()
-                .nth(ci - base * CHECKPOINT_EVERY)
-                .map_or(text.len(), |(b, _)| from_b + b);
-        }
-        let mut cps = self.checkpoints.borrow_mut();
-        let (mut at_ci, mut at_b) = (last_ci, last_b);
-        let bytes = text.as_bytes();
-        while at_ci < ci {
-            let checkpoint = (at_ci / CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY;
-            let step = checkpoint.min(ci) - at_ci;
-            match bytes.get(at_b..at_b + step) {
-                // Most of a manifest is ASCII: a whole step at once.
-                Some(run) if run.is_ascii() => at_b += step,
-                _ => {
-                    let mut chars = text[at_b..].chars();
-                    for _ in 0..step {
-                        match chars.next() {
-                            Some(c) => at_b += c.len_utf8(),
-                            None => return text.len(),
-                        }
+    }
+}
+
+fn walk(
+    text: &str,
+    ci: usize,
+    checkpoints: &std::cell::RefCell<Vec<usize>>,
+    last: &std::cell::Cell<(usize, usize)>,
+) -> usize {
+    let (last_ci, last_b) = last.get();
+    if ci < last_ci {
+        // Backwards: from the checkpoint below, which the cursor has already passed.
+        let base = ci / CHECKPOINT_EVERY;
+        let from_b = checkpoints.borrow()[base];
+        return text[from_b..]
+            .char_indices()
+            .nth(ci - base * CHECKPOINT_EVERY)
+            .map_or(text.len(), |(b, _)| from_b + b);
+    }
+    let mut cps = checkpoints.borrow_mut();
+    let (mut at_ci, mut at_b) = (last_ci, last_b);
+    let bytes = text.as_bytes();
+    while at_ci < ci {
+        let checkpoint = (at_ci / CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY;
+        let step = checkpoint.min(ci) - at_ci;
+        match bytes.get(at_b..at_b + step) {
+            // Most of a manifest is ASCII: a whole step at once.
+            Some(run) if run.is_ascii() => at_b += step,
+            _ => {
+                let mut chars = text[at_b..].chars();
+                for _ in 0..step {
+                    match chars.next() {
+                        Some(c) => at_b += c.len_utf8(),
+                        None => return text.len(),
                     }
                 }
             }
-            at_ci += step;
-            if at_ci == checkpoint && cps.len() == checkpoint / CHECKPOINT_EVERY {
-                cps.push(at_b);
-            }
         }
-        self.last.set((ci, at_b));
-        at_b
+        at_ci += step;
+        if at_ci == checkpoint && cps.len() == checkpoint / CHECKPOINT_EVERY {
+            cps.push(at_b);
+        }
     }
+    last.set((ci, at_b));
+    at_b
 }
 
 /// Turns byte offsets into 1-based line/column positions.
@@ -263,7 +329,20 @@ mod tests {
 
     #[test]
     fn char_map_handles_multibyte_text() {
-        let text = "é: ü\n".repeat(100);
+        // Dense (walked), sparse (listed) and 4-byte characters, at the very start and end.
+        let sparse = format!("😀{}ü: x\n{}é", "a: b\n".repeat(300), "c: d\n".repeat(200));
+        assert!(matches!(CharMap::new(&sparse).how, How::Wide(..)));
+        assert!(matches!(
+            CharMap::new(&"é".repeat(99)).how,
+            How::Walk { .. }
+        ));
+        for text in ["é: ü\n".repeat(100), sparse] {
+            char_map_agrees(&text);
+        }
+    }
+
+    fn char_map_agrees(text: &str) {
+        let text = text.to_owned();
         let map = CharMap::new(&text);
         for (ci, (b, _)) in text.char_indices().enumerate() {
             assert_eq!(map.byte(&text, ci), b);
