@@ -139,7 +139,7 @@ const MAX_UNSAFE_ROUNDS: usize = 8;
 
 /// A stream is cut into runs of whole documents of at least this size, processed on every
 /// core: below it a thread costs more than it saves.
-const MIN_RUN: usize = 16 * 1024;
+const MIN_RUN: usize = 4 * 1024;
 
 /// ...and of at most this size: workers take runs as they finish, so the last one to finish
 /// runs alone for at most one short run, and a large stream's runs can be written out one by
@@ -149,7 +149,7 @@ const MAX_RUN: usize = 1024 * 1024;
 /// Runs per thread aimed at for a stream that is not large: documents differ in cost (a
 /// Deployment against a ConfigMap), and several runs each even out what one run each would
 /// leave to chance.
-const RUNS_PER_THREAD: usize = 4;
+const RUNS_PER_THREAD: usize = 8;
 
 /// Check and fix one file's text. `name` is used in messages only.
 ///
@@ -732,12 +732,26 @@ fn round_inner(
         touched: Vec::new(),
         reports: Vec::new(),
     };
-    for doc in Documents::new(text) {
+    let mut documents = Documents::new(text);
+    // A first look that needs no fingerprint of unchanged documents builds trees only for
+    // those that may hold a workload.
+    if verify.is_none() && !all_fingerprints && crate::source::independent_documents(text) {
+        let kinds = &opts.context.config.kinds;
+        documents = documents.skimming(Box::new(move |doc| workload::may_hold(doc, kinds)));
+    }
+    for doc in documents {
         *at_document = out.expected.len();
         let doc = doc.map_err(|e| e.in_file(name))?;
         let index = base.document + doc.index;
         out.lines.push(pos(doc.start).line);
         out.starts.push(doc.start);
+        if doc.skimmed {
+            out.expected.push(0);
+            out.changed.push(false);
+            out.grown.push(0);
+            out.touched.push(None);
+            continue;
+        }
         // A document is hashed once per round: as it is when checking the previous round
         // or when nothing changes, as planned when it changes.
         let fp = verify.as_ref().map(|_| fingerprint(&doc.root));

@@ -247,17 +247,12 @@ impl Eol {
     }
 }
 
-/// Whether some line of `text` starts with one of `prefixes`: found by their first
-/// character (a fast search), not line by line.
+/// Whether some line of `text` starts with one of `prefixes`: a search for the prefix after
+/// a line break (a short needle, searched with SIMD), not a walk over the lines.
 pub fn has_line_starting(text: &str, prefixes: &[&str]) -> bool {
-    let bytes = text.as_bytes();
-    prefixes.iter().any(|p| {
-        let Some(first) = p.chars().next() else {
-            return true;
-        };
-        text.match_indices(first)
-            .any(|(i, _)| (i == 0 || bytes[i - 1] == b'\n') && text[i..].starts_with(p))
-    })
+    prefixes
+        .iter()
+        .any(|p| text.starts_with(p) || text.contains(&format!("\n{p}")))
 }
 
 /// Documents are marked by `---` lines alone, so each can be read on its own: no `%`

@@ -69,6 +69,26 @@ const KINDS: &[KindSpec] = &[
     },
 ];
 
+/// Whether a document's text may hold a workload (or a List of them): its kind has to be
+/// written out in it, since YAML cannot spell a value without its letters except through a
+/// `\` escape in a double-quoted scalar. A document that fails this test is only checked for
+/// being valid YAML (see [`crate::yaml::Documents::skimming`]).
+pub fn may_hold(text: &str, custom: &[CustomKind]) -> bool {
+    // "Pod" covers PodTemplate, "Job" CronJob, "Set" the three sets (see `KINDS`).
+    [
+        "\\",
+        "List",
+        "Pod",
+        "Job",
+        "Set",
+        "Deployment",
+        "ReplicationController",
+    ]
+    .iter()
+    .any(|k| text.contains(k))
+        || custom.iter().any(|c| text.contains(c.kind.as_str()))
+}
+
 /// A workload found in a document.
 #[derive(Clone, Debug)]
 pub struct Workload {
@@ -158,6 +178,21 @@ fn classify(object: &Node<'_>, path: Path, custom: &[CustomKind]) -> Option<Work
 
 #[cfg(test)]
 mod tests {
+
+    /// A document of any workload kind (or a List) is never skimmed.
+    #[test]
+    fn every_workload_kind_may_be_held() {
+        for k in KINDS {
+            assert!(may_hold(&format!("kind: {}", k.kind), &[]), "{}", k.kind);
+        }
+        assert!(may_hold("kind: ResourceList", &[]));
+        assert!(
+            may_hold("kind: \"\\x50od\"", &[]),
+            "an escape may spell anything"
+        );
+        assert!(!may_hold("kind: ConfigMap\ndata: {a: b}\n", &[]));
+    }
+
     use super::*;
     use crate::yaml::Documents;
 

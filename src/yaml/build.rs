@@ -24,7 +24,12 @@ pub struct Document<'a> {
     /// Byte offset of the `---` marker, or of the first content for an implicit start.
     pub start: usize,
     pub root: Node<'a>,
+    /// Only checked for being valid YAML (see [`Documents::skimming`]): `root` is empty.
+    pub skimmed: bool,
 }
+
+/// Decides from a document's text whether it needs its tree.
+pub type Wanted<'a> = Box<dyn Fn(&str) -> bool + 'a>;
 
 /// The documents of a stream, parsed lazily.
 pub struct Documents<'a> {
@@ -33,6 +38,7 @@ pub struct Documents<'a> {
     chars: CharMap,
     index: usize,
     done: bool,
+    wanted: Option<Wanted<'a>>,
 }
 
 impl<'a> Documents<'a> {
@@ -43,6 +49,70 @@ impl<'a> Documents<'a> {
             chars: CharMap::new(text),
             index: 0,
             done: false,
+            wanted: None,
+        }
+    }
+
+    /// Build trees only for the documents whose text `wanted` accepts; the others are parsed
+    /// to the end (a syntax error, a key that is a collection or too deep a nesting is still
+    /// an error) and come back [`Document::skimmed`]. A document's text runs to the next
+    /// `---` line, so the stream's documents must be independent of each other
+    /// ([`crate::source::independent_documents`]).
+    pub fn skimming(mut self, wanted: Wanted<'a>) -> Self {
+        self.wanted = Some(wanted);
+        self
+    }
+
+    /// Parse the rest of a document without building anything.
+    fn skim(&mut self, index: usize, start: usize) -> Result<Option<Document<'a>>, Located> {
+        // Per open collection: a mapping, and how many children it has so far (a mapping's
+        // even children are keys).
+        let mut open: Vec<(bool, usize)> = Vec::new();
+        loop {
+            let Some(event) = self.parser.next_event() else {
+                return Ok(None);
+            };
+            let (event, span) = event.map_err(|e| scan_error(self.text, e))?;
+            let completes = match event {
+                Event::DocumentEnd => {
+                    self.index += 1;
+                    return Ok(Some(Document {
+                        index,
+                        start,
+                        root: empty_node(start),
+                        skimmed: true,
+                    }));
+                }
+                Event::StreamEnd => return Ok(None),
+                Event::MappingStart(..) | Event::SequenceStart(..) => {
+                    if open.len() >= MAX_DEPTH {
+                        return Err(Located::at(
+                            Pos {
+                                line: span.start.line(),
+                                col: span.start.col() + 1,
+                            },
+                            format!("nesting deeper than {MAX_DEPTH} levels; refusing to edit"),
+                        ));
+                    }
+                    if matches!(open.last(), Some(&(true, n)) if n % 2 == 0) {
+                        let at = self.byte(span.start.index());
+                        return Err(complex_key(self.text, at));
+                    }
+                    open.push((matches!(event, Event::MappingStart(..)), 0));
+                    false
+                }
+                Event::MappingEnd | Event::SequenceEnd => {
+                    open.pop();
+                    true
+                }
+                Event::Scalar(..) | Event::Alias(_) => true,
+                _ => false,
+            };
+            if completes {
+                if let Some(parent) = open.last_mut() {
+                    parent.1 += 1;
+                }
+            }
         }
     }
 
@@ -71,6 +141,11 @@ impl<'a> Documents<'a> {
                 Event::StreamStart | Event::Nothing => None,
                 Event::StreamEnd => return Ok(None),
                 Event::DocumentStart(_) => {
+                    if let Some(wanted) = &self.wanted {
+                        if !wanted(&self.text[start..next_marker(self.text, start)]) {
+                            return self.skim(self.index, start);
+                        }
+                    }
                     doc_start = Some(start);
                     prev_end = end;
                     None
@@ -81,6 +156,7 @@ impl<'a> Documents<'a> {
                         index: self.index,
                         start: doc_start.unwrap_or(root.start),
                         root,
+                        skimmed: false,
                     };
                     self.index += 1;
                     return Ok(Some(doc));
@@ -251,6 +327,20 @@ impl Frame {
     }
 }
 
+/// Where the next document after the one starting at `start` begins: its `---` line, or the
+/// end of the text.
+fn next_marker(text: &str, start: usize) -> usize {
+    let b = text.as_bytes();
+    let mut at = start;
+    while let Some(found) = text[at..].find("\n---") {
+        at += found + 1;
+        if matches!(b.get(at + 3), None | Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            return at;
+        }
+    }
+    text.len()
+}
+
 fn empty_node<'a>(at: usize) -> Node<'a> {
     Node {
         start: at,
@@ -328,6 +418,32 @@ mod tests {
         assert_eq!(d.len(), 3);
         let c = d[2].root.get("c").unwrap();
         assert!(c.is_flow());
+    }
+
+    /// A skimmed document builds nothing but is still read to its end: what would make it
+    /// an error when built makes it one when skimmed.
+    #[test]
+    fn skimmed_documents_are_still_checked() {
+        let skim = |text: &str| -> Vec<Result<bool, String>> {
+            Documents::new(text)
+                .skimming(Box::new(|doc| doc.contains("keep")))
+                .map(|d| d.map(|d| d.skimmed).map_err(|e| e.message))
+                .collect()
+        };
+        assert_eq!(
+            skim("a: 1\n---\nkeep: 2\n---\nb: [1, {c: d}]\n"),
+            vec![Ok(true), Ok(false), Ok(true)]
+        );
+        for bad in ["a: [1\n", "? [a, b]\n: c\n", &"[".repeat(300)] {
+            let text = format!("keep: 1\n---\n{bad}");
+            let got = skim(&text);
+            assert!(matches!(got.last(), Some(Err(_))), "{bad:?}: {got:?}");
+        }
+        let complex = skim("x: 1\n---\n? [a, b]\n: c\n");
+        assert!(
+            matches!(complex.last(), Some(Err(m)) if m.contains("mapping key")),
+            "{complex:?}"
+        );
     }
 
     #[test]
