@@ -821,11 +821,22 @@ fn round_inner(
                 Some(view) => {
                     let scope = Scope::new(&opts.context.config, &doc.root, &w, &view);
                     let found = check::evaluate(policy, &view.meta, &view.spec);
-                    (report.before, report.exempted) = scope.apply(policy, &view, found);
                     if first_look {
-                        report.highest =
-                            check::highest_level(policy.version, &view.meta, &view.spec);
+                        // At restricted, what was just found already answers the first half.
+                        report.highest = match (policy.level, found.is_empty()) {
+                            (Level::Restricted, true) => Level::Restricted,
+                            (Level::Restricted, false) => {
+                                let baseline = Policy::new(Level::Baseline, policy.version);
+                                if check::passes(baseline, &view.meta, &view.spec) {
+                                    Level::Baseline
+                                } else {
+                                    Level::Privileged
+                                }
+                            }
+                            _ => check::highest_level(policy.version, &view.meta, &view.spec),
+                        };
                     }
+                    (report.before, report.exempted) = scope.apply(policy, &view, found);
                     if !report.before.is_empty() && !opts.findings_only {
                         let d = fixes::plan(
                             &w,

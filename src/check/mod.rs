@@ -265,11 +265,21 @@ fn joined_messages(violations: &[Violation]) -> String {
 /// passes.
 pub fn highest_level(version: Version, meta: &ObjectMeta, spec: &PodSpec) -> Level {
     for level in [Level::Restricted, Level::Baseline] {
-        if evaluate(Policy::new(level, version), meta, spec).is_empty() {
+        if passes(Policy::new(level, version), meta, spec) {
             return level;
         }
     }
     Level::Privileged
+}
+
+/// Whether the pod passes `policy`: [`evaluate`] finds nothing, known at the first finding.
+pub fn passes(policy: Policy, meta: &ObjectMeta, spec: &PodSpec) -> bool {
+    policy.level == Level::Privileged
+        || !ALL_CHECKS
+            .iter()
+            .filter(|c| c.level <= policy.level && c.applies_at(policy.version))
+            .filter(|c| !(policy.level == Level::Restricted && c.overridden_at(policy.version)))
+            .any(|c| c.run(policy.version, meta, spec).is_some())
 }
 
 // ---------------------------------------------------------------------------------------
