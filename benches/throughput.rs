@@ -90,6 +90,10 @@
 //!   all; the engine sanity check always runs).
 //! - `PSS_BENCH_SEED`: generator seed (default 1).
 //! - `PSS_FIX_BIN`: path of the `pss-fix` binary to run; skips the `cargo build`.
+//! - `PSS_BENCH_INPUT`: a file to use instead of the generated stream for the throughput and
+//!   memory sections (a 50 MB stream of real chart renders, say); it may have nothing to fix.
+//! - `PSS_BENCH_CHART`: a file to use instead of the generated ~100 KB typical chart in the
+//!   latency section.
 //! - `CARGO_TARGET_DIR`: honoured when locating the binary.
 //!
 //! Linux/Unix only (uses `wait4` and `getrusage` from `libc`).
@@ -131,6 +135,11 @@ struct Config {
     dir_file_bytes: usize,
     binary: bool,
     sections: Vec<String>,
+    /// `PSS_BENCH_INPUT`: a stream to use instead of the generated one for throughput and
+    /// memory (real chart renders, say).
+    input: Option<PathBuf>,
+    /// `PSS_BENCH_CHART`: a render to use instead of the generated ~100 KB typical chart.
+    chart: Option<PathBuf>,
 }
 
 impl Config {
@@ -189,6 +198,25 @@ fn config() -> Config {
         dir_file_bytes: (dir_kb * 1000.0) as usize,
         binary: bench,
         sections,
+        input: std::env::var_os("PSS_BENCH_INPUT").map(PathBuf::from),
+        chart: std::env::var_os("PSS_BENCH_CHART").map(PathBuf::from),
+    }
+}
+
+/// What a section's input is, for its header.
+fn source(path: Option<&Path>, seed: u64) -> String {
+    match path {
+        Some(p) => format!("stream from {}", p.display()),
+        None => format!("synthetic Helm-like stream (seed {seed})"),
+    }
+}
+
+/// The file at `path` when one is given, else a generated stream of about `bytes`.
+fn stream_or_file(path: Option<&Path>, bytes: usize, seed: u64) -> String {
+    match path {
+        Some(p) => std::fs::read_to_string(p)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display())),
+        None => pss_fix::synth::stream(bytes, seed),
     }
 }
 
@@ -507,7 +535,7 @@ fn main() {
     let load_start = load_average();
 
     let t = Instant::now();
-    let text = pss_fix::synth::stream(cfg.bytes, cfg.seed);
+    let text = stream_or_file(cfg.input.as_deref(), cfg.bytes, cfg.seed);
     let gen_time = t.elapsed();
     let n = text.len();
 
@@ -515,10 +543,18 @@ fn main() {
     let fixed = engine::process("bench", &text, &Options::default())
         .unwrap_or_else(|e| panic!("engine::process failed on the synthetic stream: {e}"));
     let documents = fixed.documents;
-    let fixed = fixed
-        .output
-        .expect("engine::process changed nothing: the synthetic stream has no violations to fix");
-    assert!(fixed.len() > n, "fixed output is not larger than the input");
+    // A given input may have nothing to fix; the generated one always has.
+    let fixed = match (fixed.output, &cfg.input) {
+        (Some(out), _) => out,
+        (None, Some(_)) => text.clone(),
+        (None, None) => {
+            panic!("engine::process changed nothing: the synthetic stream has no violations to fix")
+        }
+    };
+    assert!(
+        fixed.len() > n || cfg.input.is_some(),
+        "fixed output is not larger than the input"
+    );
     let again = engine::process("bench-again", &fixed, &Options::default())
         .unwrap_or_else(|e| panic!("engine::process failed on its own output: {e}"));
     assert!(
@@ -591,9 +627,9 @@ fn main() {
     if !rows.is_empty() {
         println!();
         println!(
-            "1. Throughput: {:.1} MB synthetic Helm-like stream ({documents} documents, {events} parser events, seed {}, generated in {:.2} s)",
+            "1. Throughput: {:.1} MB {} ({documents} documents, {events} parser events, read or generated in {:.2} s)",
             n as f64 / 1e6,
-            cfg.seed,
+            source(cfg.input.as_deref(), cfg.seed),
             gen_time.as_secs_f64()
         );
         println!(
@@ -627,9 +663,9 @@ fn main() {
     if let Some(m) = &memory {
         println!();
         println!(
-            "2. Peak memory: {:.1} MB synthetic stream (seed {}); largest ru_maxrss (wait4) of {} runs each",
+            "2. Peak memory: {:.1} MB {}; largest ru_maxrss (wait4) of {} runs each",
             m.input as f64 / 1e6,
-            cfg.seed,
+            source(cfg.input.as_deref(), cfg.seed),
             cfg.reps
         );
         println!(
@@ -744,7 +780,7 @@ fn throughput_section(b: &Bench, text: &str, fixed: &str) -> Vec<ThroughputRow> 
     let out = std::fs::read(&output).expect("read bench output");
     assert!(!out.is_empty(), "pss-fix fix - wrote nothing");
     assert!(
-        out.len() > n,
+        out.len() > n || cfg.input.is_some(),
         "pss-fix fix - output is not larger than its input"
     );
     assert!(
@@ -809,7 +845,7 @@ fn reset_peak_rss() -> u64 {
 /// Section 2: peak RSS of `fix -` and `check -` on the memory stream.
 fn memory_section(b: &Bench) -> Memory {
     let cfg = b.cfg;
-    let text = pss_fix::synth::stream(cfg.mem_bytes, cfg.seed);
+    let text = stream_or_file(cfg.input.as_deref(), cfg.mem_bytes, cfg.seed);
     let n = text.len();
     let input = b.dir.join("memory.yaml");
     let output = b.dir.join("memory-out.yaml");
@@ -824,7 +860,7 @@ fn memory_section(b: &Bench) -> Memory {
         fix_kib = fix_kib.max(run.maxrss_kib);
         let len = std::fs::metadata(&output).map_or(0, |m| m.len());
         assert!(
-            len as usize > n,
+            len as usize > n || cfg.input.is_some(),
             "pss-fix fix - on the memory stream wrote {len} bytes, no more than its input"
         );
     }
@@ -860,7 +896,7 @@ fn latency_section(b: &Bench) -> Vec<LatencyRow> {
         p
     };
     let empty = write("latency-empty.yaml", "");
-    let small_text = pss_fix::synth::stream(LATENCY_SMALL, cfg.seed);
+    let small_text = stream_or_file(cfg.chart.as_deref(), LATENCY_SMALL, cfg.seed);
     let large_text = pss_fix::synth::stream(LATENCY_LARGE, cfg.seed);
     let small = write("latency-small.yaml", &small_text);
     let large = write("latency-large.yaml", &large_text);
