@@ -318,10 +318,6 @@ fn split_documents(text: &str, threads: usize) -> Vec<std::ops::Range<usize>> {
         return std::iter::once(0..text.len()).collect();
     }
     let bytes = text.as_bytes();
-    let is_marker = |at: usize| {
-        bytes[at..].starts_with(b"---")
-            && matches!(bytes.get(at + 3), None | Some(b' ' | b'\t' | b'\n' | b'\r'))
-    };
     let target = text.len() / parts;
     let mut cuts = vec![0];
     let mut want = target;
@@ -331,7 +327,7 @@ fn split_documents(text: &str, threads: usize) -> Vec<std::ops::Range<usize>> {
             break;
         };
         at = nl + 1;
-        if at < bytes.len() && is_marker(at) {
+        if at < bytes.len() && crate::source::is_document_marker(text, at) {
             cuts.push(at);
             want = at + target;
         } else {

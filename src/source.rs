@@ -261,24 +261,34 @@ pub fn independent_documents(text: &str) -> bool {
     !has_line_starting(text, &["%", "..."])
 }
 
+/// A `---` document marker starts at byte `at` (which must start a line).
+pub fn is_document_marker(text: &str, at: usize) -> bool {
+    let b = text.as_bytes();
+    b.get(at..).is_some_and(|rest| rest.starts_with(b"---"))
+        && matches!(b.get(at + 3), None | Some(b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+/// The start of the first `---` line after the line holding `from`, or the text's end.
+pub fn next_document_marker(text: &str, from: usize) -> usize {
+    let mut at = from;
+    while let Some(found) = text[at..].find("\n---") {
+        at += found + 1;
+        if is_document_marker(text, at) {
+            return at;
+        }
+    }
+    text.len()
+}
+
 /// The byte range of the document around `at`, from the `---` line that starts it (or the
 /// text's start) to the next one (or the text's end); meaningful when
 /// [`independent_documents`] holds.
 pub fn document_around(text: &str, at: usize) -> std::ops::Range<usize> {
-    let is_marker = |i: usize| {
-        let b = text.as_bytes();
-        b[i..].starts_with(b"---")
-            && matches!(b.get(i + 3), None | Some(b' ' | b'\t' | b'\n' | b'\r'))
-    };
     let mut start = line_start(text, at);
-    while start > 0 && !is_marker(start) {
+    while start > 0 && !is_document_marker(text, start) {
         start = line_start(text, start - 1);
     }
-    let mut end = next_line(text, at);
-    while end < text.len() && !is_marker(end) {
-        end = next_line(text, end);
-    }
-    start..end
+    start..next_document_marker(text, at)
 }
 
 /// Start of the line holding byte offset `at`.

@@ -142,7 +142,8 @@ impl<'a> Documents<'a> {
                 Event::StreamEnd => return Ok(None),
                 Event::DocumentStart(_) => {
                     if let Some(wanted) = &self.wanted {
-                        if !wanted(&self.text[start..next_marker(self.text, start)]) {
+                        let end = crate::source::next_document_marker(self.text, start);
+                        if !wanted(&self.text[start..end]) {
                             return self.skim(self.index, start);
                         }
                     }
@@ -325,20 +326,6 @@ impl Frame {
             kind,
         })
     }
-}
-
-/// Where the next document after the one starting at `start` begins: its `---` line, or the
-/// end of the text.
-fn next_marker(text: &str, start: usize) -> usize {
-    let b = text.as_bytes();
-    let mut at = start;
-    while let Some(found) = text[at..].find("\n---") {
-        at += found + 1;
-        if matches!(b.get(at + 3), None | Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            return at;
-        }
-    }
-    text.len()
 }
 
 fn empty_node<'a>(at: usize) -> Node<'a> {
