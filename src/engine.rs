@@ -1043,4 +1043,19 @@ mod tests {
             assert!(out.contains("runAsNonRoot: true"), "{out}");
         }
     }
+
+    /// An error in a later run names the line of the whole file, as one pass would.
+    #[test]
+    fn errors_in_later_runs_keep_the_file_line() {
+        let mut text = crate::synth::stream(200 * 1024, 5);
+        let bad_line = text.lines().count() + 2;
+        text.push_str("---\nkey: [unclosed\n");
+        assert!(split_documents(&text, 2).len() > 2, "the stream is cut into runs");
+        let split = process("s", &text, &Options::default()).unwrap_err();
+        let whole = process_whole("s", &text, &Options::default(), Base::default()).unwrap_err();
+        assert_eq!(split.pos, whole.pos);
+        assert_eq!(split.message, whole.message);
+        let line = split.pos.expect("a parse error has a position").line;
+        assert!((bad_line..=bad_line + 1).contains(&line), "{split}");
+    }
 }
