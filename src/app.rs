@@ -177,6 +177,7 @@ impl Setup {
                 allow,
                 resource_list: false,
                 findings_only: false,
+                one_thread: false,
                 context: Arc::new(Context {
                     config,
                     namespaces: HashMap::new(),
@@ -295,13 +296,16 @@ fn run_paths(inputs: &Inputs, mode: Mode, strict: bool) -> io::Result<ExitStatus
             .filter_map(|r| r.as_ref().ok())
             .filter_map(|(_, bytes)| std::str::from_utf8(bytes).ok()),
     );
-    // Files are checked and fixed on every core; what follows is said in input order.
+    // Files are checked and fixed on every core; what follows is said in input order. With
+    // several files, each is processed on one thread: the files already share out the cores.
+    let many = loaded.len() > 1;
     let processed = parallel_map(loaded, |i, loaded| {
         let (name, bytes) = loaded?;
-        let opts = setup.options_for(match &inputs_found[i] {
+        let mut opts = setup.options_for(match &inputs_found[i] {
             Input::File { path, .. } => Some(path.as_path()),
             Input::Stdin => None,
         });
+        opts.one_thread = many;
         decode_and_process(&name, bytes, &opts).map(|(text, report)| (name, text, report))
     });
     let mut run = PathRun {

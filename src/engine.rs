@@ -36,6 +36,9 @@ pub struct Options {
     /// Report findings without planning fixes: `check` in text form, which says nothing of
     /// what `fix` would do, so pays for one parse and the checks only.
     pub findings_only: bool,
+    /// The caller already keeps every core busy (many files at once): process on the
+    /// calling thread, without cutting the text into runs for more threads.
+    pub one_thread: bool,
     /// Project configuration and what the run learned about namespaces.
     pub context: Arc<Context>,
 }
@@ -173,9 +176,13 @@ pub fn process_in_parts(
     if opts.resource_list {
         require_resource_list(name, text)?;
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = if opts.one_thread {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    };
     let runs = split_documents(text, threads);
-    if runs.len() <= 1 {
+    if runs.len() <= 1 || threads == 1 {
         let mut report = process_whole(name, text, opts, Base::default())?;
         let fixed = report.output.take().map(|s| Fixed {
             parts: vec![Part::Fixed(s)],
@@ -1050,7 +1057,10 @@ mod tests {
         let mut text = crate::synth::stream(200 * 1024, 5);
         let bad_line = text.lines().count() + 2;
         text.push_str("---\nkey: [unclosed\n");
-        assert!(split_documents(&text, 2).len() > 2, "the stream is cut into runs");
+        assert!(
+            split_documents(&text, 2).len() > 2,
+            "the stream is cut into runs"
+        );
         let split = process("s", &text, &Options::default()).unwrap_err();
         let whole = process_whole("s", &text, &Options::default(), Base::default()).unwrap_err();
         assert_eq!(split.pos, whole.pos);
