@@ -550,9 +550,14 @@ fn too_large(name: &str) -> Error {
 }
 
 fn read(input: &Input) -> Result<(String, Vec<u8>), Error> {
-    let mut size_hint = 0;
+    let size_hint;
     let (name, reader): (String, Box<dyn Read>) = match input {
-        Input::Stdin => ("<stdin>".into(), Box::new(io::stdin().lock())),
+        Input::Stdin => {
+            // Redirected from a file, stdin has a size; a pipe (Helm) starts at 64 KiB, so a
+            // typical chart is read in a few large reads rather than many probing ones.
+            size_hint = stdin_size().unwrap_or(64 * 1024);
+            ("<stdin>".into(), Box::new(io::stdin().lock()))
+        }
         Input::File { path, .. } => {
             let name = display(path);
             let file = std::fs::File::open(path)
@@ -577,6 +582,19 @@ fn read(input: &Input) -> Result<(String, Vec<u8>), Error> {
     }
     buf.shrink_to_fit();
     Ok((name, buf))
+}
+
+/// What is left to read on stdin when it is a regular file.
+fn stdin_size() -> Option<usize> {
+    use std::io::Seek;
+    use std::os::fd::AsFd;
+    let file = std::fs::File::from(io::stdin().as_fd().try_clone_to_owned().ok()?);
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > MAX_INPUT_BYTES {
+        return None;
+    }
+    let offset = (&file).stream_position().ok()?;
+    usize::try_from(meta.len().saturating_sub(offset)).ok()
 }
 
 fn display(p: &Path) -> String {
