@@ -775,12 +775,24 @@ fn round_inner(
                 continue;
             }
         }
-        let mut planner = Planner::new(&doc.root);
+        // Aliases and merge keys are resolved only for documents that hold a workload.
+        let data =
+            if doc.refers() && workload::find(&doc.root, &opts.context.config.kinds).is_empty() {
+                &doc.root
+            } else {
+                doc.data().map_err(|u| {
+                    refuse(Refusal {
+                        at: u.at,
+                        message: u.message.clone(),
+                    })
+                })?
+            };
+        let mut planner = Planner::new(&doc.root, data);
         let first_report = out.reports.len();
         // A later round's report only adds what it changed and what is left (see `merge`):
         // what describes the workload as found is worked out once.
         let first_look = verify.is_none();
-        for w in workload::find(&doc.root, &opts.context.config.kinds) {
+        for w in workload::find(data, &opts.context.config.kinds) {
             let at = pos(w.at);
             let mut report = new_report(index, &w, at.line, at.col);
             if first_look {
@@ -791,7 +803,7 @@ fn round_inner(
             // Reading back safe fixes, nothing may be planned: typo twins cannot matter, and
             // the data is the input (checked already) plus typed values.
             let issues = if first_look || opts.allow.unsafe_fixes {
-                guard::inspect(&doc.root, &w.meta, &w.spec)
+                guard::inspect(data, &w.meta, &w.spec)
             } else {
                 Vec::new()
             };
@@ -819,10 +831,10 @@ fn round_inner(
                     })
                     .collect();
             }
-            match pod_view(&doc.root, &w).map_err(refuse)? {
+            match pod_view(data, &w).map_err(refuse)? {
                 None => report.skipped = Some("no pod spec".into()),
                 Some(view) => {
-                    let scope = Scope::new(&opts.context.config, &doc.root, &w, &view);
+                    let scope = Scope::new(&opts.context.config, data, &w, &view);
                     let found = check::evaluate(policy, &view.meta, &view.spec);
                     if first_look {
                         // At restricted, what was just found already answers the first half.

@@ -4,8 +4,10 @@
 //! same node are merged, so each node is edited once.
 //!
 //! Planning refuses, with a position and a reason, to edit through what it cannot edit
-//! safely: aliases, anchored nodes (other places would change too), merge keys, duplicate
-//! keys, and values of the wrong type.
+//! safely: aliases, anchored nodes (other places would change too), keys a merge key (`<<`)
+//! supplies, duplicate keys, and values of the wrong type. It walks the document as written
+//! and looks at the resolved data ([`crate::yaml::Document::data`]) only to learn whether a
+//! key it would add is already supplied by a merge.
 
 use std::borrow::Cow;
 
@@ -78,14 +80,18 @@ impl Refusal {
 
 /// Collects the changes of one document.
 pub struct Planner<'t, 'a> {
+    /// The document as written: what edits are placed in.
     root: &'t Node<'a>,
+    /// The same document as data, aliases and merge keys resolved.
+    data: &'t Node<'a>,
     changes: Vec<Change>,
 }
 
 impl<'t, 'a> Planner<'t, 'a> {
-    pub fn new(root: &'t Node<'a>) -> Self {
+    pub fn new(root: &'t Node<'a>, data: &'t Node<'a>) -> Self {
         Planner {
             root,
+            data,
             changes: Vec::new(),
         }
     }
@@ -120,6 +126,7 @@ impl<'t, 'a> Planner<'t, 'a> {
             .at(base.segs())
             .ok_or_else(|| Refusal::new(self.root.start, format!("internal: no node at {base}")))?;
         let mut path = base.clone();
+        let mut data = self.data.at(base.segs());
         for (i, key) in keys.iter().enumerate() {
             let last = i + 1 == keys.len();
             if node.is_null() {
@@ -127,19 +134,33 @@ impl<'t, 'a> Planner<'t, 'a> {
                 return self.fill_null(node, path, value);
             }
             let map = editable_map(node, &path)?;
+            data = data.and_then(|d| d.get(key));
             match map.entries.iter().find(|(k, _)| k.as_str() == Some(key)) {
                 Some((_, v)) => {
                     path = path.key(key);
                     if last {
                         return self.settle(v, path, want);
                     }
-                    if let Kind::Alias = v.kind {
-                        return Err(Refusal::new(
-                            v.start,
-                            format!("{path} is an alias; refusing to edit through it"),
-                        ));
+                    if let Kind::Alias(_) = v.kind {
+                        return Err(alias_refusal(v, &path));
                     }
                     node = v;
+                }
+                None if data.is_some() => {
+                    // Absent as written, present as data: a merge key supplies it, and the
+                    // edit would have to go inside the merged mapping.
+                    let merge = map
+                        .entries
+                        .iter()
+                        .find(|(k, _)| crate::yaml::expand::is_merge_key(k))
+                        .map_or(node.start, |(k, _)| k.start);
+                    return Err(Refusal::new(
+                        merge,
+                        format!(
+                            "{} comes from this merge key (<<): the fix would have to be written inside the merged mapping, which every mapping merging it shares; refusing to edit it",
+                            path.key(key)
+                        ),
+                    ));
                 }
                 None => {
                     let value = build(&keys[i + 1..], want);
@@ -219,6 +240,17 @@ impl<'t, 'a> Planner<'t, 'a> {
         if !map.entries.iter().any(|(k, _)| k.as_str() == Some(key)) {
             return Ok(false);
         }
+        // Removing a written key would let a merged value of it show through.
+        if let Some((k, _)) = map
+            .entries
+            .iter()
+            .find(|(k, _)| crate::yaml::expand::is_merge_key(k))
+        {
+            return Err(Refusal::new(
+                k.start,
+                format!("{path} has a merge key (<<): removing {key} could let a merged value show through; refusing to edit it"),
+            ));
+        }
         self.push(path.clone(), Op::RemoveKeys(vec![Cow::Borrowed(key)]))
     }
 
@@ -255,6 +287,16 @@ impl<'t, 'a> Planner<'t, 'a> {
     }
 }
 
+/// An edit that would have to be written inside the node an alias names.
+fn alias_refusal(alias: &Node<'_>, path: &Path) -> Refusal {
+    Refusal::new(
+        alias.start,
+        format!(
+            "{path} is an alias: the fix would have to be written inside the anchored node it names, which every alias of it shares; refusing to edit it (write the fix at the anchor, or expand the alias)"
+        ),
+    )
+}
+
 /// The mapping at `path`, if it may be edited.
 fn editable_map<'t, 'a>(
     node: &'t Node<'a>,
@@ -269,12 +311,6 @@ fn editable_map<'t, 'a>(
                 ));
             }
             for (i, (k, _)) in m.entries.iter().enumerate() {
-                if k.as_str() == Some("<<") {
-                    return Err(Refusal::new(
-                        k.start,
-                        format!("{path} uses a merge key (<<); refusing to edit it"),
-                    ));
-                }
                 if let Some(name) = k.as_str() {
                     if m.entries[..i].iter().any(|(p, _)| p.as_str() == Some(name)) {
                         return Err(Refusal::new(
@@ -286,10 +322,7 @@ fn editable_map<'t, 'a>(
             }
             Ok(m)
         }
-        Kind::Alias => Err(Refusal::new(
-            node.start,
-            format!("{path} is an alias; refusing to edit through it"),
-        )),
+        Kind::Alias(_) => Err(alias_refusal(node, path)),
         _ => Err(Refusal::new(
             node.start,
             format!("{path} is not a mapping; cannot add keys to it"),

@@ -212,7 +212,7 @@ impl Frame<'_> {
 
 fn check(table: &Table, node: &Node<'_>, ty: &Ty, at: &Frame<'_>, out: &mut Vec<Issue>) {
     let found = match &node.kind {
-        Kind::Alias => return,
+        Kind::Alias(_) => return,
         Kind::Scalar(s) => {
             let found = match resolve(s) {
                 Resolved::Null => return,

@@ -63,7 +63,7 @@ pub fn vet(node: &Node<'_>) -> Result<(), Refusal> {
                 _ => Ok(()),
             }
         }
-        Kind::Alias => Err(refuse(node.start, ALIAS)),
+        Kind::Alias(_) => Err(refuse(node.start, ALIAS)),
         Kind::Seq(seq) => seq.items.iter().try_for_each(vet),
         Kind::Map(m) => {
             let entries = &m.entries;
@@ -155,7 +155,7 @@ impl<'de, 'a> NodeDeserializer<'de, 'a> {
             },
             Kind::Seq(seq) => Shape::Seq(&seq.items),
             Kind::Map(m) => Shape::Map(&m.entries),
-            Kind::Alias => return Err(Error::custom(ALIAS)),
+            Kind::Alias(_) => return Err(Error::custom(ALIAS)),
         })
     }
 
@@ -722,7 +722,7 @@ mod tests {
                 })?),
                 Resolved::Str(s) => Json::String(s.into_owned()),
             },
-            Kind::Alias => {
+            Kind::Alias(_) => {
                 return Err(Refusal {
                     at: node.start,
                     message:

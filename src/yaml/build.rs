@@ -3,13 +3,20 @@
 //!
 //! saphyr counts characters; every position goes through [`CharMap`] exactly once, here.
 //! Scalar ends the parser gets wrong (quoted, block, empty) are measured in [`super::scalar`].
+//!
+//! saphyr is stricter than go-yaml, Kubernetes' reader. A document it refuses is read again
+//! through [`super::relax`], which rewrites go-yaml's leniencies into text saphyr accepts;
+//! positions then go through the rewrite's [`Shift`] too, so spans still name the author's
+//! bytes. Only when the rewritten text is refused as well is the document an error.
 
 use std::borrow::Cow;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, StrInput};
 
+use super::expand;
+use super::relax::{self, Shift};
 use super::{scalar, Kind, Map, Node, Scalar, Seq};
-use crate::error::{Located, Pos};
+use crate::error::Located;
 use crate::source::CharMap;
 
 /// Deeper nesting than this is refused: no Kubernetes object comes close, and every walk
@@ -26,6 +33,56 @@ pub struct Document<'a> {
     pub root: Node<'a>,
     /// Only checked for being valid YAML (see [`Documents::skimming`]): `root` is empty.
     pub skimmed: bool,
+    /// Its anchored nodes by the parser's anchor id, when an alias or merge key refers to
+    /// them (see [`Document::data`]).
+    anchors: Option<Vec<(usize, Node<'a>)>>,
+    /// `root` with aliases and merge keys resolved, worked out when first asked for.
+    resolved: std::cell::OnceCell<Result<Node<'a>, expand::Unresolved>>,
+}
+
+impl<'a> Document<'a> {
+    /// The document as data, for reading: aliases and merge keys resolved (bounded, see
+    /// [`expand`]). Edits are planned on [`Document::root`], as written. Resolving waits for
+    /// the first call, so a document nobody reads (a ConfigMap full of aliases) costs nothing.
+    pub fn data(&self) -> Result<&Node<'a>, &expand::Unresolved> {
+        match &self.anchors {
+            None => Ok(&self.root),
+            Some(anchors) => self
+                .resolved
+                .get_or_init(|| expand::expand(&self.root, anchors))
+                .as_ref(),
+        }
+    }
+
+    /// Whether an alias or merge key makes [`Document::data`] differ from the text.
+    pub fn refers(&self) -> bool {
+        self.anchors.is_some()
+    }
+
+    fn new(index: usize, start: usize, root: Node<'a>) -> Self {
+        Document {
+            index,
+            start,
+            root,
+            skimmed: false,
+            anchors: None,
+            resolved: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// See [`Node::into_owned`].
+    pub fn into_owned<'b>(self) -> Document<'b> {
+        Document {
+            index: self.index,
+            start: self.start,
+            root: self.root.into_owned(),
+            skimmed: self.skimmed,
+            anchors: self
+                .anchors
+                .map(|a| a.into_iter().map(|(id, n)| (id, n.into_owned())).collect()),
+            resolved: std::cell::OnceCell::new(),
+        }
+    }
 }
 
 /// Decides from a document's text whether it needs its tree.
@@ -33,23 +90,52 @@ pub type Wanted<'a> = Box<dyn Fn(&str) -> bool + 'a>;
 
 /// The documents of a stream, parsed lazily.
 pub struct Documents<'a> {
+    /// The author's text: every span, scan and message refers to it.
     text: &'a str,
+    /// What the parser reads: `text`, or its rewrite through [`relax`].
+    read: &'a str,
+    /// How positions in `read` map back to `text` (none when they are the same).
+    shift: Option<&'a Shift>,
     parser: Parser<'a, StrInput<'a>>,
     chars: CharMap,
     index: usize,
     done: bool,
     wanted: Option<Wanted<'a>>,
+    /// Byte offset of the last error, for the fallback to find its document.
+    failed_at: Option<usize>,
+    /// The rest of the stream, read through the fallback after saphyr refused a document.
+    fallback: Option<std::vec::IntoIter<Document<'a>>>,
 }
 
 impl<'a> Documents<'a> {
     pub fn new(text: &'a str) -> Self {
         Documents {
             text,
+            read: text,
+            shift: None,
             parser: Parser::new_from_str(text),
             chars: CharMap::new(text),
             index: 0,
             done: false,
             wanted: None,
+            failed_at: None,
+            fallback: None,
+        }
+    }
+
+    /// Reads `relaxed`, a rewrite of `text`, with spans in `text`.
+    fn rewritten(text: &'a str, relaxed: &'a relax::Relaxed) -> Self {
+        Documents {
+            text,
+            read: &relaxed.text,
+            shift: Some(&relaxed.shift),
+            parser: Parser::new_from_str(&relaxed.text),
+            chars: CharMap::new(&relaxed.text),
+            index: 0,
+            done: false,
+            wanted: None,
+            failed_at: None,
+            fallback: None,
         }
     }
 
@@ -72,27 +158,18 @@ impl<'a> Documents<'a> {
             let Some(event) = self.parser.next_event() else {
                 return Ok(None);
             };
-            let (event, span) = event.map_err(|e| scan_error(self.text, e))?;
+            let (event, span) = event.map_err(|e| self.scan_error(&e))?;
             let completes = match event {
                 Event::DocumentEnd => {
                     self.index += 1;
-                    return Ok(Some(Document {
-                        index,
-                        start,
-                        root: empty_node(start),
-                        skimmed: true,
-                    }));
+                    let mut doc = Document::new(index, start, empty_node(start));
+                    doc.skimmed = true;
+                    return Ok(Some(doc));
                 }
                 Event::StreamEnd => return Ok(None),
                 Event::MappingStart(..) | Event::SequenceStart(..) => {
                     if open.len() >= MAX_DEPTH {
-                        return Err(Located::at(
-                            Pos {
-                                line: span.start.line(),
-                                col: span.start.col() + 1,
-                            },
-                            format!("nesting deeper than {MAX_DEPTH} levels; refusing to edit"),
-                        ));
+                        return Err(self.too_deep(span.start.index()));
                     }
                     if matches!(open.last(), Some(&(true, n)) if n % 2 == 0) {
                         let at = self.byte(span.start.index());
@@ -116,8 +193,30 @@ impl<'a> Documents<'a> {
         }
     }
 
+    /// The byte offset in the author's text of character `ci` of what the parser reads.
     fn byte(&self, ci: usize) -> usize {
-        self.chars.byte(self.text, ci)
+        let b = self.chars.byte(self.read, ci);
+        match self.shift {
+            Some(shift) => shift.original(b),
+            None => b,
+        }
+    }
+
+    fn scan_error(&mut self, e: &ScanError) -> Located {
+        let at = self.byte(e.marker().index());
+        self.failed_at = Some(at);
+        Located::at(
+            crate::source::LineIndex::new(self.text).pos(self.text, at),
+            format!("invalid YAML: {}{}", e.info(), template_hint(self.text)),
+        )
+    }
+
+    fn too_deep(&mut self, ci: usize) -> Located {
+        let at = self.byte(ci);
+        Located::at(
+            crate::source::LineIndex::new(self.text).pos(self.text, at),
+            format!("nesting deeper than {MAX_DEPTH} levels; refusing to edit"),
+        )
     }
 
     fn next_document(&mut self) -> Result<Option<Document<'a>>, Located> {
@@ -126,6 +225,9 @@ impl<'a> Documents<'a> {
         // document, so each finished collection costs one exact-size allocation.
         let mut scratch: Vec<Node<'a>> = Vec::new();
         let mut root: Option<Node<'a>> = None;
+        // Anchored nodes by anchor id, and whether any alias or merge key needs them.
+        let mut anchors: Vec<(usize, Node<'a>)> = Vec::new();
+        let mut refers = false;
         let mut doc_start = None;
         // End of the last token that can precede a scalar's own text (a key, an item, a flow
         // opener): the header of a block scalar is searched from here.
@@ -134,14 +236,16 @@ impl<'a> Documents<'a> {
             let Some(event) = self.parser.next_event() else {
                 return Ok(None);
             };
-            let (event, span) = event.map_err(|e| scan_error(self.text, e))?;
+            let (event, span) = event.map_err(|e| self.scan_error(&e))?;
             let start = self.byte(span.start.index());
             let end = self.byte(span.end.index());
+            // The anchor id of the node this event completes, if it has one.
+            let mut anchor_id = 0;
             let done = match event {
                 Event::StreamStart | Event::Nothing => None,
                 Event::StreamEnd => return Ok(None),
                 Event::DocumentStart(_) => {
-                    if let Some(wanted) = &self.wanted {
+                    if let Some(wanted) = self.wanted.as_ref().filter(|_| self.shift.is_none()) {
                         let end = crate::source::next_document_marker(self.text, start);
                         if !wanted(&self.text[start..end]) {
                             return self.skim(self.index, start);
@@ -153,21 +257,23 @@ impl<'a> Documents<'a> {
                 }
                 Event::DocumentEnd => {
                     let root = root.take().unwrap_or_else(|| empty_node(prev_end));
-                    let doc = Document {
-                        index: self.index,
-                        start: doc_start.unwrap_or(root.start),
-                        root,
-                        skimmed: false,
-                    };
+                    let start = doc_start.unwrap_or(root.start);
+                    let mut doc = Document::new(self.index, start, root);
+                    if refers {
+                        doc.anchors = Some(std::mem::take(&mut anchors));
+                    }
                     self.index += 1;
                     return Ok(Some(doc));
                 }
-                Event::Alias(_) => Some(Node {
-                    start,
-                    end,
-                    anchored: false,
-                    kind: Kind::Alias,
-                }),
+                Event::Alias(id) => {
+                    refers = true;
+                    Some(Node {
+                        start,
+                        end,
+                        anchored: false,
+                        kind: Kind::Alias(id),
+                    })
+                }
                 Event::Scalar(value, style, anchor, tag) => {
                     let end = match style {
                         ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
@@ -189,6 +295,8 @@ impl<'a> Documents<'a> {
                         (start, end)
                     };
                     let tag = tag.map(|t| tag_suffix(&t));
+                    anchor_id = anchor;
+                    refers |= value == "<<";
                     Some(Node {
                         start,
                         end,
@@ -200,13 +308,7 @@ impl<'a> Documents<'a> {
                     // A tagged collection is held like an anchored one: not edited.
                     let pinned = anchor != 0 || tag.is_some();
                     if stack.len() >= MAX_DEPTH {
-                        return Err(Located::at(
-                            Pos {
-                                line: span.start.line(),
-                                col: span.start.col() + 1,
-                            },
-                            format!("nesting deeper than {MAX_DEPTH} levels; refusing to edit"),
-                        ));
+                        return Err(self.too_deep(span.start.index()));
                     }
                     // A tag or anchor gives a block collection a span too: only a bracket
                     // makes it flow.
@@ -220,6 +322,7 @@ impl<'a> Documents<'a> {
                     stack.push(Frame {
                         start,
                         flow,
+                        anchor,
                         anchored: pinned,
                         is_map,
                         first: scratch.len(),
@@ -237,6 +340,7 @@ impl<'a> Documents<'a> {
                     } else {
                         end
                     };
+                    anchor_id = frame.anchor;
                     match frame.finish(close, &mut scratch) {
                         Ok(node) => Some(node),
                         Err(at) => return Err(complex_key(self.text, at)),
@@ -244,6 +348,9 @@ impl<'a> Documents<'a> {
                 }
             };
             if let Some(node) = done {
+                if anchor_id != 0 {
+                    anchors.push((anchor_id, node.clone()));
+                }
                 prev_end = node.end;
                 if stack.is_empty() {
                     root = Some(node);
@@ -259,6 +366,9 @@ impl<'a> Iterator for Documents<'a> {
     type Item = Result<Document<'a>, Located>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(rest) = &mut self.fallback {
+            return rest.next().map(Ok);
+        }
         if self.done {
             return None;
         }
@@ -270,8 +380,64 @@ impl<'a> Iterator for Documents<'a> {
             }
             Err(e) => {
                 self.done = true;
-                Some(Err(e))
+                // Only a syntax error may be a leniency of go-yaml's; and a rewrite is read once.
+                let Some(at) = self.failed_at.filter(|_| self.shift.is_none()) else {
+                    return Some(Err(e));
+                };
+                match read_relaxed(self.text, at, e) {
+                    Ok(mut docs) => {
+                        // Those before the refused one were served already.
+                        docs.drain(..self.index.min(docs.len()));
+                        self.fallback = Some(docs.into_iter());
+                        self.fallback.as_mut()?.next().map(Ok)
+                    }
+                    Err(e) => Some(Err(e)),
+                }
             }
+        }
+    }
+}
+
+/// The whole stream read again after saphyr refused the document holding byte `failed_at`:
+/// each refused document is rewritten through [`relax`] in turn, until the stream reads or a
+/// document refuses even rewritten (its error then stands, at the author's position).
+fn read_relaxed<'a>(
+    text: &'a str,
+    mut failed_at: usize,
+    mut error: Located,
+) -> Result<Vec<Document<'a>>, Located> {
+    let independent = crate::source::independent_documents(text);
+    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+    loop {
+        let range = if independent {
+            crate::source::document_around(text, failed_at)
+        } else {
+            0..text.len()
+        };
+        if ranges.contains(&range) {
+            return Err(error);
+        }
+        ranges.push(range);
+        ranges.sort_by_key(|r| r.start);
+        let Some(relaxed) = relax::relax(text, &ranges) else {
+            return Err(error);
+        };
+        let mut docs = Documents::rewritten(text, &relaxed);
+        let mut read = Vec::new();
+        let failure = loop {
+            match docs.next() {
+                Some(Ok(doc)) => read.push(doc.into_owned()),
+                Some(Err(e)) => break Some((e, docs.failed_at)),
+                None => break None,
+            }
+        };
+        match failure {
+            None => return Ok(read),
+            Some((e, Some(at))) => {
+                error = e;
+                failed_at = at;
+            }
+            Some((e, None)) => return Err(e),
         }
     }
 }
@@ -279,6 +445,8 @@ impl<'a> Iterator for Documents<'a> {
 struct Frame {
     start: usize,
     flow: bool,
+    /// The parser's anchor id, 0 for none.
+    anchor: usize,
     anchored: bool,
     is_map: bool,
     /// Where this collection's children begin in the shared buffer.
@@ -300,7 +468,7 @@ impl Frame {
             if let Some(k) = children
                 .iter()
                 .step_by(2)
-                .find(|k| !matches!(k.kind, Kind::Scalar(_) | Kind::Alias))
+                .find(|k| !matches!(k.kind, Kind::Scalar(_) | Kind::Alias(_)))
             {
                 return Err(k.start);
             }
@@ -361,20 +529,13 @@ fn complex_key(text: &str, at: usize) -> Located {
     Located::at(pos, message)
 }
 
-fn scan_error(text: &str, e: ScanError) -> Located {
-    let m = e.marker();
-    let hint = if text.contains("{{") {
+/// What a syntax error adds when the text may be an unrendered Helm template.
+fn template_hint(text: &str) -> &'static str {
+    if text.contains("{{") {
         " (the file contains `{{ … }}`: if it is a Helm template, render it first with `helm template`)"
     } else {
         ""
-    };
-    Located::at(
-        Pos {
-            line: m.line(),
-            col: m.col() + 1,
-        },
-        format!("invalid YAML: {}{hint}", e.info()),
-    )
+    }
 }
 
 #[cfg(test)]

@@ -86,7 +86,7 @@ fn feed(node: &Node<'_>, depth: usize, changes: &[&Change], h: &mut impl Hasher)
             }
             Resolved::Str(s) => feed_str(&s, h),
         },
-        Kind::Alias => h.write_u8(ALIAS),
+        Kind::Alias(_) => h.write_u8(ALIAS),
         Kind::Map(m) => {
             let extra = match op {
                 Some(Op::AddEntries(e)) => e.as_slice(),

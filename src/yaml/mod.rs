@@ -7,6 +7,8 @@
 
 mod build;
 pub mod canon;
+pub mod expand;
+pub mod relax;
 pub mod scalar;
 pub mod style;
 
@@ -36,7 +38,8 @@ pub enum Kind<'a> {
     Scalar(Scalar<'a>),
     Map(Map<'a>),
     Seq(Seq<'a>),
-    Alias,
+    /// `*name`: the parser's id of the anchor it names (see [`expand`]).
+    Alias(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +118,37 @@ impl<'a> Node<'a> {
     /// The node at `path` below this one.
     pub fn at(&self, path: &[Seg]) -> Option<&Node<'a>> {
         path.iter().try_fold(self, |node, seg| node.child(seg))
+    }
+
+    /// The same node, owning its scalars' text (for a tree read from a rewrite of the
+    /// author's text, which does not outlive the reading).
+    pub fn into_owned(self) -> Node<'static> {
+        let kind = match self.kind {
+            Kind::Scalar(s) => Kind::Scalar(Scalar {
+                value: Cow::Owned(s.value.into_owned()),
+                style: s.style,
+                tag: s.tag,
+            }),
+            Kind::Map(m) => Kind::Map(Map {
+                entries: m
+                    .entries
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect(),
+                flow: m.flow,
+            }),
+            Kind::Seq(s) => Kind::Seq(Seq {
+                items: s.items.into_iter().map(Node::into_owned).collect(),
+                flow: s.flow,
+            }),
+            Kind::Alias(id) => Kind::Alias(id),
+        };
+        Node {
+            start: self.start,
+            end: self.end,
+            anchored: self.anchored,
+            kind,
+        }
     }
 
     pub fn is_flow(&self) -> bool {
