@@ -2,9 +2,9 @@
 //! the admission controller's semantics and versions), this module decides what may be
 //! edited and says why when it may not.
 //!
-//! Safe fixes only add what is absent: pod-level `runAsNonRoot: true` and `seccompProfile`
-//! `RuntimeDefault`, per container `allowPrivilegeEscalation: false` and `ALL` in
-//! `capabilities.drop`. They are held back where the API server or the kubelet would reject
+//! Safe fixes only add what is absent: pod-level `runAsNonRoot: true` (per container beside
+//! containers that run as UID 0) and `seccompProfile` `RuntimeDefault`, per container
+//! `allowPrivilegeEscalation: false` and `ALL` in `capabilities.drop`. They are held back where the API server or the kubelet would reject
 //! the result: Linux-only fields in a Windows pod, `allowPrivilegeEscalation: false` next to
 //! `privileged: true` or a `SYS_ADMIN` capability, `runAsNonRoot: true` over a container that
 //! runs as UID 0.
@@ -325,50 +325,60 @@ pub fn plan(
                     )
                 })?;
             }
-            None if any_root && root.is_empty() => {
-                // Only exempt containers run as root: mark each of the others instead.
-                for c in
-                    of(ID).filter(|c| c.security_context.and_then(|s| s.run_as_non_root).is_none())
-                {
+            None => {
+                // Where `runAsNonRoot: true` goes, the UID already in force there, and whether
+                // a container it covers has none (then its image decides, hence the caveat).
+                // A pod-level `true` would reach the root containers too, exempt or not, so
+                // beside them each other container is marked on its own.
+                let sites: Vec<(Path, Option<i64>, bool)> = if any_root {
+                    of(ID)
+                        .filter(|c| {
+                            c.security_context.and_then(|s| s.run_as_non_root).is_none()
+                                && !runs_as_root(c)
+                        })
+                        .map(|c| {
+                            let uid = c.security_context.and_then(|s| s.run_as_user).or(pod_uid);
+                            (c.path(&w.spec), uid, uid.is_none())
+                        })
+                        .collect()
+                } else {
+                    let unset = pod_uid.is_none()
+                        && all
+                            .iter()
+                            .any(|c| c.security_context.and_then(|s| s.run_as_user).is_none());
+                    vec![(w.spec.clone(), pod_uid, unset)]
+                };
+                let mut caveat = false;
+                for (base, uid, unset) in sites {
                     d.ensure(
                         planner,
                         ID,
-                        &c.path(&w.spec),
+                        &base,
                         &["securityContext", "runAsNonRoot"],
                         Want::Present(Value::Bool(true)),
                     )?;
+                    if let (Some(uid), None) = (allow.run_as_user, uid) {
+                        d.ensure(
+                            planner,
+                            ID,
+                            &base,
+                            &["securityContext", "runAsUser"],
+                            Want::Present(Value::Int(uid)),
+                        )?;
+                    } else {
+                        caveat |= unset;
+                    }
                 }
-            }
-            None if root.is_empty() => {
-                d.ensure(
-                    planner,
-                    ID,
-                    &w.spec,
-                    &["securityContext", "runAsNonRoot"],
-                    Want::Present(Value::Bool(true)),
-                )?;
-                if let (Some(uid), None) = (allow.run_as_user, pod_uid) {
-                    d.ensure(
-                        planner,
-                        ID,
-                        &w.spec,
-                        &["securityContext", "runAsUser"],
-                        Want::Present(Value::Int(uid)),
-                    )?;
-                } else if pod_uid.is_none()
-                    && all
-                        .iter()
-                        .any(|c| c.security_context.and_then(|s| s.run_as_user).is_none())
-                {
+                if caveat {
                     d.note(ID, Applicability::Safe, RUN_AS_NON_ROOT_CAVEAT.to_owned());
                 }
-            }
-            None => {
-                let names: Vec<&str> = root.iter().map(|c| c.name).collect();
-                d.note(ID, Applicability::Unsafe, format!(
-                    "runAsNonRoot: true not added: {} run{} as UID 0, and the kubelet would refuse to start {}; \
-                     --unsafe removes runAsUser: 0, --unsafe --run-as-user N sets a non-root UID instead",
-                    quote_names(&names), if names.len() == 1 { "s" } else { "" }, if names.len() == 1 { "it" } else { "them" }));
+                if !root.is_empty() {
+                    let names: Vec<&str> = root.iter().map(|c| c.name).collect();
+                    d.note(ID, Applicability::Unsafe, format!(
+                        "runAsNonRoot: true not added: {} run{} as UID 0, and the kubelet would refuse to start {}; \
+                         --unsafe removes runAsUser: 0, --unsafe --run-as-user N sets a non-root UID instead",
+                        quote_names(&names), if names.len() == 1 { "s" } else { "" }, if names.len() == 1 { "it" } else { "them" }));
+                }
             }
         }
         for c in

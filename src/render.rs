@@ -346,14 +346,8 @@ impl Renderer<'_> {
 
     /// The scalar's new value, quoted as the author quoted the old one.
     fn set_scalar(&self, node: &Node<'_>, value: &Value) -> Edit {
-        let style = node.as_scalar().map(|s| s.style);
-        let text = match (value, style) {
-            (Value::Str(s), Some(ScalarStyle::DoubleQuoted)) => {
-                serde_json::to_string(s.as_ref()).expect("strings serialize")
-            }
-            (Value::Str(s), Some(ScalarStyle::SingleQuoted)) if !s.contains('\'') => {
-                format!("'{s}'")
-            }
+        let text = match (value, node.as_scalar()) {
+            (Value::Str(s), Some(old)) => self.string(s, old.style),
             _ => self.scalar(value),
         };
         Edit::replacement(text, node.start, node.end, self.depth)
@@ -520,25 +514,34 @@ impl Renderer<'_> {
         }
     }
 
+    /// A scalar: strings quoted as the nearest string values are, booleans and numbers
+    /// always plain (quoted, they would read back as strings).
     fn scalar(&self, v: &Value) -> String {
         match v {
             Value::Bool(b) => b.to_string(),
             Value::Int(i) => i.to_string(),
-            Value::Str(s) => self.string(s),
+            Value::Str(s) => self.string(s, self.style.value_quote),
             Value::Map(_) | Value::Seq(_) => self.flow(v),
         }
     }
 
     fn key(&self, k: &str) -> String {
-        self.string(k)
+        self.string(k, self.style.key_quote)
     }
 
-    /// A string: plain where YAML would read it back as the same string, else double-quoted.
-    fn string(&self, s: &str) -> String {
-        if !self.style.json && plain_safe(s) {
-            s.to_owned()
-        } else {
-            serde_json::to_string(s).expect("strings serialize")
+    /// A string in the `quote` style its neighbours use, where that reads back as the same
+    /// string; else plain where YAML would read it back as the same string, else
+    /// double-quoted. JSON is always double-quoted.
+    fn string(&self, s: &str, quote: ScalarStyle) -> String {
+        let single_safe = !s.contains('\'') && !s.chars().any(char::is_control);
+        match quote {
+            ScalarStyle::SingleQuoted if !self.style.json && single_safe => format!("'{s}'"),
+            ScalarStyle::Plain | ScalarStyle::Literal | ScalarStyle::Folded
+                if !self.style.json && plain_safe(s) =>
+            {
+                s.to_owned()
+            }
+            _ => serde_json::to_string(s).expect("strings serialize"),
         }
     }
 }
@@ -579,6 +582,83 @@ fn insertion_point(text: &str, end: usize, col: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fix::apply;
+    use crate::path::Path;
+    use crate::source::Eol;
+    use crate::yaml::Documents;
+
+    /// `text` with `op` carried out on the node at `path`.
+    fn render(text: &str, path: Path, op: Op) -> String {
+        let doc = Documents::new(text).next().unwrap().unwrap();
+        let style = DocStyle::of(text, &doc.root, Eol::of(text));
+        let edits = edits(text, &doc.root, &style, &Change { path, op }).unwrap();
+        apply(text, edits).unwrap()
+    }
+
+    fn drop_all(text: &str, path: Path) -> String {
+        render(text, path, Op::AppendItems(vec![Value::str("ALL")]))
+    }
+
+    #[test]
+    fn new_items_are_quoted_like_the_items_beside_them() {
+        let caps = Path::root().key("drop");
+        assert_eq!(
+            drop_all("drop: [\"NET_RAW\", \"SYS_ADMIN\"]\n", caps.clone()),
+            "drop: [\"NET_RAW\", \"SYS_ADMIN\", \"ALL\"]\n"
+        );
+        assert_eq!(
+            drop_all("drop:\n- 'NET_RAW'\n", caps.clone()),
+            "drop:\n- 'NET_RAW'\n- 'ALL'\n"
+        );
+        // Plain neighbours, or neighbours that disagree, give plain text.
+        assert_eq!(
+            drop_all("drop: [NET_RAW]\n", caps.clone()),
+            "drop: [NET_RAW, ALL]\n"
+        );
+        assert_eq!(
+            drop_all("drop: [\"NET_RAW\", 'SYS_ADMIN']\n", caps),
+            "drop: [\"NET_RAW\", 'SYS_ADMIN', ALL]\n"
+        );
+    }
+
+    #[test]
+    fn new_keys_copy_their_siblings_and_booleans_stay_plain() {
+        let text = "sc:\n  'name': 'app'\n";
+        let entries = vec![
+            ("runAsNonRoot".into(), Value::Bool(true)),
+            ("runAsUser".into(), Value::Int(1000)),
+            ("type".into(), Value::str("RuntimeDefault")),
+        ];
+        assert_eq!(
+            render(text, Path::root().key("sc"), Op::AddEntries(entries)),
+            "sc:\n  'name': 'app'\n  'runAsNonRoot': true\n  'runAsUser': 1000\n  'type': 'RuntimeDefault'\n"
+        );
+    }
+
+    #[test]
+    fn a_new_mapping_quotes_as_its_parent_does() {
+        // The `{}` shows nothing of its own: the keys and string values around it decide.
+        let text = "\"name\": \"app\"\n\"securityContext\": {}\n";
+        let entries = vec![(
+            "seccompProfile".into(),
+            Value::entry("type", Value::str("RuntimeDefault")),
+        )];
+        assert_eq!(
+            render(text, Path::root().key("securityContext"), Op::AddEntries(entries)),
+            "\"name\": \"app\"\n\"securityContext\":\n  \"seccompProfile\":\n    \"type\": \"RuntimeDefault\"\n"
+        );
+    }
+
+    #[test]
+    fn only_string_values_decide_how_strings_are_quoted() {
+        // A quoted key beside plain keys, and a boolean beside no string at all: plain.
+        let text = "\"a\": 1\nb: 2\nc: true\n";
+        let entries = vec![("d".into(), Value::str("RuntimeDefault"))];
+        assert_eq!(
+            render(text, Path::root(), Op::AddEntries(entries)),
+            "\"a\": 1\nb: 2\nc: true\nd: RuntimeDefault\n"
+        );
+    }
 
     #[test]
     fn insertion_point_respects_comment_owners() {

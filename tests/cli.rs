@@ -726,6 +726,26 @@ fn restricted_v1_0_adds_only_run_as_non_root() {
     }
 }
 
+/// Beside a root init container, `runAsNonRoot: true` goes on the other container, and
+/// `--run-as-user` gives that container the UID, as it gives the pod one when the `true` is
+/// pod-level; the root container keeps `runAsUser: 0` without `--unsafe`.
+#[test]
+fn run_as_user_goes_beside_a_container_level_run_as_non_root() {
+    let tmp = TempDir::new().unwrap();
+    let input = fs::read(fixtures().join("unsafe/root-init-container.yaml")).unwrap();
+    let o = run_stdin(tmp.path(), &["fix", "--run-as-user", "1000", "-"], &input);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    let db = &out[out.find("- name: db").expect("db container")..];
+    assert!(
+        db.contains("runAsNonRoot: true\n          runAsUser: 1000\n"),
+        "{out}"
+    );
+    assert!(out.contains("runAsUser: 0\n"), "{out}");
+    let marks = out.lines().filter(|l| l.trim() == "runAsNonRoot: true");
+    assert_eq!(marks.count(), 1, "{out}");
+}
+
 #[test]
 fn policy_version_v1_8_adds_ape_but_not_seccomp() {
     let tmp = demo_copy();
