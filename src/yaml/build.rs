@@ -353,18 +353,18 @@ fn tag_suffix(tag: &saphyr_parser::Tag) -> Box<str> {
 /// which is how an unrendered Helm template usually shows.
 fn complex_key(text: &str, at: usize) -> Located {
     let pos = crate::source::LineIndex::new(text).pos(text, at);
-    let message = if text[at..].starts_with("{{") || text[..at].ends_with('{') {
-        "this looks like an unrendered Helm template (`{{ … }}`), not rendered YAML: render it first (`helm template … | pss-fix fix -`, or use the post-renderer)"
+    let message = if crate::unrendered::looks_unrendered(text, pos.line, pos.col) {
+        crate::unrendered::UNRENDERED_KEY
     } else {
-        "a mapping key that is itself a mapping or list: not a Kubernetes manifest"
+        crate::unrendered::COMPLEX_KEY
     };
     Located::at(pos, message)
 }
 
 fn scan_error(text: &str, e: ScanError) -> Located {
     let m = e.marker();
-    let hint = if text.contains("{{") {
-        " (the file contains `{{ … }}`: if it is a Helm template, render it first with `helm template`)"
+    let hint = if crate::unrendered::looks_unrendered(text, m.line(), m.col() + 1) {
+        crate::unrendered::HINT
     } else {
         ""
     };
