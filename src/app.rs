@@ -134,6 +134,9 @@ pub fn run(cli: Cli) -> io::Result<ExitStatus> {
                 return Ok(ExitStatus::Error);
             };
             setup.opts.resource_list = matches!(cli.command, Command::Krm(_));
+            // Helm (or kustomize) is mid-install: a document pss-fix cannot edit goes on as
+            // it came rather than failing the install (DESIGN §1).
+            setup.opts.pass_through = true;
             let out = Out {
                 color: false,
                 progress: Default::default(),
@@ -178,6 +181,7 @@ impl Setup {
                 resource_list: false,
                 findings_only: false,
                 one_thread: false,
+                pass_through: false,
                 context: Arc::new(Context {
                     config,
                     namespaces: HashMap::new(),
@@ -483,8 +487,9 @@ impl PathRun {
     }
 }
 
-/// `fix -` and `post-render`: stdin in, the fixed stream (or the input unchanged) out on
-/// stdout, every message on stderr.
+/// `fix -`, `post-render` and `krm`: stdin in, the fixed stream (or the input unchanged) out
+/// on stdout, every message on stderr. A document `post-render` passed through unchanged is
+/// reported with the findings; under `--strict` it counts as left.
 fn stream(out: &Out, mut setup: Setup, format: Format, strict: bool) -> io::Result<ExitStatus> {
     let (name, bytes) = read(&Input::Stdin).map_err(|e| io::Error::other(e.to_string()))?;
     let text = match source::decode(bytes) {
@@ -510,7 +515,10 @@ fn stream(out: &Out, mut setup: Setup, format: Format, strict: bool) -> io::Resu
         None => out.stdout(&text)?,
     }
     drop(fixed);
-    let left = report.workloads.iter().any(|w| !w.after().is_empty());
+    // A document passed through unchanged was never checked: under --strict it counts as
+    // left, like a violation that could not be fixed.
+    let left =
+        report.workloads.iter().any(|w| !w.after().is_empty()) || !report.passed_through.is_empty();
     if format == Format::Text {
         out.stderr(&report::remaining_text(&name, &report));
     } else {

@@ -4,6 +4,11 @@
 //! Verification re-parses the output and requires the same number of documents, each equal as
 //! data to its input document plus exactly the planned changes, and a re-check that plans
 //! nothing more. Any disagreement is an error for the file: no output, nothing written.
+//!
+//! A renderer's output on its way to a cluster (`post-render`, `krm`) is never failed for one
+//! document: with [`Options::pass_through`], what would be an error for the file is narrowed
+//! down to the documents that cause it, which pass through byte for byte and are reported
+//! ([`FileReport::passed_through`]); the rest of the stream is fixed as usual.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,6 +44,11 @@ pub struct Options {
     /// The caller already keeps every core busy (many files at once): process on the
     /// calling thread, without cutting the text into runs for more threads.
     pub one_thread: bool,
+    /// The input is a renderer's output on its way to a cluster (`post-render`, `krm`): a
+    /// document that cannot be safely edited passes through unchanged, reported in
+    /// [`FileReport::passed_through`], instead of stopping the stream (see
+    /// [`process_in_parts`]); and no message suggests rendering it first.
+    pub pass_through: bool,
     /// Project configuration and what the run learned about namespaces.
     pub context: Arc<Context>,
 }
@@ -133,6 +143,27 @@ pub struct FileReport {
     pub changed: bool,
     pub documents: usize,
     pub workloads: Vec<WorkloadReport>,
+    /// Documents left exactly as they came, because they could not be safely edited (only
+    /// with [`Options::pass_through`]; otherwise such a document is an error for the file).
+    pub passed_through: Vec<PassedThrough>,
+}
+
+/// A document pss-fix could not safely edit, passed through byte for byte.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PassedThrough {
+    /// 0-based index of the document in the stream; `None` when the whole stream passed
+    /// through (its documents depend on each other: a `%` directive, a `...` line).
+    pub document: Option<usize>,
+    /// Where the problem is (1-based), else where the document starts.
+    pub line: usize,
+    pub col: usize,
+    /// Why: the error that would otherwise have stopped the stream.
+    pub message: String,
+    /// `Kind/name` of the object, when the document could be read.
+    pub object: Option<String>,
+    /// The template it came from in a Helm render (as [`WorkloadReport::source`]).
+    pub source: Option<String>,
 }
 
 /// Rounds of fixing before giving up: unsafe fixes unlock further fixes (removing
@@ -168,6 +199,14 @@ pub fn process(name: &str, text: &str, opts: &Options) -> Result<FileReport, Err
 
 /// [`process`], with the fixed text left in the runs it was made in (`report.output` is
 /// `None`): a large stream is then written out run by run, never held twice.
+///
+/// With [`Options::pass_through`], a run that fails is taken apart: each of its documents
+/// (from one `---` line to the next) is processed on its own, and one that still fails
+/// passes through byte for byte, reported in [`FileReport::passed_through`]. The fast path
+/// is untouched, and only the failed run is processed again. A stream whose documents depend
+/// on each other (see [`crate::source::independent_documents`]) cannot be taken apart: it
+/// passes through whole. Either way the result is an error only when no document of the
+/// stream could be read at all: that input is not YAML.
 pub fn process_in_parts(
     name: &str,
     text: &str,
@@ -181,13 +220,9 @@ pub fn process_in_parts(
     } else {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     };
-    let runs = split_documents(text, threads);
+    let mut runs = split_documents(text, threads);
     if runs.len() <= 1 || threads == 1 {
-        let mut report = process_whole(name, text, opts, Base::default())?;
-        let fixed = report.output.take().map(|s| Fixed {
-            parts: vec![Part::Fixed(s)],
-        });
-        return Ok((report, fixed));
+        runs = std::iter::once(0..text.len()).collect();
     }
     let mut bases = Vec::with_capacity(runs.len());
     let mut line = 0;
@@ -195,6 +230,74 @@ pub fn process_in_parts(
         bases.push(Base { document: 0, line });
         line += count_lines(&text[r.clone()]);
     }
+    let results = if runs.len() == 1 {
+        vec![process_whole(name, text, opts, Base::default())]
+    } else {
+        process_runs(name, text, &runs, &bases, threads, opts)?
+    };
+    let mut whole = Joined::default();
+    // Exactly sized: a stream of many workloads has many reports.
+    whole.report.workloads.reserve_exact(
+        results
+            .iter()
+            .map(|r| r.as_ref().map_or(0, |r| r.workloads.len()))
+            .sum(),
+    );
+    whole.parts.reserve_exact(runs.len());
+    let mut failure = None;
+    for (i, result) in results.into_iter().enumerate() {
+        let e = match result {
+            Ok(report) => {
+                whole.add(report, runs[i].clone());
+                continue;
+            }
+            Err(e) if !opts.pass_through => return Err(e),
+            Err(e) => e,
+        };
+        if !crate::source::independent_documents(text) {
+            return pass_stream(text, e);
+        }
+        let pieces = document_pieces(text, runs[i].clone());
+        if let [piece] = pieces.as_slice() {
+            whole.pass(text, piece.clone(), bases[i].line, &e);
+        } else {
+            let mut line = bases[i].line;
+            let mut counted = runs[i].start;
+            for piece in pieces {
+                line += count_lines(&text[counted..piece.start]);
+                counted = piece.start;
+                let base = Base { document: 0, line };
+                match process_whole(name, &text[piece.clone()], opts, base) {
+                    Ok(report) => whole.add(report, piece),
+                    Err(e) => whole.pass(text, piece, line, &e),
+                }
+            }
+        }
+        failure.get_or_insert(e);
+    }
+    if let Some(e) = failure {
+        if !whole.read {
+            return Err(without_hint(e));
+        }
+    }
+    let Joined {
+        report,
+        parts,
+        read: _,
+    } = whole;
+    let fixed = report.changed.then_some(Fixed { parts });
+    Ok((report, fixed))
+}
+
+/// Each run of `runs` processed on its own, on `threads` threads; the results in run order.
+fn process_runs(
+    name: &str,
+    text: &str,
+    runs: &[std::ops::Range<usize>],
+    bases: &[Base],
+    threads: usize,
+    opts: &Options,
+) -> Result<Vec<Result<FileReport, Error>>, Error> {
     // Workers take the next run as they finish one; results are put back in order after.
     let next = std::sync::atomic::AtomicUsize::new(0);
     let work = || {
@@ -231,32 +334,107 @@ pub fn process_in_parts(
             "internal: a run of documents was lost",
         ));
     }
-    let mut whole = FileReport::default();
-    // Exactly sized: a stream of many workloads has many reports.
-    whole.workloads.reserve_exact(
-        results
-            .iter()
-            .map(|(_, r)| r.as_ref().map_or(0, |r| r.workloads.len()))
-            .sum(),
-    );
-    let mut parts = Vec::with_capacity(runs.len());
-    let mut changed = false;
-    for (i, result) in results {
-        let report = result?;
+    Ok(results.into_iter().map(|(_, r)| r).collect())
+}
+
+/// A stream's report and fixed text, put together run by run (or document by document)
+/// in input order.
+#[derive(Default)]
+struct Joined {
+    report: FileReport,
+    parts: Vec<Part>,
+    /// Some document of the stream could be read: passing the others through makes sense.
+    read: bool,
+}
+
+impl Joined {
+    /// Add the report of the piece of the input at `range`.
+    fn add(&mut self, report: FileReport, range: std::ops::Range<usize>) {
         for mut w in report.workloads {
-            w.document += whole.documents;
-            whole.workloads.push(w);
+            w.document += self.report.documents;
+            self.report.workloads.push(w);
         }
-        whole.documents += report.documents;
-        changed |= report.output.is_some();
-        parts.push(
-            report
-                .output
-                .map_or(Part::Input(runs[i].clone()), Part::Fixed),
-        );
+        self.read |= report.documents > 0;
+        self.report.documents += report.documents;
+        self.report.changed |= report.output.is_some();
+        self.parts
+            .push(report.output.map_or(Part::Input(range), Part::Fixed));
     }
-    whole.changed = changed;
-    Ok((whole, changed.then_some(Fixed { parts })))
+
+    /// Pass the one document at `range` of `text` through unchanged, because of `e`; its
+    /// first line is `line` lines into the file.
+    fn pass(&mut self, text: &str, range: std::ops::Range<usize>, line: usize, e: &Error) {
+        let piece = &text[range.clone()];
+        // Read again, only to name the object and say whether it is YAML at all.
+        let doc = Documents::new(piece).next().and_then(Result::ok);
+        let object = doc.as_ref().and_then(|d| {
+            let kind = d.root.get("kind").and_then(Node::as_str)?;
+            let name = d.root.get("metadata").and_then(|m| m.get("name"));
+            Some(format!(
+                "{kind}/{}",
+                name.and_then(Node::as_str).unwrap_or("")
+            ))
+        });
+        let source = match &doc {
+            Some(d) => helm_source(piece, d.start, &d.root, Some(&d.root)),
+            None => source_comment(unread_head(piece)),
+        };
+        self.read |= doc.is_some();
+        let at = e.pos.unwrap_or(crate::error::Pos {
+            line: line + 1,
+            col: 1,
+        });
+        self.report.passed_through.push(PassedThrough {
+            document: Some(self.report.documents),
+            line: at.line,
+            col: at.col,
+            message: crate::unrendered::without_hint(&e.message).into_owned(),
+            object,
+            source,
+        });
+        self.report.documents += 1;
+        self.parts.push(Part::Input(range));
+    }
+}
+
+/// The whole of a stream whose documents depend on each other, passed through because of
+/// `e`; an error when none of its documents can be read.
+fn pass_stream(text: &str, e: Error) -> Result<(FileReport, Option<Fixed>), Error> {
+    if !Documents::new(text).any(|d| d.is_ok()) {
+        return Err(without_hint(e));
+    }
+    let at = e.pos.unwrap_or(crate::error::Pos { line: 1, col: 1 });
+    let report = FileReport {
+        passed_through: vec![PassedThrough {
+            document: None,
+            line: at.line,
+            col: at.col,
+            message: crate::unrendered::without_hint(&e.message).into_owned(),
+            object: None,
+            source: None,
+        }],
+        ..FileReport::default()
+    };
+    Ok((report, None))
+}
+
+/// `e` for input known to be rendered: without the hint to render it first.
+fn without_hint(mut e: Error) -> Error {
+    e.message = crate::unrendered::without_hint(&e.message).into_owned();
+    e
+}
+
+/// The documents of `range` (which starts at a document boundary), each from its `---` line
+/// (the first from the range's start, taking in what precedes its marker) to the next.
+fn document_pieces(text: &str, range: std::ops::Range<usize>) -> Vec<std::ops::Range<usize>> {
+    let mut pieces = Vec::new();
+    let mut start = range.start;
+    while start < range.end {
+        let end = crate::source::next_document_marker(text, start).min(range.end);
+        pieces.push(start..end);
+        start = end;
+    }
+    pieces
 }
 
 /// The fixed text of a stream, as the runs it was processed in: each one either the input's
@@ -404,6 +582,7 @@ fn process_run(
             changed: false,
             documents,
             workloads: reports,
+            passed_through: Vec::new(),
         }));
     };
     let output = if by_document {
@@ -424,6 +603,7 @@ fn process_run(
         changed: true,
         documents,
         workloads: reports,
+        passed_through: Vec::new(),
     }))
 }
 
@@ -543,10 +723,14 @@ fn settle(
 
 /// Where a Helm-rendered object came from: Helm 4's annotation on the object, else the
 /// `# Source:` comment Helm 3 writes at the top of the document.
-fn helm_source(text: &str, doc_start: usize, root: &Node<'_>, w: &Workload) -> Option<String> {
+fn helm_source(
+    text: &str,
+    doc_start: usize,
+    root: &Node<'_>,
+    object: Option<&Node<'_>>,
+) -> Option<String> {
     const ANNOTATION: &str = "postrenderer.helm.sh/postrender-filename";
-    let annotated = root
-        .at(w.object.segs())
+    let annotated = object
         .and_then(|o| o.get("metadata"))
         .and_then(|m| m.get("annotations"))
         .and_then(|a| a.get(ANNOTATION))
@@ -554,10 +738,27 @@ fn helm_source(text: &str, doc_start: usize, root: &Node<'_>, w: &Workload) -> O
     if let Some(file) = annotated {
         return Some(file.to_owned());
     }
-    let head = text.get(doc_start..root.start)?;
+    source_comment(text.get(doc_start..root.start)?)
+}
+
+/// The template named by Helm 3's `# Source:` comment in the head of a document.
+fn source_comment(head: &str) -> Option<String> {
     head.lines()
         .find_map(|l| l.trim_start().strip_prefix("# Source: "))
         .map(|s| s.trim_end().to_owned())
+}
+
+/// The head of a document that could not be read: its marker, blank and comment lines.
+fn unread_head(piece: &str) -> &str {
+    let mut end = 0;
+    for line in piece.split_inclusive('\n') {
+        let t = line.trim();
+        if !(t.is_empty() || t.starts_with('#') || crate::source::is_document_marker(line, 0)) {
+            break;
+        }
+        end += line.len();
+    }
+    &piece[..end]
 }
 
 /// A KRM function's input is exactly one `config.kubernetes.io/v1` ResourceList.
@@ -796,7 +997,8 @@ fn round_inner(
             let at = pos(w.at);
             let mut report = new_report(index, &w, at.line, at.col);
             if first_look {
-                report.source = helm_source(text, doc.start, &doc.root, &w);
+                report.source =
+                    helm_source(text, doc.start, &doc.root, doc.root.at(w.object.segs()));
             }
             let policy = opts.policy_for(&w.namespace);
             report.policy = policy;
@@ -1061,6 +1263,64 @@ mod tests {
             let out = report.output.expect("the pods get fixed");
             assert!(out.contains("runAsNonRoot: true"), "{out}");
         }
+    }
+
+    /// In tolerant mode a refused document in a later run passes through byte for byte, and
+    /// every other document comes out as it would without it: on one thread or many, with
+    /// the same reports, document numbers and lines.
+    #[test]
+    fn a_refused_document_passes_through_alone() {
+        let head = crate::synth::stream(150 * 1024, 3);
+        let tail = crate::synth::stream(150 * 1024, 4);
+        let bad = "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: dup\nspec:\n  containers:\n  - name: c\n    image: a\n    image: b\n";
+        let text = format!("{head}{bad}{tail}");
+        let without = format!("{head}{tail}");
+        let tolerant = Options {
+            pass_through: true,
+            ..Options::default()
+        };
+        let expected = process("s", &without, &Options::default()).unwrap();
+        let fixed = expected.output.clone().unwrap();
+        let split = fixed.len()
+            - process("s", &tail, &Options::default())
+                .unwrap()
+                .output
+                .unwrap()
+                .len();
+        let bad_line = head.lines().count() + 1;
+        for one_thread in [false, true] {
+            let opts = Options {
+                one_thread,
+                ..tolerant.clone()
+            };
+            let got = process("s", &text, &opts).unwrap();
+            let out = got.output.as_deref().unwrap();
+            assert_eq!(out, format!("{}{bad}{}", &fixed[..split], &fixed[split..]));
+            let [p] = got.passed_through.as_slice() else {
+                panic!("{:?}", got.passed_through)
+            };
+            assert_eq!((p.line, p.col), (bad_line + 9, 5), "{p:?}");
+            assert_eq!(p.object.as_deref(), Some("Pod/dup"));
+            assert_eq!(got.documents, expected.documents + 1);
+            let dup = p.document.unwrap();
+            let shifted: Vec<(usize, usize, String)> = expected
+                .workloads
+                .iter()
+                .map(|w| {
+                    let d = w.document + usize::from(w.document >= dup);
+                    let l = w.line + if w.line > bad_line { 10 } else { 0 };
+                    (d, l, w.name.clone())
+                })
+                .collect();
+            let key: Vec<(usize, usize, String)> = got
+                .workloads
+                .iter()
+                .map(|w| (w.document, w.line, w.name.clone()))
+                .collect();
+            assert_eq!(key, shifted);
+        }
+        // Without the mode, the stream is refused as before.
+        assert!(process("s", &text, &Options::default()).is_err());
     }
 
     /// An error in a later run names the line of the whole file, as one pass would.

@@ -25,6 +25,7 @@ pub mod report;
 pub mod shell;
 pub mod source;
 pub mod synth;
+pub mod unrendered;
 pub mod value;
 pub mod view;
 pub mod walk;

@@ -822,6 +822,25 @@ fn braces_inside_quoted_strings_are_text() {
     assert!(after.contains("image: \"{{ .Values.image }}\""));
 }
 
+/// Issue 10: braces in a block scalar or a quoted one are text, so a file that fails to
+/// parse for another reason gets no advice to render it (Helm 4's kube-prometheus-stack
+/// stream was told to, for its alert descriptions).
+#[test]
+fn braces_that_are_text_get_no_render_hint() {
+    let input = "`{{ … }}` in a quoted and a block scalar, and an unclosed flow sequence";
+    let bytes = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  annotations:\n    summary: '{{ $labels.pod }} is down'\nspec:\n  containers:\n  - name: web\n    command: |\n      echo {{ .Names }}\n    image: nginx\n    args: [a, b\n";
+    let (o, after) = fix_file("pod.yaml", bytes);
+    o.assert_exit(2, input);
+    assert!(after == bytes, "{input}: the file was changed");
+    let message = o.message();
+    assert!(
+        message.starts_with("pod.yaml:1") && message.contains("invalid YAML"),
+        "{message}"
+    );
+    assert!(!message.contains("render it first"), "{message}");
+    row(input, &o, "unchanged");
+}
+
 // ---------------------------------------------------------------------------------------
 // wrong value types
 

@@ -443,6 +443,174 @@ fn strict_stream_exits_1_with_violations_left_and_still_outputs() {
 }
 
 // ---------------------------------------------------------------------------------------
+// post-render: what cannot be edited passes through
+
+fn refused_stream() -> String {
+    fs::read_to_string(fixtures().join("post-render/refused-documents.yaml")).unwrap()
+}
+
+/// The documents of a stream, each from its `---` line to the next.
+fn documents(text: &str) -> Vec<&str> {
+    let mut starts: Vec<usize> = text
+        .match_indices("---\n")
+        .map(|(i, _)| i)
+        .filter(|&i| i == 0 || text.as_bytes()[i - 1] == b'\n')
+        .collect();
+    if starts.first() != Some(&0) {
+        starts.insert(0, 0);
+    }
+    starts.push(text.len());
+    starts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
+}
+
+/// `line:col` (1-based) where `needle` starts in `text`.
+fn line_col(text: &str, needle: &str) -> String {
+    let at = text.find(needle).expect("needle in text");
+    let line = text[..at].matches('\n').count() + 1;
+    let col = at - text[..at].rfind('\n').map_or(0, |nl| nl + 1) + 1;
+    format!("{line}:{col}")
+}
+
+/// Issue 10, item 4: a document with a duplicate key in its pod template and one that is not
+/// YAML pass through byte for byte, each named on stderr; every other document comes out
+/// exactly as `fix -` makes it on its own; exit 0, and 1 under `--strict`.
+#[test]
+fn post_render_passes_documents_it_cannot_edit_through_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = refused_stream();
+    let o = run_stdin(tmp.path(), &["post-render"], input.as_bytes());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    let (ins, outs) = (documents(&input), documents(&out));
+    assert_eq!(ins.len(), 5, "{input}");
+    assert_eq!(outs.len(), ins.len(), "{out}");
+    for (doc, got) in ins.iter().zip(&outs) {
+        if doc.contains("name: shop-api") || doc.contains("name: shop-broken") {
+            assert_eq!(got, doc, "a refused document changed");
+        } else {
+            let alone = run_stdin(tmp.path(), &["fix", "-"], doc.as_bytes());
+            assert_eq!(code(&alone), 0, "{}", stderr(&alone));
+            assert_eq!(
+                *got,
+                stdout(&alone),
+                "a document came out unlike its own fix"
+            );
+        }
+    }
+    assert!(out.contains("name: shop-worker") && out.matches("runAsNonRoot: true").count() == 2);
+
+    let err = stderr(&o);
+    let duplicate = format!(
+        "<stdin>:{}: Deployment/shop-api (shop/templates/api.yaml) passed through unchanged: duplicate key \"image\"\n",
+        line_col(&input, "image: registry.example/shop-api:1.5")
+    );
+    assert!(err.contains(&duplicate), "{err}");
+    // The line of a syntax error is the reader's to choose: somewhere in that document.
+    let broken = err
+        .lines()
+        .find(|l| {
+            l.contains("(shop/templates/broken.yaml) passed through unchanged: invalid YAML: ")
+        })
+        .unwrap_or_else(|| panic!("{err}"));
+    let line: usize = broken.split(':').nth(1).unwrap().parse().unwrap();
+    let first = input[..input.find("# Source: shop/templates/broken.yaml").unwrap()]
+        .matches('\n')
+        .count();
+    let last = first + ins[3].lines().count();
+    assert!((first..=last).contains(&line), "{broken}");
+    assert!(!err.contains("render it first"), "{err}");
+
+    let strict = run_stdin(tmp.path(), &["post-render", "--strict"], input.as_bytes());
+    assert_eq!(code(&strict), 1, "{}", stderr(&strict));
+    assert_eq!(strict.stdout, o.stdout);
+
+    // `fix -` keeps its all-or-nothing contract (DESIGN §1).
+    let fix = run_stdin(tmp.path(), &["fix", "-"], input.as_bytes());
+    assert_eq!(code(&fix), 2, "{}", stderr(&fix));
+    assert!(fix.stdout.is_empty());
+}
+
+/// Even with nothing left to fix, a passed-through document fails `--strict`: it was never
+/// checked.
+#[test]
+fn post_render_strict_fails_on_a_passed_through_document_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = documents(&refused_stream())[1].to_owned();
+    for (args, want) in [
+        (&["post-render"][..], 0),
+        (&["post-render", "--strict"][..], 1),
+    ] {
+        let o = run_stdin(tmp.path(), args, input.as_bytes());
+        assert_eq!(code(&o), want, "{args:?}: {}", stderr(&o));
+        assert_eq!(stdout(&o), input);
+    }
+}
+
+/// Exit 2 is for input that is not YAML at all; nothing goes to stdout then.
+#[test]
+fn post_render_exits_2_only_for_input_that_is_not_yaml() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: i\n";
+    for (input, why) in [
+        (
+            b"kind: Pod\nmetadata:\n  name: \xff\n".to_vec(),
+            "invalid UTF-8",
+        ),
+        (format!("{pod}\0").into_bytes(), "binary data"),
+        (b"a: [1\n---\nb: [2\n".to_vec(), "invalid YAML"),
+        (b"# only a comment\n---\nb: [2\n".to_vec(), "invalid YAML"),
+    ] {
+        let o = run_stdin(tmp.path(), &["post-render"], &input);
+        assert_eq!(code(&o), 2, "{why}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{why}");
+        assert!(stderr(&o).contains(why), "{}", stderr(&o));
+    }
+}
+
+/// Directives and `...` lines bind documents together: such a stream passes through whole.
+#[test]
+fn post_render_passes_a_stream_of_dependent_documents_through_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let refused = documents(&refused_stream())[1].to_owned();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: i\n";
+    for input in [
+        format!("%YAML 1.1\n{refused}"),
+        format!("{pod}...\n{refused}"),
+    ] {
+        let o = run_stdin(tmp.path(), &["post-render"], input.as_bytes());
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        assert_eq!(stdout(&o), input);
+        assert!(
+            stderr(&o).contains("the stream passed through unchanged: duplicate key"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
+
+/// Helm's output is rendered by definition: no hint to render it first, even where `{{`
+/// stands where YAML structure is (the hint stays for `fix`).
+#[test]
+fn post_render_never_suggests_rendering_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pod = documents(&refused_stream())[4].to_owned();
+    let input =
+        format!("---\n{{{{- if .Values.enabled }}}}\nkind: ConfigMap\n{{{{- end }}}}\n{pod}");
+    let o = run_stdin(tmp.path(), &["post-render"], input.as_bytes());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("<stdin>:2:")
+            && err.contains(": a document passed through unchanged: invalid YAML: "),
+        "{err}"
+    );
+    assert!(!err.contains("render it first"), "{err}");
+    let fix = run_stdin(tmp.path(), &["fix", "-"], input.as_bytes());
+    assert_eq!(code(&fix), 2);
+    assert!(stderr(&fix).contains("render it first"), "{}", stderr(&fix));
+}
+
+// ---------------------------------------------------------------------------------------
 // --interactive
 
 #[test]

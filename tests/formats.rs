@@ -136,7 +136,15 @@ const REPORT_KEYS: [&str; 7] = [
     "files",
     "summary",
 ];
-const FILE_KEYS: [&str; 5] = ["path", "error", "changed", "written", "workloads"];
+const FILE_KEYS: [&str; 6] = [
+    "path",
+    "error",
+    "changed",
+    "written",
+    "workloads",
+    "passedThrough",
+];
+const PASSED_KEYS: [&str; 6] = ["document", "line", "col", "message", "object", "source"];
 const WORKLOAD_KEYS: [&str; 14] = [
     "kind",
     "namespace",
@@ -185,6 +193,11 @@ fn assert_schema(report: &Value) {
             assert!(f["error"]["message"].is_string());
             assert_eq!(f["workloads"], Value::Array(vec![]));
         }
+        for p in f["passedThrough"].as_array().unwrap() {
+            assert_eq!(keys(p), sorted(PASSED_KEYS.to_vec()));
+            assert!(p["line"].as_u64().unwrap() >= 1 && p["col"].as_u64().unwrap() >= 1);
+            assert!(p["message"].is_string());
+        }
         for w in f["workloads"].as_array().unwrap() {
             assert_eq!(keys(w), sorted(WORKLOAD_KEYS.to_vec()));
             assert!(w["line"].as_u64().unwrap() >= 1 && w["col"].as_u64().unwrap() >= 1);
@@ -228,6 +241,7 @@ fn assert_schema(report: &Value) {
             "violationsFixed",
             "violationsLeft",
             "errors",
+            "documentsPassedThrough",
         ])
     );
     assert!(summary
@@ -446,13 +460,11 @@ fn json_reports_file_errors() {
     assert_eq!(r["summary"]["files"], 2);
 }
 
-#[test]
-fn stdin_json_goes_to_stderr() {
-    let dir = demo();
-    let input = fs::read(dir.path().join("demo/web.yaml")).unwrap();
+/// `pss-fix ARGS` in `dir` with `input` on stdin.
+fn run_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Output {
     let mut child = Command::new(BIN)
-        .args(["fix", "--format", "json", "-"])
-        .current_dir(dir.path())
+        .args(args)
+        .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -460,22 +472,66 @@ fn stdin_json_goes_to_stderr() {
         .unwrap();
     {
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(&input).unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
     }
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The JSON report a stdin run wrote on stderr (after any other message).
+fn stderr_json(out: &Output) -> Value {
+    let err = String::from_utf8(out.stderr.clone()).unwrap();
+    let start = err.find('{').expect("a JSON report on stderr");
+    serde_json::Deserializer::from_str(&err[start..])
+        .into_iter()
+        .next()
+        .unwrap()
+        .unwrap()
+}
+
+#[test]
+fn stdin_json_goes_to_stderr() {
+    let dir = demo();
+    let input = fs::read(dir.path().join("demo/web.yaml")).unwrap();
+    let out = run_stdin(dir.path(), &["fix", "--format", "json", "-"], &input);
     assert_eq!(code(&out), 0);
     let yaml = stdout(&out);
     assert!(yaml.contains("allowPrivilegeEscalation: false"), "{yaml}");
     assert!(!yaml.contains("\"version\""), "stdout carries only YAML");
-    let err = String::from_utf8(out.stderr).unwrap();
-    let start = err.find('{').expect("a JSON report on stderr");
-    let report: Value = serde_json::Deserializer::from_str(&err[start..])
-        .into_iter()
-        .next()
-        .unwrap()
-        .unwrap();
+    let report = stderr_json(&out);
     assert_schema(&report);
     assert_eq!(file(&report, "<stdin>")["changed"], true);
+}
+
+/// `post-render --format FORMAT` on `fixtures/post-render/refused-documents.yaml`, whose
+/// documents 1 (a duplicate key) and 3 (not YAML) pass through unchanged; it exits 0.
+fn post_render_refused(format: &str) -> Output {
+    let input = fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/post-render/refused-documents.yaml"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_stdin(dir.path(), &["post-render", "--format", format], &input);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+#[test]
+fn post_render_json_lists_passed_through_documents() {
+    let out = post_render_refused("json");
+    let report = stderr_json(&out);
+    assert_schema(&report);
+    let passed = &file(&report, "<stdin>")["passedThrough"];
+    assert_eq!(passed.as_array().map(Vec::len), Some(2), "{passed}");
+    assert_eq!(passed[0]["document"], 1);
+    assert_eq!(passed[0]["object"], "Deployment/shop-api");
+    assert_eq!(passed[0]["source"], "shop/templates/api.yaml");
+    assert_eq!(passed[0]["message"], "duplicate key \"image\"");
+    assert_eq!(passed[1]["document"], 3);
+    assert_eq!(passed[1]["object"], Value::Null);
+    assert_eq!(passed[1]["source"], "shop/templates/broken.yaml");
+    assert_eq!(report["summary"]["documentsPassedThrough"], 2);
+    assert_eq!(report["summary"]["errors"], 0);
+    assert_eq!(report["summary"]["workloadsFixed"], 2);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -791,8 +847,48 @@ fn sarif_reports_file_errors_as_notifications() {
     );
 }
 
+/// A passed-through document is a warning notification: the run did what it promises.
+#[test]
+fn post_render_sarif_warns_of_passed_through_documents() {
+    let out = post_render_refused("sarif");
+    let log = stderr_json(&out);
+    assert_sarif(&log);
+    let inv = &log["runs"][0]["invocations"][0];
+    assert_eq!(inv["executionSuccessful"], true);
+    let notes = inv["toolExecutionNotifications"].as_array().unwrap();
+    assert_eq!(notes.len(), 2);
+    assert!(notes.iter().all(|n| n["level"] == "warning"));
+    assert!(notes[0]["message"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("Deployment/shop-api (shop/templates/api.yaml) passed through unchanged"));
+    let region = &notes[0]["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(29), Some(9))
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Markdown
+
+#[test]
+fn post_render_markdown_has_a_passed_through_section() {
+    let out = post_render_refused("markdown");
+    let md = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        sections(&md),
+        [
+            "### pss-fix: 2 workloads made compliant with restricted:latest",
+            "#### Fixed",
+            "#### Passed through unchanged"
+        ],
+        "{md}"
+    );
+    assert!(md.contains(
+        "- `<stdin>:29:9`: Deployment/shop-api (shop/templates/api.yaml): duplicate key \"image\"\n"
+    ), "{md}");
+}
 
 fn sections(md: &str) -> Vec<&str> {
     md.lines().filter(|l| l.starts_with('#')).collect()

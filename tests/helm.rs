@@ -333,6 +333,100 @@ fn helm3_strict_fails_readably_on_a_hostpath_volume() {
     assert_hostpath_message(&stderr(&out), "helm 3 --strict");
 }
 
+/// Issue 10, item 4: a document pss-fix cannot safely edit (a duplicate key in a pod
+/// template, which Helm 3 renders without complaint) passes through byte for byte; the rest
+/// of the chart is fixed and the render succeeds, failing only under `--strict`. The chart is
+/// built from the documents of `fixtures/post-render/refused-documents.yaml`.
+#[test]
+fn helm3_passes_a_document_it_cannot_edit_through() {
+    let Some(helm) = helm3() else { return };
+    let stream =
+        fs::read_to_string(root().join("fixtures/post-render/refused-documents.yaml")).unwrap();
+    let chart = tempfile::tempdir().unwrap();
+    let templates = chart.path().join("shop/templates");
+    fs::create_dir_all(&templates).unwrap();
+    fs::write(
+        chart.path().join("shop/Chart.yaml"),
+        "apiVersion: v2\nname: shop\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    for doc in stream.split("\n---\n").skip(1) {
+        // Helm writes the `---` and `# Source:` lines itself.
+        let (source, body) = doc.split_once('\n').unwrap();
+        let file = source.strip_prefix("# Source: shop/").unwrap();
+        if body.contains("kind: Deployment") || body.contains("kind: Pod") {
+            fs::write(chart.path().join("shop").join(file), body).unwrap();
+        }
+    }
+    let dir = chart.path().join("shop");
+    let mut args = vec!["template", "rel", dir.to_str().unwrap()];
+    let plain = helm.run(&args);
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    let plain = stdout(&plain);
+    assert!(
+        plain.contains("image: registry.example/shop-api:1.5"),
+        "{plain}"
+    );
+
+    args.extend_from_slice(H3_POST);
+    let out = helm.run(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let post = stdout(&out);
+    let n = assert_only_insertions(&plain, &post, "helm 3 plain -> post-rendered");
+    assert_eq!(
+        n,
+        2 * 9,
+        "both fixable workloads get every safe fix:\n{post}"
+    );
+    let api = |s: &str| -> String {
+        s.split("---\n")
+            .find(|d| d.contains("name: shop-api"))
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(api(&post), api(&plain), "the refused document changed");
+
+    args.extend_from_slice(&["--post-renderer-args", "--strict"]);
+    let out = helm.run(&args);
+    assert!(
+        !out.status.success(),
+        "helm template succeeded under --strict"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("Deployment/shop-api (shop/templates/api.yaml) passed through unchanged: duplicate key \"image\""),
+        "{err}"
+    );
+}
+
+/// Helm 4 sends kube-prometheus-stack with multi-line quoted scalars that pss-fix's reader
+/// may refuse (`../shared/helm4/`): the install must go on. Each document comes out either
+/// byte for byte as it came or with lines inserted only, and nothing says to render it.
+#[test]
+fn helm4_stream_never_fails_post_render() {
+    let path = root().join("../shared/helm4/kube-prometheus-stack.yaml");
+    let Ok(sent) = fs::read_to_string(&path) else {
+        assert!(env::var_os("CI").is_none(), "{} not found", path.display());
+        eprintln!("{} not found; not run", path.display());
+        return;
+    };
+    let out = pss_fix(&["post-render"], &sent);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let fixed = stdout(&out);
+    assert_only_insertions(
+        &sent,
+        &fixed,
+        "Helm 4's kube-prometheus-stack -> post-render",
+    );
+    let docs = |s: &str| s.matches("\n---\n").count();
+    assert_eq!(docs(&fixed), docs(&sent));
+    assert!(
+        !stderr(&out).contains("render it first"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Helm 4: the plugin in helm-plugin/pss-fix
 

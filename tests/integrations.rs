@@ -981,6 +981,30 @@ fn krm_fixes_items_and_keeps_everything_else() {
     assert_eq!(text(&o.stdout), output);
 }
 
+/// A ResourceList pss-fix cannot safely edit (here a duplicate key in an item's pod
+/// template) passes through unchanged, as in `post-render`: the build goes on, and fails
+/// only under `--strict`.
+#[test]
+fn krm_passes_a_resource_list_it_cannot_edit_through() {
+    let list = resource_list();
+    let line = list
+        .lines()
+        .find(|l| l.trim_start().starts_with("image: nginx"))
+        .unwrap();
+    let again = format!("{}image: nginx:1.28", &line[..line.find('i').unwrap()]);
+    let input = list.replacen(line, &format!("{line}\n{again}"), 1);
+    for (args, want) in [(&["krm"][..], 0), (&["krm", "--strict"][..], 1)] {
+        let o = run_with_stdin(pss(args), input.as_bytes());
+        assert_eq!(code(&o), want, "{}", show(&o));
+        assert_eq!(text(&o.stdout), input);
+        assert!(
+            text(&o.stderr).contains("passed through unchanged: duplicate key \"image\""),
+            "{}",
+            show(&o)
+        );
+    }
+}
+
 #[test]
 fn krm_refuses_what_is_not_one_resource_list() {
     let not_lists = [

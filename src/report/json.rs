@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{Command, Outcome, Run};
 use crate::check::{check_info, Applicability, Violation};
-use crate::engine::{FileReport, WorkloadReport};
+use crate::engine::{FileReport, PassedThrough, WorkloadReport};
 use crate::fixes::Action;
 use crate::policy::{Level, Policy};
 
@@ -41,6 +41,9 @@ struct File<'a> {
     /// The new text reached the disk (fix only).
     written: bool,
     workloads: Vec<Workload<'a>>,
+    /// Documents left as they came because they could not be safely edited (`post-render`,
+    /// `krm`; elsewhere such a document is the file's `error`).
+    passed_through: &'a [PassedThrough],
 }
 
 #[derive(Serialize)]
@@ -115,6 +118,8 @@ pub(super) struct Summary {
     pub violations_fixed: usize,
     pub violations_left: usize,
     pub errors: usize,
+    /// Documents passed through unchanged (see [`File::passed_through`]).
+    pub documents_passed_through: usize,
 }
 
 /// Render the run as pretty-printed JSON, with a final newline.
@@ -160,6 +165,7 @@ fn file<'a>(command: Command, o: &'a Outcome) -> File<'a> {
                     findings: findings(command, w),
                 })
                 .collect(),
+            passed_through: &r.passed_through,
         },
         Err(e) => File {
             path: &o.path,
@@ -171,6 +177,7 @@ fn file<'a>(command: Command, o: &'a Outcome) -> File<'a> {
             changed: false,
             written: false,
             workloads: Vec::new(),
+            passed_through: &[],
         },
     }
 }
@@ -266,6 +273,7 @@ pub(super) fn summary(run: &Run<'_>) -> Summary {
 
 fn add_file(s: &mut Summary, r: &FileReport, written: bool) {
     s.files_changed += usize::from(r.changed);
+    s.documents_passed_through += r.passed_through.len();
     s.files_written += usize::from(written);
     for w in &r.workloads {
         s.workloads += 1;

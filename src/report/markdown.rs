@@ -2,7 +2,8 @@
 //! fixes make compliant, then only the sections that have something to say: "Fixed" (a
 //! table of each workload and the fields the fixes add, change or remove), "Needs a person"
 //! (each violation left, its check ID, the admission controller's message, why pss-fix left
-//! it and how it could be fixed) and "Errors" (files that could not be processed).
+//! it and how it could be fixed), "Passed through unchanged" (documents `post-render` could
+//! not safely edit) and "Errors" (files that could not be processed).
 //!
 //! Free text is escaped so a message never turns into Markdown; `|` is escaped in table
 //! cells, code spans included, as GitHub's tables require.
@@ -21,6 +22,7 @@ pub fn render(run: &Run<'_>) -> String {
     let mut fixed_rows = Vec::new();
     let mut people = String::new();
     let mut errors = String::new();
+    let mut passed = String::new();
     for o in run.files {
         let report = match &o.result {
             Ok(r) => r,
@@ -33,6 +35,16 @@ pub fn render(run: &Run<'_>) -> String {
                 continue;
             }
         };
+        for p in &report.passed_through {
+            let place = format!("{}:{}:{}", o.path, p.line, p.col);
+            let _ = writeln!(
+                passed,
+                "- {}: {}: {}",
+                code(&place),
+                text(&super::passed_what(p)),
+                text(&p.message)
+            );
+        }
         let applied = applied(run.command, o);
         for w in &report.workloads {
             if !w.added.is_empty() {
@@ -56,19 +68,20 @@ pub fn render(run: &Run<'_>) -> String {
     } else {
         "would be made"
     };
-    let mut out = if fixed_rows.is_empty() && people.is_empty() && errors.is_empty() {
-        format!("### pss-fix: nothing to change for {}\n", run.policy)
-    } else {
-        format!(
-            "### pss-fix: {compliant} {} {verb} compliant with {}\n",
-            if compliant == 1 {
-                "workload"
-            } else {
-                "workloads"
-            },
-            run.policy
-        )
-    };
+    let mut out =
+        if fixed_rows.is_empty() && people.is_empty() && passed.is_empty() && errors.is_empty() {
+            format!("### pss-fix: nothing to change for {}\n", run.policy)
+        } else {
+            format!(
+                "### pss-fix: {compliant} {} {verb} compliant with {}\n",
+                if compliant == 1 {
+                    "workload"
+                } else {
+                    "workloads"
+                },
+                run.policy
+            )
+        };
     if !fixed_rows.is_empty() {
         out.push_str("\n#### Fixed\n\n| Workload | File | Fields added |\n| --- | --- | --- |\n");
         for row in &fixed_rows {
@@ -78,6 +91,10 @@ pub fn render(run: &Run<'_>) -> String {
     if !people.is_empty() {
         out.push_str("\n#### Needs a person\n\n");
         out.push_str(&people);
+    }
+    if !passed.is_empty() {
+        out.push_str("\n#### Passed through unchanged\n\n");
+        out.push_str(&passed);
     }
     if !errors.is_empty() {
         out.push_str("\n#### Errors\n\n");

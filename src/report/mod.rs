@@ -9,7 +9,7 @@ mod markdown;
 mod sarif;
 
 use crate::check::summary_line;
-use crate::engine::{FileReport, WorkloadReport};
+use crate::engine::{FileReport, PassedThrough, WorkloadReport};
 use crate::error::Error;
 use crate::fix::Applicability;
 use crate::policy::Policy;
@@ -134,7 +134,13 @@ pub fn remaining_text(file: &str, report: &FileReport) -> String {
 
 fn remaining_text_raw(file: &str, report: &FileReport) -> String {
     let mut out = String::new();
+    // In document order with the workloads: a passed-through document among its neighbours.
+    let mut passed = report.passed_through.iter().peekable();
     for w in &report.workloads {
+        while let Some(p) = passed.next_if(|p| p.document.is_none_or(|d| d < w.document)) {
+            out.push_str(&passed_line(file, p));
+            out.push('\n');
+        }
         issue_lines(file, w, &mut out);
         for warning in &w.warnings {
             out.push_str(&format!("{}: warning: {warning}\n", place(file, w)));
@@ -171,7 +177,35 @@ fn remaining_text_raw(file: &str, report: &FileReport) -> String {
             ));
         }
     }
+    for p in passed {
+        out.push_str(&passed_line(file, p));
+        out.push('\n');
+    }
     out
+}
+
+/// What passed through unchanged: `Deployment/web (web/templates/deployment.yaml)`, `a
+/// document`, `the stream`.
+pub fn passed_what(p: &PassedThrough) -> String {
+    match (&p.object, &p.source, p.document) {
+        (Some(object), Some(source), _) => format!("{object} ({source})"),
+        (Some(object), None, _) => object.clone(),
+        (None, Some(source), _) => format!("a document ({source})"),
+        (None, None, Some(_)) => "a document".into(),
+        (None, None, None) => "the stream".into(),
+    }
+}
+
+/// `<stdin>:21:9: Deployment/web (web/templates/deployment.yaml) passed through unchanged:
+/// duplicate key "image"`: what was left as it came, where, and why.
+pub fn passed_line(file: &str, p: &PassedThrough) -> String {
+    format!(
+        "{file}:{}:{}: {} passed through unchanged: {}",
+        p.line,
+        p.col,
+        passed_what(p),
+        p.message
+    )
 }
 
 /// The words for a violation no fix decision explained: what it takes, from the check's

@@ -3,7 +3,8 @@
 //! `ruleIndex` is stable); one result per violation — as found for `check`, what is left
 //! after the fixes for `diff` and `fix` — located at its workload's first line in the file.
 //! Files that could not be processed become error notifications of the invocation, which is
-//! then not successful.
+//! then not successful; documents `post-render` passed through unchanged become warning
+//! notifications (they were not checked, but the run did what it promises).
 //!
 //! The log is built from `serde-sarif`'s types, generated from the official SARIF 2.1.0
 //! JSON schema, so a field can neither be misspelt nor have the wrong shape.
@@ -30,6 +31,7 @@ const SRCROOT: &str = "%SRCROOT%";
 pub fn render(run: &Run<'_>) -> String {
     let mut results = Vec::new();
     let mut notifications = Vec::new();
+    let mut warnings = Vec::new();
     for o in run.files {
         match &o.result {
             Err(e) => notifications.push(
@@ -40,6 +42,20 @@ pub fn render(run: &Run<'_>) -> String {
                     .build(),
             ),
             Ok(r) => {
+                for p in &r.passed_through {
+                    let pos = Pos {
+                        line: p.line,
+                        col: p.col,
+                    };
+                    let message = super::passed_line(&o.path, p);
+                    warnings.push(
+                        Notification::builder()
+                            .level(json!("warning"))
+                            .message(Message::from(message.as_str()))
+                            .locations(vec![location(&o.path, Some(pos))])
+                            .build(),
+                    );
+                }
                 for w in &r.workloads {
                     let pos = Some(Pos {
                         line: w.line,
@@ -81,7 +97,8 @@ pub fn render(run: &Run<'_>) -> String {
     let mut invocation = Invocation::builder()
         .execution_successful(successful)
         .build();
-    invocation.tool_execution_notifications = (!successful).then_some(notifications);
+    notifications.append(&mut warnings);
+    invocation.tool_execution_notifications = (!notifications.is_empty()).then_some(notifications);
     let driver = ToolComponent::builder()
         .name("pss-fix")
         .version(env!("CARGO_PKG_VERSION"))

@@ -205,9 +205,10 @@ impl<'a> Documents<'a> {
     fn scan_error(&mut self, e: &ScanError) -> Located {
         let at = self.byte(e.marker().index());
         self.failed_at = Some(at);
+        let pos = crate::source::LineIndex::new(self.text).pos(self.text, at);
         Located::at(
-            crate::source::LineIndex::new(self.text).pos(self.text, at),
-            format!("invalid YAML: {}{}", e.info(), template_hint(self.text)),
+            pos,
+            format!("invalid YAML: {}{}", e.info(), template_hint(self.text, pos)),
         )
     }
 
@@ -521,18 +522,18 @@ fn tag_suffix(tag: &saphyr_parser::Tag) -> Box<str> {
 /// which is how an unrendered Helm template usually shows.
 fn complex_key(text: &str, at: usize) -> Located {
     let pos = crate::source::LineIndex::new(text).pos(text, at);
-    let message = if text[at..].starts_with("{{") || text[..at].ends_with('{') {
-        "this looks like an unrendered Helm template (`{{ … }}`), not rendered YAML: render it first (`helm template … | pss-fix fix -`, or use the post-renderer)"
+    let message = if crate::unrendered::looks_unrendered(text, pos.line, pos.col) {
+        crate::unrendered::UNRENDERED_KEY
     } else {
-        "a mapping key that is itself a mapping or list: not a Kubernetes manifest"
+        crate::unrendered::COMPLEX_KEY
     };
     Located::at(pos, message)
 }
 
-/// What a syntax error adds when the text may be an unrendered Helm template.
-fn template_hint(text: &str) -> &'static str {
-    if text.contains("{{") {
-        " (the file contains `{{ … }}`: if it is a Helm template, render it first with `helm template`)"
+/// What a syntax error at `pos` adds when the text may be an unrendered Helm template.
+fn template_hint(text: &str, pos: crate::error::Pos) -> &'static str {
+    if crate::unrendered::looks_unrendered(text, pos.line, pos.col) {
+        crate::unrendered::HINT
     } else {
         ""
     }
