@@ -114,6 +114,18 @@ pub struct WorkloadReport {
     pub notes: Vec<Note>,
     /// Why the workload was not checked (e.g. it has no pod spec).
     pub skipped: Option<String>,
+    /// Why none of its fixes could be made: an edit would have had to land inside an alias,
+    /// an anchored node or a merged mapping (or another node pss-fix does not edit), at that
+    /// node. The other workloads of the file are fixed all the same.
+    pub held: Option<Held>,
+}
+
+/// A workload whose fixes were held back, where, and why.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Held {
+    pub message: String,
+    pub line: usize,
+    pub col: usize,
 }
 
 /// An unknown field in a pod template, with where it is.
@@ -795,6 +807,10 @@ fn merge(reports: &mut [WorkloadReport], later: Vec<WorkloadReport>) -> Result<(
         };
         report.added.extend(l.added);
         report.warnings.extend(l.warnings);
+        // A later round may hold back what an earlier one could not reach.
+        if report.held.is_none() {
+            report.held = l.held;
+        }
         report.after = Some(l.after.unwrap_or(l.before));
         // Notes on applied fixes stay; notes on what is left come from the last round.
         report
@@ -1055,15 +1071,30 @@ fn round_inner(
                     }
                     (report.before, report.exempted) = scope.apply(policy, &view, found);
                     if !report.before.is_empty() && !opts.findings_only {
-                        let d = fixes::plan(
+                        // A fix that cannot be placed holds back the workload's fixes, not
+                        // the file's: what this workload planned is taken back.
+                        let mark = planner.mark();
+                        let d = match fixes::plan(
                             &w,
                             &view,
                             &report.before,
                             opts.allow,
                             &scope,
                             &mut planner,
-                        )
-                        .map_err(refuse)?;
+                        ) {
+                            Ok(d) => d,
+                            Err(r) => {
+                                planner.rollback(mark);
+                                let at = pos(r.at);
+                                report.held = Some(Held {
+                                    message: r.message,
+                                    line: at.line,
+                                    col: at.col,
+                                });
+                                out.reports.push(report);
+                                continue;
+                            }
+                        };
                         report.added = d.added;
                         report.notes = d.notes;
                         for a in &report.added {
@@ -1162,6 +1193,7 @@ fn new_report(document: usize, w: &Workload, line: usize, col: usize) -> Workloa
         added: Vec::new(),
         notes: Vec::new(),
         skipped: None,
+        held: None,
     }
 }
 

@@ -96,6 +96,17 @@ impl<'t, 'a> Planner<'t, 'a> {
         }
     }
 
+    /// How much is planned so far, for [`Planner::rollback`].
+    pub fn mark(&self) -> usize {
+        self.changes.len()
+    }
+
+    /// Forget what was planned since `mark`. Each workload's paths are its own, so what it
+    /// planned never merged into an earlier workload's changes.
+    pub fn rollback(&mut self, mark: usize) {
+        self.changes.truncate(mark);
+    }
+
     /// The planned changes. When any change is unsafe only those are returned: a round
     /// either changes values or adds fields, never both, so no node is edited twice.
     pub fn into_changes(self) -> Vec<Change> {

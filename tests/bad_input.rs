@@ -671,16 +671,32 @@ fn billion_laughs_inside_a_pod_template_is_refused() {
 }
 
 #[test]
-fn alias_in_pod_fixture_is_refused() {
+fn alias_where_a_fix_must_go_holds_back_that_workload() {
     let bytes =
         fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/refuse/alias-in-pod.yaml"))
             .unwrap();
-    refused(
-        "alias.yaml",
-        &bytes,
-        "alias.yaml:11:22: spec.containers[0].securityContext is an alias: the fix would have to be written inside the anchored node it names, which every alias of it shares; refusing to edit it (write the fix at the anchor, or expand the alias)",
-        "an alias inside a pod (`securityContext: *shared`) where the fix must go",
+    let input = "an alias inside a pod (`securityContext: *shared`) where the fix must go";
+    let (o, after) = fix_file("alias.yaml", &bytes);
+    o.assert_exit(0, input);
+    assert!(after == bytes, "{input}: the file was changed");
+    assert!(
+        o.stderr.contains("alias.yaml:11:22: not fixed: spec.containers[0].securityContext is an alias: the fix would have to be written inside the anchored node it names"),
+        "{input}: {}",
+        o.stderr
     );
+    row(input, &o, "unchanged, the reason on stderr");
+}
+
+#[test]
+fn aliases_away_from_the_fixes_are_read_and_the_workload_fixed() {
+    let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: &labels\n    app: web\nspec:\n  selector:\n    matchLabels: *labels\n  template:\n    metadata:\n      labels: *labels\n    spec:\n      containers:\n      - name: web\n        image: web\n        env: &env\n        - name: A\n          value: \"1\"\n      - <<: &side {image: sidecar, imagePullPolicy: Always}\n        name: sidecar\n        env: *env\n";
+    let after = fixed(
+        "labels.yaml",
+        text,
+        "an anchor on the labels aliased into the pod template; a container with a merge key",
+    );
+    assert!(after.contains("        env: *env\n        securityContext:\n          allowPrivilegeEscalation: false"), "{after}");
+    assert!(after.contains("  securityContext:\n        runAsNonRoot: true"), "{after}");
 }
 
 // ---------------------------------------------------------------------------------------

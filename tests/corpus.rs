@@ -1,5 +1,7 @@
-//! Property tests over the real-world manifests in `../shared/corpus/` (see its README): files
-//! nobody here wrote, so the assertions are invariants, never exact bytes.
+//! Property tests over the real-world manifests in `../shared/corpus/` (see its README) and
+//! the stream Helm 4 hands a post-renderer in `../shared/helm4/` (written in go-yaml's dialect:
+//! quoted scalars closing at column 0): files nobody here wrote, so the assertions are
+//! invariants, never exact bytes.
 //!
 //! For `restricted:latest` and `restricted:v1.35` (test `corpus_fix_properties`):
 //! - P1 `process` succeeds on every file.
@@ -73,19 +75,28 @@ const PUNCTUATION: &str = " \t\r,:{}[]\"'-";
 // ---------------------------------------------------------------------------------------------
 // The corpus
 
-fn corpus_root() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    if dir.is_dir() {
-        return Some(dir);
+/// The folders of real manifests, each with its `EXPECTED-*.jsonl` verdicts.
+const ROOTS: [&str; 2] = ["corpus", "helm4"];
+
+fn corpus_roots() -> Option<Vec<PathBuf>> {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    let dirs: Vec<PathBuf> = ROOTS.iter().map(|r| shared.join(r)).collect();
+    if dirs.iter().all(|d| d.is_dir()) {
+        return Some(dirs);
     }
     if std::env::var_os("CI").is_some() {
         panic!(
             "shared corpus not found at {} (required under CI)",
-            dir.display()
+            shared.display()
         );
     }
     eprintln!("shared corpus not found; corpus tests not run");
     None
+}
+
+/// Every manifest under every root.
+fn all_files(roots: &[PathBuf]) -> Vec<CorpusFile> {
+    roots.iter().flat_map(|r| corpus_files(r)).collect()
 }
 
 struct CorpusFile {
@@ -207,11 +218,11 @@ fn is_safe(check: &str) -> bool {
 
 #[test]
 fn corpus_fix_properties() {
-    let Some(root) = corpus_root() else {
+    let Some(roots) = corpus_roots() else {
         return;
     };
-    let files = corpus_files(&root);
-    assert!(!files.is_empty(), "no manifests in {}", root.display());
+    let files = all_files(&roots);
+    assert!(!files.is_empty(), "no manifests in {roots:?}");
     let mut tally = Tally::default();
     for policy in FIX_POLICIES {
         let opts = options(policy);
@@ -977,16 +988,20 @@ type Key = (String, String, String, String);
 
 #[test]
 fn corpus_verdicts_match_official() {
-    let Some(root) = corpus_root() else {
+    let Some(roots) = corpus_roots() else {
         return;
     };
-    let files = corpus_files(&root);
+    let files = all_files(&roots);
     let mut tally = Tally::default();
     for (policy, jsonl) in VERDICT_POLICIES {
         let opts = options(policy);
         let before = tally.count("P7");
-        let text =
-            fs::read_to_string(root.join(jsonl)).unwrap_or_else(|e| panic!("read {jsonl}: {e}"));
+        let text: String = roots
+            .iter()
+            .map(|root| {
+                fs::read_to_string(root.join(jsonl)).unwrap_or_else(|e| panic!("read {jsonl}: {e}"))
+            })
+            .collect();
         let mut expected: BTreeMap<Key, Vec<(Expected, bool)>> = BTreeMap::new();
         let mut entries = 0;
         for (n, line) in text

@@ -220,10 +220,20 @@ fn an_anchored_null_is_refused_not_filled() {
     for (config, opts) in configurations() {
         match process("anchored-null-is-refused.yaml", &text, &opts) {
             Err(e) => assert!(e.message.contains("anchor"), "[{config}] {e}"),
-            Ok(r) => panic!(
-                "[{config}] filled an anchored null:\n{}",
-                r.output.unwrap_or_default()
-            ),
+            // The pod's fixes are held back, with the reason.
+            Ok(r) => {
+                assert!(
+                    r.output.is_none(),
+                    "[{config}] filled an anchored null:\n{}",
+                    r.output.unwrap_or_default()
+                );
+                assert!(
+                    r.workloads
+                        .iter()
+                        .any(|w| w.held.as_ref().is_some_and(|h| h.message.contains("anchor"))),
+                    "[{config}] held back without saying why"
+                );
+            }
         }
     }
 }

@@ -13,7 +13,7 @@ use pss_fix::fixes::Allow;
 use pss_fix::policy::Policy;
 use pss_fix::{diff, report, source};
 
-const AREAS: &[&str] = &["demo", "format", "refuse"];
+const AREAS: &[&str] = &["demo", "dialect", "format", "refuse"];
 
 fn fixtures() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");

@@ -153,6 +153,12 @@ fn remaining_text_raw(file: &str, report: &FileReport) -> String {
             place(file, w),
             summary_line(w.policy, w.after())
         ));
+        if let Some(h) = &w.held {
+            out.push_str(&format!(
+                "  {file}:{}:{}: not fixed: {}\n",
+                h.line, h.col, h.message
+            ));
+        }
         for n in w
             .notes
             .iter()

@@ -240,6 +240,18 @@ impl<'a> Documents<'a> {
             let (event, span) = event.map_err(|e| self.scan_error(&e))?;
             let start = self.byte(span.start.index());
             let end = self.byte(span.end.index());
+            // A node's span starts at its own text, after an anchor or a tag.
+            let start = match event {
+                Event::Scalar(_, _, a, ref t) if a != 0 || t.is_some() => {
+                    past_properties(self.text, start, end)
+                }
+                Event::MappingStart(a, ref t) | Event::SequenceStart(a, ref t)
+                    if a != 0 || t.is_some() =>
+                {
+                    past_properties(self.text, start, end)
+                }
+                _ => start,
+            };
             // The anchor id of the node this event completes, if it has one.
             let mut anchor_id = 0;
             let done = match event {
@@ -335,9 +347,10 @@ impl<'a> Documents<'a> {
                         return Err(Located::nowhere("unbalanced YAML events"));
                     };
                     // A flow collection ends just after its closing bracket: saphyr's span
-                    // runs on over trailing blanks and a comment.
-                    let close = if matches!(self.text.as_bytes().get(start), Some(b'}' | b']')) {
-                        start + 1
+                    // runs on over trailing blanks and a comment, and after a trailing comma
+                    // it sits before the bracket.
+                    let close = if frame.flow {
+                        closing_bracket(self.text, start).map_or(end, |at| at + 1)
                     } else {
                         end
                     };
@@ -495,6 +508,44 @@ impl Frame {
             kind,
         })
     }
+}
+
+/// Where a node's own text starts when it carries an anchor or a tag at `from`: past each
+/// `&name` and `!tag` and the blanks after them (not past `limit`, where a block
+/// collection's span may end).
+fn past_properties(text: &str, from: usize, limit: usize) -> usize {
+    let b = text.as_bytes();
+    let mut i = from;
+    while i < b.len() && matches!(b[i], b'&' | b'!') {
+        while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\r' | b'\n') {
+            i += 1;
+        }
+        while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\r' | b'\n') {
+            i += 1;
+        }
+        if b.get(i) == Some(&b'#') {
+            i = crate::source::next_line(text, i);
+        }
+    }
+    if i > limit.max(from) && limit > from {
+        return from;
+    }
+    i
+}
+
+/// The closing bracket at or after `from`, past blanks, commas and comments.
+fn closing_bracket(text: &str, from: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            b'}' | b']' => return Some(i),
+            b' ' | b'\t' | b'\r' | b'\n' | b',' => i += 1,
+            b'#' => i = crate::source::next_line(text, i),
+            _ => return None,
+        }
+    }
+    None
 }
 
 fn empty_node<'a>(at: usize) -> Node<'a> {

@@ -67,8 +67,10 @@ fn resolve_plain(v: &str) -> Resolved<'_> {
         if let Some(i) = parse_int(v) {
             return Resolved::Int(i);
         }
-        if is_float_syntax(v) {
-            if let Ok(f) = v.parse::<f64>() {
+        // go-yaml drops `_` before both number syntaxes (`685_230.15` is a float).
+        let cleaned = v.replace('_', "");
+        if is_float_syntax(&cleaned) {
+            if let Ok(f) = cleaned.parse::<f64>() {
                 return Resolved::Float(f);
             }
         }
@@ -91,11 +93,18 @@ fn parse_int(v: &str) -> Option<i128> {
     if digits.is_empty() {
         return None;
     }
-    let (radix, body) = if let Some(h) = digits.strip_prefix("0x") {
+    // Go's base prefixes take either case.
+    let prefix = |p: &str| {
+        digits
+            .get(..2)
+            .filter(|d| d.eq_ignore_ascii_case(p))
+            .map(|_| &digits[2..])
+    };
+    let (radix, body) = if let Some(h) = prefix("0x") {
         (16, h)
-    } else if let Some(o) = digits.strip_prefix("0o") {
+    } else if let Some(o) = prefix("0o") {
         (8, o)
-    } else if let Some(b) = digits.strip_prefix("0b") {
+    } else if let Some(b) = prefix("0b") {
         (2, b)
     } else if digits.len() > 1 && digits.starts_with('0') {
         (8, &digits[1..])
@@ -107,7 +116,7 @@ fn parse_int(v: &str) -> Option<i128> {
     }
     let n = i128::from_str_radix(body, radix).ok()?;
     // Outside 64 bits go-yaml keeps the text as a string.
-    if n > u64::MAX as i128 {
+    if n > u64::MAX as i128 || neg && n > -(i64::MIN as i128) {
         return None;
     }
     Some(if neg { -n } else { n })
