@@ -145,7 +145,7 @@ const FILE_KEYS: [&str; 6] = [
     "passedThrough",
 ];
 const PASSED_KEYS: [&str; 6] = ["document", "line", "col", "message", "object", "source"];
-const WORKLOAD_KEYS: [&str; 14] = [
+const WORKLOAD_KEYS: [&str; 15] = [
     "kind",
     "namespace",
     "name",
@@ -156,6 +156,7 @@ const WORKLOAD_KEYS: [&str; 14] = [
     "highestLevel",
     "policy",
     "skipped",
+    "held",
     "exempted",
     "issues",
     "warnings",

@@ -427,6 +427,64 @@ fn helm4_stream_never_fails_post_render() {
     );
 }
 
+/// The kube-prometheus-stack stream through the real Helm 4 and its `pss-fix` plugin: a chart
+/// whose one template emits the stream (`.Files.Get`, so its `{{ … }}` alert texts stay
+/// text), rendered with the plugin. Helm 4 re-serializes it first (quoted scalars closing at
+/// column 0), so this is what a user of the chart sees: the render succeeds, every workload a
+/// safe fix reaches is fixed, and the result differs from a no-op post-render by inserted
+/// lines only.
+#[test]
+fn helm4_plugin_fixes_kube_prometheus_stack_end_to_end() {
+    let path = root().join("../shared/helm4/kube-prometheus-stack.yaml");
+    let Ok(stream) = fs::read_to_string(&path) else {
+        assert!(env::var_os("CI").is_none(), "{} not found", path.display());
+        eprintln!("{} not found; not run", path.display());
+        return;
+    };
+    let Some(helm) = helm4() else { return };
+    let chart = tempfile::tempdir().unwrap();
+    fs::create_dir_all(chart.path().join("templates")).unwrap();
+    fs::create_dir_all(chart.path().join("files")).unwrap();
+    fs::write(
+        chart.path().join("Chart.yaml"),
+        "apiVersion: v2\nname: stream\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    fs::write(chart.path().join("files/stream.yaml"), &stream).unwrap();
+    fs::write(
+        chart.path().join("templates/all.yaml"),
+        "{{ .Files.Get \"files/stream.yaml\" }}\n",
+    )
+    .unwrap();
+    let dir = chart.path().to_str().unwrap();
+    let render = |post: &str| {
+        let out = helm.run(&["template", "rel", dir, "--post-renderer", post]);
+        assert!(out.status.success(), "helm template --post-renderer {post}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let noop = render("capture");
+    let post = render("pss-fix");
+    let n = assert_only_insertions(&noop, &post, "Helm 4 kube-prometheus-stack -> pss-fix plugin");
+    assert!(n > 0, "nothing was inserted");
+    // Every safe fix was made: fixing the result again changes nothing.
+    let again = pss_fix(&["fix", "-"], &post);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(stdout(&again), post, "a safe fix was left for a second run");
+    let (before, _) = check(&noop);
+    assert_eq!(before, 1, "the plain render should fail restricted");
+    let count = |s: &str| {
+        let out = pss_fix(&["check", "--format", "json", "-"], s);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["files"][0]["workloads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["findings"].as_array().map_or(0, Vec::len))
+            .sum::<usize>()
+    };
+    assert!(count(&post) < count(&noop), "no violation was fixed");
+}
+
 // ---------------------------------------------------------------------------------------
 // Helm 4: the plugin in helm-plugin/pss-fix
 
