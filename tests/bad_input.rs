@@ -696,7 +696,10 @@ fn aliases_away_from_the_fixes_are_read_and_the_workload_fixed() {
         "an anchor on the labels aliased into the pod template; a container with a merge key",
     );
     assert!(after.contains("        env: *env\n        securityContext:\n          allowPrivilegeEscalation: false"), "{after}");
-    assert!(after.contains("  securityContext:\n        runAsNonRoot: true"), "{after}");
+    assert!(
+        after.contains("  securityContext:\n        runAsNonRoot: true"),
+        "{after}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

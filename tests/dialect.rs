@@ -26,10 +26,7 @@ const READ_THOUGH_REFUSED: &[(&str, &str)] = &[
         "tab-after-dash",
         "a tab after `- ` (libyaml: no tab where a simple key may start)",
     ),
-    (
-        "tab-after-complex-value",
-        "a tab after a line-leading `:`",
-    ),
+    ("tab-after-complex-value", "a tab after a line-leading `:`"),
     ("bom-inside", "a byte order mark before a later `---`"),
     ("nel-in-plain", "U+0085 (NEL) inside a plain scalar"),
     (
@@ -42,13 +39,16 @@ const READ_THOUGH_REFUSED: &[(&str, &str)] = &[
     ),
 ];
 
+/// Writes a construct's first line under a parent at a column.
+type Parent = fn(usize, &str) -> String;
+
 /// Generated inputs: each multi-line construct (flow sequence, flow mapping, quoted scalars,
 /// plain scalars inside flow) under a mapping key, a sequence item and a key in a sequence
 /// item, at three depths, with its continuation lines and its closing line at every column
 /// from 0 to past the key; then tabs and a list of single constructs.
 fn generated() -> Vec<(String, String)> {
     let mut cases = Vec::new();
-    let parents: [(&str, fn(usize, &str) -> String); 3] = [
+    let parents: [(&str, Parent); 3] = [
         ("map", |k, v| format!("{}key: {v}", " ".repeat(k))),
         ("seqmap", |k, v| format!("{}- key: {v}", " ".repeat(k))),
         ("seq", |k, v| format!("{}- {v}", " ".repeat(k))),
@@ -115,7 +115,10 @@ fn generated() -> Vec<(String, String)> {
         ("doc-quoted", "--- 'x'\n"),
         ("doc-tab", "---\tx\n"),
         ("yaml-1.1", "%YAML 1.1\n---\na: 1\n"),
-        ("tag-directive", "%TAG !e! tag:example.com,2000:\n---\na: !e!x 1\n"),
+        (
+            "tag-directive",
+            "%TAG !e! tag:example.com,2000:\n---\na: !e!x 1\n",
+        ),
         ("anchor-alias", "a: &x\n  b: 1\nc: *x\n"),
         ("anchored-key", "&x a: b\n"),
         ("tagged-str-next-line", "a: !!str\n  x\n"),
@@ -156,7 +159,10 @@ fn generated() -> Vec<(String, String)> {
         ("duplicate-anchor", "a: &x 1\nb: *x\nc: &x 2\nd: *x\n"),
         ("alias-seq", "a: &x [1, 2]\nb: *x\n"),
         ("merge", "base: &b {x: 1, y: 1}\nm:\n  <<: *b\n  y: 2\n"),
-        ("merge-list", "a: &a {x: 1}\nb: &b {x: 2, y: 2}\nm:\n  <<: [*a, *b]\n"),
+        (
+            "merge-list",
+            "a: &a {x: 1}\nb: &b {x: 2, y: 2}\nm:\n  <<: [*a, *b]\n",
+        ),
         ("merge-inline", "m:\n  <<: [{x: 1}, {y: 2}]\n"),
         ("merge-before-key", "b: &b {x: 1}\nm:\n  x: 0\n  <<: *b\n"),
         ("tagged-int", "a: !!int '12'\n"),
@@ -240,10 +246,15 @@ fn real_files() -> Vec<(String, String)> {
         .filter_map(|p| {
             let text = String::from_utf8(std::fs::read(&p).ok()?).ok()?;
             // A file with a BOM or a NUL the reader's own tests cover; `{{` is a template.
-            if text.contains('\0') || text.contains("{{") && p.to_string_lossy().contains("/templates/") {
+            if text.contains('\0')
+                || text.contains("{{") && p.to_string_lossy().contains("/templates/")
+            {
                 return None;
             }
-            Some((p.strip_prefix(root).unwrap_or(&p).display().to_string(), text))
+            Some((
+                p.strip_prefix(root).unwrap_or(&p).display().to_string(),
+                text,
+            ))
         })
         .collect()
 }
@@ -309,8 +320,16 @@ fn canonical(node: &Node<'_>) -> Value {
 /// Equal as data: floats compare as numbers (the two sides spell them differently).
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Object(x), Value::Object(y)) if x.contains_key("float") && y.contains_key("float") => {
-            let f = |v: &Value| v["float"].as_str().unwrap_or("").replace("inf", "Infinity").parse::<f64>();
+        (Value::Object(x), Value::Object(y))
+            if x.contains_key("float") && y.contains_key("float") =>
+        {
+            let f = |v: &Value| {
+                v["float"]
+                    .as_str()
+                    .unwrap_or("")
+                    .replace("inf", "Infinity")
+                    .parse::<f64>()
+            };
             match (f(a), f(b)) {
                 (Ok(p), Ok(q)) => p == q || p.is_nan() && q.is_nan(),
                 _ => false,
@@ -401,7 +420,10 @@ fn pss_fix_reads_what_libyaml_reads() {
         return;
     };
     if shared().is_none() {
-        assert!(std::env::var_os("CI").is_none(), "CI has ../shared/ beside the checkout");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI has ../shared/ beside the checkout"
+        );
         eprintln!("dialect: ../shared/ not found; only fixtures and generated inputs were read");
     }
     let mut failures = Vec::new();
@@ -418,7 +440,8 @@ fn pss_fix_reads_what_libyaml_reads() {
             (true, Ok(docs)) => {
                 accepted += 1;
                 let want = answer["docs"].as_array().unwrap();
-                let docs_same = docs.len() == want.len() && docs.iter().zip(want).all(|(a, b)| same(a, b));
+                let docs_same =
+                    docs.len() == want.len() && docs.iter().zip(want).all(|(a, b)| same(a, b));
                 if !docs_same {
                     failures.push(format!(
                         "{name}: read differently\n  ours:      {}\n  reference: {}\n  text: {text:?}",
@@ -427,7 +450,9 @@ fn pss_fix_reads_what_libyaml_reads() {
                     ));
                 }
             }
-            (true, Err(e)) => failures.push(format!("{name}: refused what libyaml reads: {e}\n  text: {text:?}")),
+            (true, Err(e)) => failures.push(format!(
+                "{name}: refused what libyaml reads: {e}\n  text: {text:?}"
+            )),
             (false, Ok(_)) => read_though_refused.push(name.clone()),
             (false, Err(_)) => {}
         }
@@ -452,7 +477,12 @@ fn pss_fix_reads_what_libyaml_reads() {
         failures.is_empty(),
         "{} disagreements with libyaml:\n{}",
         failures.len(),
-        failures.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(25)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     assert!(real.len() > 30, "the real files were found");
 }

@@ -459,12 +459,20 @@ fn helm4_plugin_fixes_kube_prometheus_stack_end_to_end() {
     let dir = chart.path().to_str().unwrap();
     let render = |post: &str| {
         let out = helm.run(&["template", "rel", dir, "--post-renderer", post]);
-        assert!(out.status.success(), "helm template --post-renderer {post}: {}", stderr(&out));
+        assert!(
+            out.status.success(),
+            "helm template --post-renderer {post}: {}",
+            stderr(&out)
+        );
         stdout(&out)
     };
     let noop = render("capture");
     let post = render("pss-fix");
-    let n = assert_only_insertions(&noop, &post, "Helm 4 kube-prometheus-stack -> pss-fix plugin");
+    let n = assert_only_insertions(
+        &noop,
+        &post,
+        "Helm 4 kube-prometheus-stack -> pss-fix plugin",
+    );
     assert!(n > 0, "nothing was inserted");
     // Every safe fix was made: fixing the result again changes nothing.
     let again = pss_fix(&["fix", "-"], &post);

@@ -101,10 +101,15 @@ pub struct Documents<'a> {
     index: usize,
     done: bool,
     wanted: Option<Wanted<'a>>,
+    /// Where `read` starts in the author's text (the parser restarts after a rewritten
+    /// document).
+    base: usize,
     /// Byte offset of the last error, for the fallback to find its document.
     failed_at: Option<usize>,
-    /// The rest of the stream, read through the fallback after saphyr refused a document.
-    fallback: Option<std::vec::IntoIter<Document<'a>>>,
+    /// Where the last document served ended: the next one starts after it.
+    consumed: usize,
+    /// Documents read through the fallback, to serve before parsing on.
+    pending: std::vec::IntoIter<Document<'a>>,
 }
 
 impl<'a> Documents<'a> {
@@ -118,13 +123,15 @@ impl<'a> Documents<'a> {
             index: 0,
             done: false,
             wanted: None,
+            base: 0,
             failed_at: None,
-            fallback: None,
+            consumed: 0,
+            pending: Vec::new().into_iter(),
         }
     }
 
-    /// Reads `relaxed`, a rewrite of `text`, with spans in `text`.
-    fn rewritten(text: &'a str, relaxed: &'a relax::Relaxed) -> Self {
+    /// Reads `relaxed`, a rewrite of the part of `text` from `base`, with spans in `text`.
+    fn rewritten(text: &'a str, relaxed: &'a relax::Relaxed, base: usize) -> Self {
         Documents {
             text,
             read: &relaxed.text,
@@ -134,8 +141,10 @@ impl<'a> Documents<'a> {
             index: 0,
             done: false,
             wanted: None,
+            base,
             failed_at: None,
-            fallback: None,
+            consumed: base,
+            pending: Vec::new().into_iter(),
         }
     }
 
@@ -161,6 +170,7 @@ impl<'a> Documents<'a> {
             let (event, span) = event.map_err(|e| self.scan_error(&e))?;
             let completes = match event {
                 Event::DocumentEnd => {
+                    self.consumed = self.byte(span.start.index());
                     self.index += 1;
                     let mut doc = Document::new(index, start, empty_node(start));
                     doc.skimmed = true;
@@ -196,10 +206,11 @@ impl<'a> Documents<'a> {
     /// The byte offset in the author's text of character `ci` of what the parser reads.
     fn byte(&self, ci: usize) -> usize {
         let b = self.chars.byte(self.read, ci);
-        match self.shift {
-            Some(shift) => shift.original(b),
-            None => b,
-        }
+        self.base
+            + match self.shift {
+                Some(shift) => shift.original(b),
+                None => b,
+            }
     }
 
     fn scan_error(&mut self, e: &ScanError) -> Located {
@@ -208,7 +219,11 @@ impl<'a> Documents<'a> {
         let pos = crate::source::LineIndex::new(self.text).pos(self.text, at);
         Located::at(
             pos,
-            format!("invalid YAML: {}{}", e.info(), template_hint(self.text, pos)),
+            format!(
+                "invalid YAML: {}{}",
+                e.info(),
+                template_hint(self.text, pos)
+            ),
         )
     }
 
@@ -269,6 +284,7 @@ impl<'a> Documents<'a> {
                     None
                 }
                 Event::DocumentEnd => {
+                    self.consumed = start;
                     let root = root.take().unwrap_or_else(|| empty_node(prev_end));
                     let start = doc_start.unwrap_or(root.start);
                     let mut doc = Document::new(self.index, start, root);
@@ -380,8 +396,8 @@ impl<'a> Iterator for Documents<'a> {
     type Item = Result<Document<'a>, Located>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(rest) = &mut self.fallback {
-            return rest.next().map(Ok);
+        if let Some(doc) = self.pending.next() {
+            return Some(Ok(doc));
         }
         if self.done {
             return None;
@@ -395,16 +411,11 @@ impl<'a> Iterator for Documents<'a> {
             Err(e) => {
                 self.done = true;
                 // Only a syntax error may be a leniency of go-yaml's; and a rewrite is read once.
-                let Some(at) = self.failed_at.filter(|_| self.shift.is_none()) else {
+                let Some(at) = self.failed_at.take().filter(|_| self.shift.is_none()) else {
                     return Some(Err(e));
                 };
-                match read_relaxed(self.text, at, e) {
-                    Ok(mut docs) => {
-                        // Those before the refused one were served already.
-                        docs.drain(..self.index.min(docs.len()));
-                        self.fallback = Some(docs.into_iter());
-                        self.fallback.as_mut()?.next().map(Ok)
-                    }
+                match self.read_relaxed(at, e) {
+                    Ok(()) => self.next(),
                     Err(e) => Some(Err(e)),
                 }
             }
@@ -412,47 +423,43 @@ impl<'a> Iterator for Documents<'a> {
     }
 }
 
-/// The whole stream read again after saphyr refused the document holding byte `failed_at`:
-/// each refused document is rewritten through [`relax`] in turn, until the stream reads or a
-/// document refuses even rewritten (its error then stands, at the author's position).
-fn read_relaxed<'a>(
-    text: &'a str,
-    mut failed_at: usize,
-    mut error: Located,
-) -> Result<Vec<Document<'a>>, Located> {
-    let independent = crate::source::independent_documents(text);
-    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
-    loop {
-        let range = if independent {
-            crate::source::document_around(text, failed_at)
+impl<'a> Documents<'a> {
+    /// saphyr refused the text at byte `at`: read the documents from the end of the last one
+    /// served to the end of the one holding `at` through [`relax`], queue them, and go on
+    /// parsing after them (with independent documents; otherwise the rest of the stream is
+    /// read rewritten). Each document is read once, so a stream of many such documents
+    /// costs about two parses. The error stands when the rewrite changes nothing or is
+    /// refused too.
+    fn read_relaxed(&mut self, at: usize, error: Located) -> Result<(), Located> {
+        let text = self.text;
+        let independent = crate::source::independent_documents(text);
+        let end = if independent {
+            crate::source::document_around(text, at).end
         } else {
-            0..text.len()
+            text.len()
         };
-        if ranges.contains(&range) {
-            return Err(error);
-        }
-        ranges.push(range);
-        ranges.sort_by_key(|r| r.start);
-        let Some(relaxed) = relax::relax(text, &ranges) else {
+        let range = self.consumed.min(at)..end;
+        let Some(relaxed) = relax::relax(text, range.clone()) else {
             return Err(error);
         };
-        let mut docs = Documents::rewritten(text, &relaxed);
-        let mut read = Vec::new();
-        let failure = loop {
-            match docs.next() {
-                Some(Ok(doc)) => read.push(doc.into_owned()),
-                Some(Err(e)) => break Some((e, docs.failed_at)),
-                None => break None,
-            }
-        };
-        match failure {
-            None => return Ok(read),
-            Some((e, Some(at))) => {
-                error = e;
-                failed_at = at;
-            }
-            Some((e, None)) => return Err(e),
+        let mut docs = Vec::new();
+        for doc in Documents::rewritten(text, &relaxed, range.start) {
+            let mut doc = doc?.into_owned();
+            doc.index += self.index;
+            docs.push(doc);
         }
+        self.index += docs.len();
+        self.pending = docs.into_iter();
+        if range.end < text.len() {
+            let rest = &text[range.end..];
+            self.read = rest;
+            self.parser = Parser::new_from_str(rest);
+            self.chars = CharMap::new(rest);
+            self.base = range.end;
+            self.consumed = range.end;
+            self.done = false;
+        }
+        Ok(())
     }
 }
 
@@ -644,6 +651,48 @@ mod tests {
             matches!(complex.last(), Some(Err(m)) if m.contains("mapping key")),
             "{complex:?}"
         );
+    }
+
+    /// Documents saphyr refuses are read rewritten, each once, in order, between documents
+    /// it reads itself, with spans on the author's bytes.
+    #[test]
+    fn go_yaml_leniencies_are_read_in_place() {
+        let text = "a: 1\n---\nb: [x,\n]\nc: 2\n---\nd: 'p\nq\n'\n---\ne: [y]\n---\nf: {k: v,\n}\n";
+        let d = docs(text);
+        let keys: Vec<_> = d
+            .iter()
+            .map(|doc| {
+                doc.root.as_map().unwrap().entries[0]
+                    .0
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(keys, ["a", "b", "d", "e", "f"]);
+        assert_eq!(
+            d.iter().map(|doc| doc.index).collect::<Vec<_>>(),
+            [0, 1, 2, 3, 4]
+        );
+        let b = d[1].root.get("b").unwrap();
+        assert_eq!(&text[b.start..b.end], "[x,\n]");
+        assert_eq!(d[1].root.get("c").unwrap().as_str(), Some("2"));
+        let q = d[2].root.get("d").unwrap();
+        assert_eq!(q.as_str(), Some("p q "));
+        assert_eq!(&text[q.start..q.end], "'p\nq\n'");
+        assert_eq!(&text[d[3].start..d[3].start + 3], "---");
+        let f = d[4].root.get("f").unwrap();
+        assert_eq!(&text[f.start..f.end], "{k: v,\n}");
+    }
+
+    /// What go-yaml refuses too stays an error, at the author's position.
+    #[test]
+    fn a_rewritten_document_that_still_fails_is_an_error() {
+        let text = "a: 1\n---\nb: [x,\n]\nc: d: e\n";
+        let got: Vec<_> = Documents::new(text).collect();
+        assert!(got[0].is_ok());
+        let e = got[1].as_ref().unwrap_err();
+        assert_eq!(e.pos.map(|p| (p.line, p.col)), Some((5, 5)), "{e:?}");
     }
 
     #[test]

@@ -63,15 +63,19 @@ enum Fix {
     Untab,
 }
 
-/// Rewrite the documents at `ranges` (each from its `---` line to the next) of `text`; `None`
-/// when nothing in them is a leniency this module knows.
-pub fn relax(text: &str, ranges: &[Range<usize>]) -> Option<Relaxed> {
+/// Rewrite the documents of `text` at `range` (from the end of a document, or a `---` line,
+/// to the next `---` line): the part of the text at `range`, rewritten, with positions
+/// relative to its start. `None` when nothing there is a leniency this module knows.
+pub fn relax(text: &str, range: Range<usize>) -> Option<Relaxed> {
     let mut fixes: Vec<(usize, Fix)> = Vec::new();
-    for r in ranges {
-        Lexer::new(text, r.clone(), &mut fixes).run();
-    }
+    Lexer::new(text, range.clone(), &mut fixes).run();
     if fixes.is_empty() {
         return None;
+    }
+    let base = range.start;
+    let text = &text[range];
+    for (at, _) in &mut fixes {
+        *at -= base;
     }
     fixes.sort_by_key(|&(at, _)| at);
     let extra: usize = fixes
@@ -473,7 +477,7 @@ mod tests {
     use super::*;
 
     fn relaxed(text: &str) -> Option<String> {
-        relax(text, &[0..text.len()]).map(|r| r.text)
+        relax(text, 0..text.len()).map(|r| r.text)
     }
 
     #[test]
@@ -518,7 +522,7 @@ mod tests {
     #[test]
     fn positions_map_back() {
         let text = "d: 'one\n two\n'\n";
-        let r = relax(text, &[0..text.len()]).unwrap();
+        let r = relax(text, 0..text.len()).unwrap();
         assert_eq!(r.text, "d: 'one\n   two\n   '\n");
         for (relaxed, original) in [
             (0, 0),
