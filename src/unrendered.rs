@@ -7,8 +7,9 @@
 //! Prometheus alert descriptions, Argo Workflows parameters, `docker --format {{.Names}}`
 //! arguments, all common in rendered manifests. Their file may well fail to parse for another
 //! reason, and then telling the user to render it is wrong. So the document holding the error
-//! is scanned, up to the end of the error's line, by a light lexer that knows just enough YAML
-//! to tell those places apart; it runs only when a parse has already failed.
+//! is scanned, up to the end of the error's line, by the light lexer of [`crate::yaml::relax`],
+//! which knows just enough YAML to tell those places apart; it runs only when a parse has
+//! already failed.
 //!
 //! The parser ([`crate::yaml`]) asks [`looks_unrendered`] and takes its texts from here; a
 //! caller whose input is rendered by definition (`post-render`, `krm`) takes the hint out
@@ -53,8 +54,7 @@ pub fn looks_unrendered(text: &str, line: usize, col: usize) -> bool {
         from = crate::source::line_start(text, from - 1);
     }
     let to = crate::source::next_line(text, at);
-    let mut lexer = Lexer::default();
-    text[from..to].lines().any(|line| lexer.line(line))
+    crate::yaml::relax::template_action(text, from..to)
 }
 
 /// The byte offset of a 1-based line and column (clamped to the text and to the line).
@@ -71,153 +71,6 @@ fn offset(text: &str, pos: Pos) -> usize {
         .char_indices()
         .nth(pos.col.saturating_sub(1))
         .map_or(line_end, |(b, _)| start + b)
-}
-
-/// What the lexer is inside of at a line break.
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
-enum Inside {
-    #[default]
-    Structure,
-    SingleQuoted,
-    DoubleQuoted,
-    /// A block scalar whose owner (key or `-`) sits at this column: its text is every deeper
-    /// (or blank) line.
-    BlockScalar(usize),
-    /// A plain scalar in block context that may go on, on lines deeper than its owner.
-    PlainScalar(usize),
-}
-
-#[derive(Default)]
-struct Lexer {
-    inside: Inside,
-    /// Open flow collections (`[`, `{`).
-    flow: usize,
-    /// In flow context: the next token starts a value (after `[`, `{`, `,`, `:`).
-    flow_value_start: bool,
-}
-
-impl Lexer {
-    /// Read one line (without its break); `true` when it holds a `{{` where structure is.
-    fn line(&mut self, line: &str) -> bool {
-        let b = line.trim_end_matches('\r').as_bytes();
-        let indent = b.iter().take_while(|&&c| c == b' ').count();
-        if b[indent..].iter().all(|c| c.is_ascii_whitespace()) {
-            return false;
-        }
-        match self.inside {
-            Inside::BlockScalar(owner) | Inside::PlainScalar(owner) if indent > owner => {
-                return false;
-            }
-            Inside::BlockScalar(_) | Inside::PlainScalar(_) => self.inside = Inside::Structure,
-            _ => {}
-        }
-        let mut i = indent;
-        // The column of the key or `-` that owns what follows on this line.
-        let mut owner = indent;
-        let mut value_start = self.flow == 0 || self.flow_value_start;
-        if crate::source::is_document_marker(line, 0) {
-            i = 3;
-        }
-        while i < b.len() {
-            match self.inside {
-                Inside::SingleQuoted => match b[i..].iter().position(|&c| c == b'\'') {
-                    None => return false,
-                    Some(q) if b.get(i + q + 1) == Some(&b'\'') => i += q + 2,
-                    Some(q) => {
-                        i += q + 1;
-                        self.inside = Inside::Structure;
-                        value_start = false;
-                    }
-                },
-                Inside::DoubleQuoted => {
-                    match b[i..].iter().position(|&c| c == b'"' || c == b'\\') {
-                        None => return false,
-                        Some(q) if b[i + q] == b'\\' => i += q + 2,
-                        Some(q) => {
-                            i += q + 1;
-                            self.inside = Inside::Structure;
-                            value_start = false;
-                        }
-                    }
-                }
-                _ => {
-                    let c = b[i];
-                    let spaced = |k: usize| b.get(k).is_none_or(|c| matches!(c, b' ' | b'\t'));
-                    if c == b' ' || c == b'\t' {
-                        i += 1;
-                    } else if c == b'#' && (i == 0 || spaced(i - 1)) {
-                        break;
-                    } else if value_start {
-                        if b[i..].starts_with(b"{{") {
-                            return true;
-                        }
-                        match c {
-                            b'\'' => self.inside = Inside::SingleQuoted,
-                            b'"' => self.inside = Inside::DoubleQuoted,
-                            b'-' | b'?' | b':' if spaced(i + 1) => owner = i,
-                            b'[' | b'{' => self.flow += 1,
-                            b']' | b'}' => {
-                                self.flow = self.flow.saturating_sub(1);
-                                value_start = false;
-                            }
-                            b',' => {}
-                            b'|' | b'>' if self.flow == 0 => {
-                                self.inside = Inside::BlockScalar(owner);
-                                break;
-                            }
-                            b'&' | b'!' | b'*' => {
-                                i += b[i..].iter().take_while(|&&c| c != b' ').count();
-                                value_start = c != b'*';
-                                continue;
-                            }
-                            _ => {
-                                let start = i;
-                                // A stray indicator is one character of text.
-                                i = self.plain_end(b, i).max(i + 1);
-                                if i < b.len() && b[i] == b':' {
-                                    owner = start;
-                                    value_start = true;
-                                    i += 1;
-                                } else {
-                                    value_start = false;
-                                    if i >= b.len() && self.flow == 0 {
-                                        self.inside = Inside::PlainScalar(owner);
-                                    }
-                                }
-                                continue;
-                            }
-                        }
-                        i += 1;
-                    } else {
-                        match c {
-                            b':' | b',' => value_start = true,
-                            b']' | b'}' => self.flow = self.flow.saturating_sub(1),
-                            _ => {}
-                        }
-                        i += 1;
-                    }
-                }
-            }
-        }
-        self.flow_value_start = value_start;
-        false
-    }
-
-    /// Where a plain scalar starting at `i` ends: before `: ` (a key), ` #` (a comment), the
-    /// line's end, and in flow context before `,`, `]`, `}`.
-    fn plain_end(&self, b: &[u8], mut i: usize) -> usize {
-        while i < b.len() {
-            let next = b.get(i + 1).copied();
-            match b[i] {
-                b':' if next.is_none_or(|c| c == b' ' || c == b'\t') => return i,
-                b':' if self.flow > 0 && matches!(next, Some(b',' | b']' | b'}')) => return i,
-                b' ' | b'\t' if next == Some(b'#') => return i,
-                b',' | b']' | b'}' if self.flow > 0 => return i,
-                _ => i += 1,
-            }
-        }
-        i
-    }
 }
 
 #[cfg(test)]

@@ -108,6 +108,17 @@ pub fn relax(text: &str, range: Range<usize>) -> Option<Relaxed> {
     Some(Relaxed { text: out, shift })
 }
 
+/// Whether a token in `range` of `text` starts with `{{`: a template action where YAML
+/// expects structure (a value, a key, an item, a line of its own), as in an unrendered Helm
+/// template. Braces inside quoted, block and plain scalars or comments are text and do not
+/// count ([`crate::unrendered`] words the hint).
+pub fn template_action(text: &str, range: Range<usize>) -> bool {
+    let mut fixes = Vec::new();
+    let mut lexer = Lexer::new(text, range, &mut fixes);
+    lexer.run();
+    lexer.action.is_some()
+}
+
 /// Where the lexer is, between lines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Carry {
@@ -139,6 +150,8 @@ struct Lexer<'t, 'f> {
     /// The last column worked out, `(offset, column)`, so columns along a line cost one
     /// walk over it.
     last_col: (usize, isize),
+    /// The first token that starts with `{{`: a template action where YAML structure is.
+    action: Option<usize>,
 }
 
 impl<'t, 'f> Lexer<'t, 'f> {
@@ -153,6 +166,7 @@ impl<'t, 'f> Lexer<'t, 'f> {
             carry: Carry::None,
             owner: -1,
             last_col: (0, 0),
+            action: None,
         }
     }
 
@@ -314,6 +328,9 @@ impl<'t, 'f> Lexer<'t, 'f> {
             }
             after_close = false;
             tab_ok = false;
+            if c == b'{' && self.at(i + 1) == b'{' && self.action.is_none() {
+                self.action = Some(i);
+            }
             let next = self.at(i + 1);
             let blank_next = matches!(next, b' ' | b'\t' | b'\n' | b'\r');
             let col = self.col(i);
