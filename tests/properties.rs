@@ -1155,7 +1155,13 @@ fn lines_kept(text: &str, out: &str) -> Result<(), String> {
         .map(|l| l.trim_end_matches('\r'))
         .enumerate()
     {
-        let found = (next..new.len()).find(|&k| new[k] == line || allowed_change(line, new[k]));
+        let found = if line.trim() == "{}" {
+            // An own-line `{}` stays right where it was, or is filled and gone: a match further
+            // on would be another document's `{}`, and would skip every line between.
+            (new.get(next) == Some(&line)).then_some(next)
+        } else {
+            (next..new.len()).find(|&k| new[k] == line || allowed_change(line, new[k]))
+        };
         match found {
             Some(k) => {
                 matched[k] = true;
@@ -1425,6 +1431,11 @@ fn line_check_accepts_fills_and_catches_damage() {
     ok(
         "a:\n  securityContext:\n    {}\n",
         "a:\n  securityContext:\n    runAsNonRoot: true\n",
+    );
+    // A filled `{}` before a kept one of a later document (a proptest find).
+    ok(
+        "- a:\n    {}\n  b: 1\n---\n- a:\n    {}\n  b: 1\n",
+        "- a:\n    runAsNonRoot: true\n  b: 1\n---\n- a:\n    {}\n  b: 1\n",
     );
     ok("  drop: [NET_RAW]", "  drop: [NET_RAW, ALL]");
     ok(
