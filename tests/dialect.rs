@@ -84,7 +84,28 @@ fn generated() -> Vec<(String, String)> {
                             _ => "next: 1\n",
                         };
                         body.push_str(&format!("{}{next}", " ".repeat(k)));
-                        cases.push((format!("{pname}-k{k}-c{c}-{kind}-{place}"), body));
+                        let name = format!("{pname}-k{k}-c{c}-{kind}-{place}");
+                        if k == 2 {
+                            cases.push((format!("{name}-crlf"), body.replace('\n', "\r\n")));
+                        }
+                        if c > 0 && place != "close" {
+                            // The continuation lines led by a tab instead of their first space.
+                            let lead = format!("\n{}", " ".repeat(c));
+                            let tabbed = format!("\n\t{}", " ".repeat(c - 1));
+                            let mut t = String::new();
+                            for (i, line) in body.split_inclusive('\n').enumerate() {
+                                let is_item = lines
+                                    .iter()
+                                    .any(|l| line.trim_end() == format!("{}{l}", " ".repeat(ic)));
+                                if i > 0 && is_item {
+                                    t.push_str(&line.replacen(&lead[1..], &tabbed[1..], 1));
+                                } else {
+                                    t.push_str(line);
+                                }
+                            }
+                            cases.push((format!("{name}-tab"), t));
+                        }
+                        cases.push((name, body));
                     }
                 }
             }
@@ -473,6 +494,11 @@ fn pss_fix_reads_what_libyaml_reads() {
         real.len(),
         read_though_refused.len()
     );
+    if std::env::var_os("PSS_FIX_DIALECT_VERBOSE").is_some() {
+        for f in &failures {
+            eprintln!("DISAGREE {f}");
+        }
+    }
     assert!(
         failures.is_empty(),
         "{} disagreements with libyaml:\n{}",

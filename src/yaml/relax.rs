@@ -152,6 +152,9 @@ struct Lexer<'t, 'f> {
     last_col: (usize, isize),
     /// The first token that starts with `{{`: a template action where YAML structure is.
     action: Option<usize>,
+    /// A plain scalar inside a flow collection ran to the end of the last line: a tab
+    /// leading the next line is one go-yaml refuses, so that line is left alone.
+    flow_plain: bool,
 }
 
 impl<'t, 'f> Lexer<'t, 'f> {
@@ -167,6 +170,7 @@ impl<'t, 'f> Lexer<'t, 'f> {
             owner: -1,
             last_col: (0, 0),
             action: None,
+            flow_plain: false,
         }
     }
 
@@ -275,7 +279,8 @@ impl<'t, 'f> Lexer<'t, 'f> {
             Carry::None => {}
         }
         if !self.flow.is_empty() {
-            if !blank {
+            let tab_led = self.b[line..first].contains(&b'\t');
+            if !blank && !(self.flow_plain && tab_led) {
                 self.continue_at(line, first, self.flow_need);
             }
         } else {
@@ -295,6 +300,7 @@ impl<'t, 'f> Lexer<'t, 'f> {
 
     /// Scan tokens from `i` to the end of the line.
     fn tokens(&mut self, mut i: usize, eol: usize) {
+        self.flow_plain = false;
         // After a closing quote or bracket a `#` needs no blank before it in libyaml.
         let mut after_close = false;
         // go-yaml skips a tab as a blank where no simple key may start: in flow, and after
@@ -396,6 +402,7 @@ impl<'t, 'f> Lexer<'t, 'f> {
                     let start_col = col;
                     let (end, key) = self.plain(i, eol, in_flow);
                     i = end;
+                    self.flow_plain = in_flow && i >= eol;
                     if key {
                         self.owner = start_col;
                     } else if !in_flow && i >= eol {
