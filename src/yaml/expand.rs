@@ -163,6 +163,8 @@ struct Entries<'a> {
     list: Vec<(Node<'a>, Node<'a>)>,
     /// Per entry: whether a merge key set it.
     merged: Vec<bool>,
+    /// Whether any entry so far came from a merge key.
+    any_merged: bool,
 }
 
 impl<'a> Entries<'a> {
@@ -170,7 +172,9 @@ impl<'a> Entries<'a> {
     /// merge set. A written key that repeats a written key stays a duplicate, which readers
     /// refuse as they always did.
     fn set(&mut self, key: Node<'a>, value: Node<'a>, merged: bool) {
-        if let Some(name) = key.as_str() {
+        // Without a merge so far a written key is simply the next entry: no search.
+        self.any_merged |= merged;
+        if let Some(name) = key.as_str().filter(|_| self.any_merged) {
             let same = self
                 .list
                 .iter()
