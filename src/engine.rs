@@ -114,13 +114,13 @@ pub struct WorkloadReport {
     pub notes: Vec<Note>,
     /// Why the workload was not checked (e.g. it has no pod spec).
     pub skipped: Option<String>,
-    /// Why none of its fixes could be made: an edit would have had to land inside an alias,
-    /// an anchored node or a merged mapping (or another node pss-fix does not edit), at that
-    /// node. The other workloads of the file are fixed all the same.
-    pub held: Option<Held>,
+    /// Edits held back, each at the node it would have had to go inside (an alias, an
+    /// anchored node, a merged mapping) and why. Only those edits: the workload's other
+    /// fixes, and the file's other workloads, are made all the same.
+    pub held: Vec<Held>,
 }
 
-/// A workload whose fixes were held back, where, and why.
+/// An edit held back, where, and why.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Held {
     pub message: String,
@@ -807,10 +807,8 @@ fn merge(reports: &mut [WorkloadReport], later: Vec<WorkloadReport>) -> Result<(
         };
         report.added.extend(l.added);
         report.warnings.extend(l.warnings);
-        // A later round may hold back what an earlier one could not reach.
-        if report.held.is_none() {
-            report.held = l.held;
-        }
+        // What is held back was found by the first round, at the input's lines; a later
+        // round reads the fixed text, so its lines would point elsewhere.
         report.after = Some(l.after.unwrap_or(l.before));
         // Notes on applied fixes stay; notes on what is left come from the last round.
         report
@@ -1071,8 +1069,9 @@ fn round_inner(
                     }
                     (report.before, report.exempted) = scope.apply(policy, &view, found);
                     if !report.before.is_empty() && !opts.findings_only {
-                        // A fix that cannot be placed holds back the workload's fixes, not
-                        // the file's: what this workload planned is taken back.
+                        // An edit that cannot be placed is held back on its own, with its
+                        // reason (`Decisions::held`); one that stops the whole plan takes back
+                        // what this workload planned, never the file's other workloads.
                         let mark = planner.mark();
                         let d = match fixes::plan(
                             &w,
@@ -1085,16 +1084,24 @@ fn round_inner(
                             Ok(d) => d,
                             Err(r) => {
                                 planner.rollback(mark);
+                                fixes::Decisions {
+                                    held: vec![r],
+                                    ..Default::default()
+                                }
+                            }
+                        };
+                        report.held = d
+                            .held
+                            .into_iter()
+                            .map(|r| {
                                 let at = pos(r.at);
-                                report.held = Some(Held {
+                                Held {
                                     message: r.message,
                                     line: at.line,
                                     col: at.col,
-                                });
-                                out.reports.push(report);
-                                continue;
-                            }
-                        };
+                                }
+                            })
+                            .collect();
                         report.added = d.added;
                         report.notes = d.notes;
                         for a in &report.added {
@@ -1193,7 +1200,7 @@ fn new_report(document: usize, w: &Workload, line: usize, col: usize) -> Workloa
         added: Vec::new(),
         notes: Vec::new(),
         skipped: None,
-        held: None,
+        held: Vec::new(),
     }
 }
 

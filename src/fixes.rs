@@ -78,6 +78,10 @@ fn display<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
 pub struct Decisions {
     pub added: Vec<Added>,
     pub notes: Vec<Note>,
+    /// Edits the planner would not make (inside an alias, an anchored node or a merged
+    /// mapping, through a duplicate key), each with its node and reason. Only that edit is
+    /// held back; the workload's other fixes go ahead.
+    pub held: Vec<Refusal>,
 }
 
 impl Decisions {
@@ -91,6 +95,17 @@ impl Decisions {
         }
     }
 
+    /// Whether the planner planned the edit; a refusal is kept in [`Decisions::held`].
+    fn hold(&mut self, planned: Result<bool, Refusal>) -> bool {
+        planned.unwrap_or_else(|r| {
+            // Several checks may want the same node: say it once.
+            if !self.held.iter().any(|h| h.at == r.at) {
+                self.held.push(r);
+            }
+            false
+        })
+    }
+
     fn ensure(
         &mut self,
         planner: &mut Planner<'_, '_>,
@@ -99,7 +114,7 @@ impl Decisions {
         keys: &[&'static str],
         want: Want,
     ) -> Result<(), Refusal> {
-        let planned = planner.ensure(base, keys, want)?;
+        let planned = self.hold(planner.ensure(base, keys, want));
         let path = keys.iter().fold(base.clone(), |p, k| p.key(k));
         self.record(planned, check, &path, Action::Added);
         Ok(())
@@ -112,7 +127,7 @@ impl Decisions {
         path: Path,
         value: Value,
     ) -> Result<(), Refusal> {
-        let planned = planner.set(&path, value)?;
+        let planned = self.hold(planner.set(&path, value));
         self.record(planned, check, &path, Action::Changed);
         Ok(())
     }
@@ -267,7 +282,7 @@ pub fn plan(
                 );
                 d.unsafe_fix(allow, id, msg, |d| {
                     let path = sc_path(c, &w.spec).key("capabilities").key("add");
-                    let planned = planner.remove_items(&path, extra)?;
+                    let planned = d.hold(planner.remove_items(&path, extra));
                     d.record(planned, id, &path, Action::Removed);
                     Ok(())
                 })?;
@@ -302,7 +317,7 @@ pub fn plan(
             d.unsafe_fix(allow, ID, msg, |d| match allow.run_as_user {
                 Some(uid) => d.set(planner, ID, sc.key("runAsUser"), Value::Int(uid)),
                 None => {
-                    let planned = planner.remove_key(&sc, "runAsUser")?;
+                    let planned = d.hold(planner.remove_key(&sc, "runAsUser"));
                     d.record(planned, ID, &sc.key("runAsUser"), Action::Removed);
                     Ok(())
                 }
@@ -532,7 +547,7 @@ pub fn plan(
                 let path = c.path(&w.spec).extend(&handler);
                 let msg = format!("container {:?} sets a host in {path}", c.name);
                 d.unsafe_fix(allow, ID, msg, |d| {
-                    let planned = planner.remove_key(&path, "host")?;
+                    let planned = d.hold(planner.remove_key(&path, "host"));
                     d.record(planned, ID, &path.key("host"), Action::Removed);
                     Ok(())
                 })?;

@@ -69,9 +69,9 @@ struct Workload<'a> {
     /// rule may differ from the run's default).
     policy: Policy,
     skipped: Option<&'a str>,
-    /// Why its fixes were held back (an edit would land inside an alias, an anchored node
-    /// or a merged mapping), where; `null` when nothing was.
-    held: Option<&'a crate::engine::Held>,
+    /// Edits held back (each would land inside an alias, an anchored node or a merged
+    /// mapping), where and why.
+    held: &'a [crate::engine::Held],
     /// Violations set aside by an exemption.
     exempted: Vec<&'a str>,
     /// Fields the API does not know, with a "did you mean" when one is close.
@@ -165,7 +165,7 @@ fn file<'a>(command: Command, o: &'a Outcome) -> File<'a> {
                     issues: &w.issues,
                     warnings: &w.warnings,
                     skipped: w.skipped.as_deref(),
-                    held: w.held.as_ref(),
+                    held: &w.held,
                     findings: findings(command, w),
                 })
                 .collect(),

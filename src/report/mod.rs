@@ -153,7 +153,7 @@ fn remaining_text_raw(file: &str, report: &FileReport) -> String {
             place(file, w),
             summary_line(w.policy, w.after())
         ));
-        if let Some(h) = &w.held {
+        for h in &w.held {
             out.push_str(&format!(
                 "  {file}:{}:{}: not fixed: {}\n",
                 h.line, h.col, h.message
