@@ -280,7 +280,7 @@ impl<'t, 'f> Lexer<'t, 'f> {
         }
         if !self.flow.is_empty() {
             let tab_led = self.b[line..first].contains(&b'\t');
-            if !blank && !(self.flow_plain && tab_led) {
+            if !(blank || self.flow_plain && tab_led) {
                 self.continue_at(line, first, self.flow_need);
             }
         } else {
