@@ -512,3 +512,79 @@ fn pss_fix_reads_what_libyaml_reads() {
     );
     assert!(real.len() > 30, "the real files were found");
 }
+
+/// What pss-fix writes into a file in go-yaml's dialect is read by libyaml too: every
+/// dialect fixture, fixed, reads back as its input's data with only keys added.
+#[test]
+fn fixed_dialect_fixtures_are_read_by_libyaml() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dialect");
+    let mut paths = Vec::new();
+    files_under(&dir, &mut paths);
+    paths.sort();
+    let mut cases = Vec::new();
+    for p in &paths {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(p).unwrap();
+        let report = pss_fix::engine::process(&name, &text, &pss_fix::engine::Options::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let Some(out) = report.output else { continue };
+        cases.push((format!("{name} input"), text));
+        cases.push((format!("{name} output"), out));
+    }
+    assert!(cases.len() >= 8, "the dialect fixtures were fixed");
+    let Some(answers) = reference(&cases) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the differential test: install python3 and PyYAML (.ci/run does)"
+        );
+        eprintln!("dialect: python3 with PyYAML (libyaml) not found; not run");
+        return;
+    };
+    for pair in cases.chunks(2) {
+        let (before, after) = (&answers[&pair[0].0], &answers[&pair[1].0]);
+        assert_eq!(
+            after["ok"],
+            json!(true),
+            "{}: {}",
+            pair[1].0,
+            after["error"]
+        );
+        let (b, a) = (
+            before["docs"].as_array().unwrap(),
+            after["docs"].as_array().unwrap(),
+        );
+        assert_eq!(a.len(), b.len(), "{}: document count", pair[1].0);
+        for (x, y) in b.iter().zip(a) {
+            let mut problems = Vec::new();
+            only_added(x, y, "", &mut problems);
+            assert!(problems.is_empty(), "{}: {problems:?}", pair[1].0);
+        }
+    }
+}
+
+/// `after` holds everything `before` holds, and more only where a mapping gained keys.
+fn only_added(before: &Value, after: &Value, path: &str, problems: &mut Vec<String>) {
+    match (before.get("map"), after.get("map")) {
+        (Some(b), Some(a)) => {
+            let a = a.as_array().unwrap();
+            for entry in b.as_array().unwrap() {
+                let key = &entry[0];
+                match a.iter().find(|e| same(&e[0], key)) {
+                    Some(e) => only_added(&entry[1], &e[1], &format!("{path}.{key}"), problems),
+                    None => problems.push(format!("{path}.{key} is gone")),
+                }
+            }
+        }
+        // A null filled with a mapping.
+        (None, Some(_)) if before.get("null").is_some() => {}
+        _ => match (before.as_array(), after.as_array()) {
+            (Some(b), Some(a)) if a.len() >= b.len() => {
+                for (i, (x, y)) in b.iter().zip(a).enumerate() {
+                    only_added(x, y, &format!("{path}[{i}]"), problems);
+                }
+            }
+            _ if same(before, after) => {}
+            _ => problems.push(format!("{path}: {before} became {after}")),
+        },
+    }
+}
