@@ -39,6 +39,8 @@ use pss_fix::policy::Policy;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
+mod support;
+
 /// The checks a safe fix can make pass.
 const SAFE_CHECKS: [&str; 4] = [
     "runAsNonRoot",
@@ -108,7 +110,7 @@ struct CorpusFile {
 
 fn corpus_files(root: &Path) -> Vec<CorpusFile> {
     let mut paths = Vec::new();
-    walk(root, &mut paths);
+    support::manifests_under(root, &mut paths);
     paths.sort();
     paths
         .into_iter()
@@ -128,21 +130,6 @@ fn corpus_files(root: &Path) -> Vec<CorpusFile> {
             CorpusFile { rel, text }
         })
         .collect()
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display()));
-    for entry in entries {
-        let path = entry.expect("directory entry").path();
-        if path.is_dir() {
-            walk(&path, out);
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml" | "json")
-        ) {
-            out.push(path);
-        }
-    }
 }
 
 /// Safe fixes only: `allow` stays at its default (no `--unsafe`, no `--run-as-user`).

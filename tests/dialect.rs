@@ -18,6 +18,8 @@ use pss_fix::yaml::scalar::{resolve, Resolved};
 use pss_fix::yaml::{Documents, Kind, Node, ScalarStyle};
 use serde_json::{json, Value};
 
+mod support;
+
 /// Inputs the reference refuses and pss-fix reads, each with why that is acceptable. saphyr
 /// reads them; refusing them would take a check of our own for input Kubernetes never sees
 /// from its own tools.
@@ -231,24 +233,6 @@ fn generated() -> Vec<(String, String)> {
     cases
 }
 
-/// Every YAML and JSON file under `dir`.
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            files_under(&p, out);
-        } else if matches!(
-            p.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml" | "json")
-        ) {
-            out.push(p);
-        }
-    }
-}
-
 fn shared() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
     dir.is_dir().then_some(dir)
@@ -257,9 +241,9 @@ fn shared() -> Option<PathBuf> {
 fn real_files() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut paths = Vec::new();
-    files_under(&root.join("fixtures"), &mut paths);
+    support::manifests_under(&root.join("fixtures"), &mut paths);
     if let Some(shared) = shared() {
-        files_under(&shared, &mut paths);
+        support::manifests_under(&shared, &mut paths);
     }
     paths.sort();
     paths
@@ -519,7 +503,7 @@ fn pss_fix_reads_what_libyaml_reads() {
 fn fixed_dialect_fixtures_are_read_by_libyaml() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dialect");
     let mut paths = Vec::new();
-    files_under(&dir, &mut paths);
+    support::manifests_under(&dir, &mut paths);
     paths.sort();
     let mut cases = Vec::new();
     for p in &paths {

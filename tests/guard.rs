@@ -9,6 +9,8 @@ use pss_fix::path::{Path, Seg};
 use pss_fix::workload;
 use pss_fix::yaml::Documents;
 
+mod support;
+
 /// Every issue of every workload in `text`.
 fn issues(text: &str) -> Vec<Issue> {
     let mut out = Vec::new();
@@ -452,7 +454,7 @@ fn known_good() -> Vec<PathBuf> {
         "../shared/corpus",
         "../shared/conformance/psa",
     ] {
-        collect(FsPath::new(dir), &mut files);
+        support::manifests_under(FsPath::new(dir), &mut files);
     }
     // fixtures/format/typo-*.yaml hold misspelled fields on purpose.
     files.retain(|f| {
@@ -461,23 +463,6 @@ fn known_good() -> Vec<PathBuf> {
     });
     files.sort();
     files
-}
-
-fn collect(dir: &FsPath, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect(&p, out);
-        } else if matches!(
-            p.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml" | "json")
-        ) {
-            out.push(p);
-        }
-    }
 }
 
 #[test]
