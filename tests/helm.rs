@@ -399,17 +399,24 @@ fn helm3_passes_a_document_it_cannot_edit_through() {
     );
 }
 
+/// The stream Helm 4 hands a post-renderer for kube-prometheus-stack (`../shared/helm4/`),
+/// or `None` with a note where it is absent (never in CI).
+fn helm4_stream() -> Option<String> {
+    let path = root().join("../shared/helm4/kube-prometheus-stack.yaml");
+    let stream = fs::read_to_string(&path);
+    if stream.is_err() {
+        assert!(env::var_os("CI").is_none(), "{} not found", path.display());
+        eprintln!("{} not found; not run", path.display());
+    }
+    stream.ok()
+}
+
 /// Helm 4 sends kube-prometheus-stack with multi-line quoted scalars that pss-fix's reader
 /// may refuse (`../shared/helm4/`): the install must go on. Each document comes out either
 /// byte for byte as it came or with lines inserted only, and nothing says to render it.
 #[test]
 fn helm4_stream_never_fails_post_render() {
-    let path = root().join("../shared/helm4/kube-prometheus-stack.yaml");
-    let Ok(sent) = fs::read_to_string(&path) else {
-        assert!(env::var_os("CI").is_none(), "{} not found", path.display());
-        eprintln!("{} not found; not run", path.display());
-        return;
-    };
+    let Some(sent) = helm4_stream() else { return };
     let out = pss_fix(&["post-render"], &sent);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let fixed = stdout(&out);
@@ -435,12 +442,7 @@ fn helm4_stream_never_fails_post_render() {
 /// lines only.
 #[test]
 fn helm4_plugin_fixes_kube_prometheus_stack_end_to_end() {
-    let path = root().join("../shared/helm4/kube-prometheus-stack.yaml");
-    let Ok(stream) = fs::read_to_string(&path) else {
-        assert!(env::var_os("CI").is_none(), "{} not found", path.display());
-        eprintln!("{} not found; not run", path.display());
-        return;
-    };
+    let Some(stream) = helm4_stream() else { return };
     let Some(helm) = helm4() else { return };
     let chart = tempfile::tempdir().unwrap();
     fs::create_dir_all(chart.path().join("templates")).unwrap();
