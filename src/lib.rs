@@ -5,9 +5,7 @@
 //! [`workload`] finds pod specs, [`check`] judges them, [`fixes`] and [`plan`] decide what to
 //! add, [`render`] writes it in the document's own style, [`fix`] splices, and [`engine`]
 //! verifies the result before anything leaves the library.
-pub mod app;
 pub mod check;
-pub mod cli;
 pub mod config;
 pub mod diff;
 pub mod engine;
@@ -22,7 +20,6 @@ pub mod plan;
 pub mod policy;
 pub mod render;
 pub mod report;
-pub mod shell;
 pub mod source;
 pub mod synth;
 pub mod unrendered;

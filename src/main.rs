@@ -4,8 +4,10 @@ use std::io;
 use std::process::ExitCode;
 
 use clap::Parser;
-use pss_fix::app::{run, ExitStatus};
-use pss_fix::cli::Cli;
+mod cli;
+
+use cli::run::{run, ExitStatus};
+use cli::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -18,7 +18,7 @@
 //! other reason stays refused. The rewrite only ever feeds the reader: output is always the
 //! author's bytes plus pss-fix's own edits.
 //!
-//! It runs only on documents saphyr refused (see [`super::build`]), so well-formed input pays
+//! It runs only on documents saphyr refused (see `yaml::build`), so well-formed input pays
 //! nothing for it.
 
 use std::ops::Range;

@@ -11,14 +11,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cli::PolicyArgs;
-use crate::config::Config;
-use crate::engine::{self, Context, FileReport, Options};
-use crate::error::Error;
-use crate::fixes::Allow;
-use crate::policy::Policy;
-use crate::report::{self, Format, Outcome, Run, Totals};
-use crate::walk::{self, Input};
-use crate::{diff, source, write};
+use pss_fix::config::Config;
+use pss_fix::engine::{self, Context, FileReport, Options};
+use pss_fix::error::Error;
+use pss_fix::fixes::Allow;
+use pss_fix::policy::Policy;
+use pss_fix::report::{self, Format, Outcome, Run, Totals};
+use pss_fix::walk::{self, Input};
+use pss_fix::{diff, source, write};
 
 /// The exit status, decided in one place (DESIGN §1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -119,13 +119,13 @@ pub fn run(cli: Cli) -> io::Result<ExitStatus> {
         ),
         Command::Completions { shell } => {
             let mut out = Vec::new();
-            crate::shell::completions(shell, &mut out);
+            crate::cli::shell::completions(shell, &mut out);
             io::stdout().lock().write_all(&out)?;
             Ok(ExitStatus::Clean)
         }
         Command::Man => {
             let mut out = Vec::new();
-            crate::shell::man_page(&mut out)?;
+            crate::cli::shell::man_page(&mut out)?;
             io::stdout().lock().write_all(&out)?;
             Ok(ExitStatus::Clean)
         }
@@ -221,7 +221,7 @@ impl Setup {
     fn learn_namespaces<'t>(&mut self, texts: impl Iterator<Item = &'t str>) {
         let mut namespaces = HashMap::new();
         for text in texts {
-            crate::namespace::scan(text, &mut namespaces);
+            pss_fix::namespace::scan(text, &mut namespaces);
         }
         if !namespaces.is_empty() {
             let ctx = &self.opts.context;

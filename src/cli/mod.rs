@@ -1,13 +1,21 @@
 //! The command line (DESIGN §1): clap definitions, parsed into plain data, then resolved into
 //! the [`Config`] the run works from. `--version` is the tool's own version; the policy
 //! version is `--level LEVEL:VERSION` or `--policy-version`.
+//!
+//! This part of pss-fix is the binary's, not the library's: it parses arguments ([`Cli`]),
+//! runs the commands and prints ([`run`]), decides the exit status (in one place,
+//! [`run::ExitStatus`]), and writes completions and the man page ([`shell`]). The library
+//! (`pss_fix`) never prints.
+
+pub mod run;
+pub mod shell;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::policy::{Policy, Version};
-use crate::report::Format;
+use pss_fix::policy::{Policy, Version};
+use pss_fix::report::Format;
 
 const EXAMPLES: &str = "\
 Examples:
