@@ -8,7 +8,7 @@
 //! streams and for many files, while the baseline is one thread), the CPU model and the load
 //! average (`/proc/loadavg`) at the start and the end of the run.
 //!
-//! **1. Throughput.** The input is [`pss_fix::synth::stream`]: a multi-document, Helm-like
+//! **1. Throughput.** The input is [`pss_fix_testkit::synth::stream`]: a multi-document, Helm-like
 //! manifest stream of `PSS_BENCH_MB` MiB (default 32), also written to a temporary file for the
 //! binary runs.
 //!
@@ -216,7 +216,7 @@ fn stream_or_file(path: Option<&Path>, bytes: usize, seed: u64) -> String {
     match path {
         Some(p) => std::fs::read_to_string(p)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display())),
-        None => pss_fix::synth::stream(bytes, seed),
+        None => pss_fix_testkit::synth::stream(bytes, seed),
     }
 }
 
@@ -897,7 +897,7 @@ fn latency_section(b: &Bench) -> Vec<LatencyRow> {
     };
     let empty = write("latency-empty.yaml", "");
     let small_text = stream_or_file(cfg.chart.as_deref(), LATENCY_SMALL, cfg.seed);
-    let large_text = pss_fix::synth::stream(LATENCY_LARGE, cfg.seed);
+    let large_text = pss_fix_testkit::synth::stream(LATENCY_LARGE, cfg.seed);
     let small = write("latency-small.yaml", &small_text);
     let large = write("latency-large.yaml", &large_text);
 
@@ -982,7 +982,8 @@ fn dir_section(b: &Bench) -> (String, Vec<DirRow>) {
     for i in 0..cfg.dir_files {
         let sub = root.join(format!("chart-{:03}/templates", i / DIR_FANOUT));
         std::fs::create_dir_all(&sub).expect("create manifest directory");
-        let text = pss_fix::synth::stream(cfg.dir_file_bytes, cfg.seed.wrapping_add(i as u64));
+        let text =
+            pss_fix_testkit::synth::stream(cfg.dir_file_bytes, cfg.seed.wrapping_add(i as u64));
         total += text.len();
         std::fs::write(sub.join(format!("file-{:03}.yaml", i % DIR_FANOUT)), text)
             .expect("write manifest");

@@ -8,6 +8,6 @@ fn main() {
     let seed: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
     print!(
         "{}",
-        pss_fix::synth::stream((mib * 1048576.0) as usize, seed)
+        pss_fix_testkit::synth::stream((mib * 1048576.0) as usize, seed)
     );
 }

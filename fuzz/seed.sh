@@ -2,7 +2,7 @@
 # Fill fuzz/corpus/<target>/ with the seed corpus for both targets: every file under
 # fixtures/ (recursively, fixed fuzz findings included; fixtures/fuzz/open-* left out, as they
 # still fail), every file of ../shared/corpus/ when it is there, and 16 streams from
-# pss_fix::synth::stream(4096, seed).
+# pss_fix_testkit::synth::stream(4096, seed).
 # libFuzzer adds what it finds to the same directories; running this again only adds seeds.
 set -euo pipefail
 cd "$(dirname "$0")"

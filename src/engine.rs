@@ -1211,7 +1211,7 @@ mod tests {
     /// Splitting a large stream across threads must not change a byte or a position.
     #[test]
     fn parallel_chunks_agree_with_one_pass() {
-        let text = crate::synth::stream(MAX_RUN * 2 + 512 * 1024, 7);
+        let text = pss_fix_testkit::synth::stream(MAX_RUN * 2 + 512 * 1024, 7);
         let chunks = split_documents(&text, 2);
         assert!(
             chunks.len() > 2,
@@ -1239,7 +1239,7 @@ mod tests {
     /// output: same text, same reports, with safe and with unsafe fixes (several rounds).
     #[test]
     fn verifying_by_document_agrees_with_the_whole_text() {
-        let text = crate::synth::stream(300 * 1024, 11);
+        let text = pss_fix_testkit::synth::stream(300 * 1024, 11);
         let base = Base {
             document: 3,
             line: 40,
@@ -1309,8 +1309,8 @@ mod tests {
     /// the same reports, document numbers and lines.
     #[test]
     fn a_refused_document_passes_through_alone() {
-        let head = crate::synth::stream(150 * 1024, 3);
-        let tail = crate::synth::stream(150 * 1024, 4);
+        let head = pss_fix_testkit::synth::stream(150 * 1024, 3);
+        let tail = pss_fix_testkit::synth::stream(150 * 1024, 4);
         let bad = "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: dup\nspec:\n  containers:\n  - name: c\n    image: a\n    image: b\n";
         let text = format!("{head}{bad}{tail}");
         let without = format!("{head}{tail}");
@@ -1365,7 +1365,7 @@ mod tests {
     /// An error in a later run names the line of the whole file, as one pass would.
     #[test]
     fn errors_in_later_runs_keep_the_file_line() {
-        let mut text = crate::synth::stream(200 * 1024, 5);
+        let mut text = pss_fix_testkit::synth::stream(200 * 1024, 5);
         let bad_line = text.lines().count() + 2;
         text.push_str("---\nkey: [unclosed\n");
         assert!(

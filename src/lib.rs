@@ -21,7 +21,6 @@ pub mod policy;
 pub mod render;
 pub mod report;
 pub mod source;
-pub mod synth;
 pub mod unrendered;
 pub mod value;
 pub mod view;

@@ -490,7 +490,7 @@ fn repeat_into(chunk: Vec<u8>, total: u64) -> Feed {
 #[test]
 fn one_gib_stream_on_stdin_is_refused_in_bounded_memory() {
     let tmp = tempfile::tempdir().unwrap();
-    let chunk = pss_fix::synth::stream(1024 * 1024, 7).into_bytes();
+    let chunk = pss_fix_testkit::synth::stream(1024 * 1024, 7).into_bytes();
     let o = run_measured(
         tmp.path(),
         &["fix", "-"],

@@ -641,7 +641,7 @@ fn killed_runs_leave_every_file_old_or_new() {
     fs::create_dir(&dir).unwrap();
     let mut cases = Vec::new(); // (name, original, fixed)
     for i in 0..FILES {
-        let original = pss_fix::synth::stream(2_000, i as u64);
+        let original = pss_fix_testkit::synth::stream(2_000, i as u64);
         let name = format!("m{i:03}.yaml");
         let fixed = match process(&name, &original, &Options::default()) {
             Ok(r) => r.output.unwrap_or_else(|| original.clone()),
