@@ -15,13 +15,13 @@ use std::sync::Arc;
 
 use crate::check::{self, Violation};
 use crate::config::Config;
+use crate::edit::{apply, Applicability};
 use crate::error::Error;
 use crate::exempt::Scope;
-use crate::fix::{apply, Applicability};
-use crate::fixes::{self, Action, Added, Allow, Note};
 use crate::guard::{self, IssueKind};
 use crate::plan::{Planner, Refusal};
 use crate::policy::{Level, Policy};
+use crate::remedy::{self, Action, Added, Allow, Note};
 use crate::render;
 use crate::source::{Eol, LineIndex};
 use crate::view::pod_view;
@@ -1073,7 +1073,7 @@ fn round_inner(
                         // reason (`Decisions::held`); one that stops the whole plan takes back
                         // what this workload planned, never the file's other workloads.
                         let mark = planner.mark();
-                        let d = match fixes::plan(
+                        let d = match remedy::plan(
                             &w,
                             &view,
                             &report.before,
@@ -1084,7 +1084,7 @@ fn round_inner(
                             Ok(d) => d,
                             Err(r) => {
                                 planner.rollback(mark);
-                                fixes::Decisions {
+                                remedy::Decisions {
                                     held: vec![r],
                                     ..Default::default()
                                 }

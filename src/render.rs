@@ -7,7 +7,7 @@
 //! are indented deeper than its keys (they belong to its last value) and before comments at
 //! its own indentation or shallower (they belong to what follows).
 
-use crate::fix::Edit;
+use crate::edit::Edit;
 use crate::path::Seg;
 use crate::plan::{Change, Op, Refusal};
 use crate::source::{column, line_end, line_start, next_line};
@@ -582,7 +582,7 @@ fn insertion_point(text: &str, end: usize, col: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fix::apply;
+    use crate::edit::apply;
     use crate::path::Path;
     use crate::source::Eol;
     use crate::yaml::Documents;

@@ -32,8 +32,8 @@ use std::path::{Path, PathBuf};
 
 use pss_fix::check::{check_info, Applicability, Violation};
 use pss_fix::engine::{process, FileReport, Options, WorkloadReport};
-use pss_fix::fixes::{Action, Allow};
 use pss_fix::policy::{Level, Policy, Version};
+use pss_fix::remedy::{Action, Allow};
 use serde_yaml_ng::Value;
 
 /// The checks whose violations a safe fix may make pass, with the fixture-file prefix that

@@ -20,7 +20,7 @@ use std::fs;
 use std::path::Path;
 
 use pss_fix::engine::{process, Options};
-use pss_fix::fixes::Allow;
+use pss_fix::remedy::Allow;
 use pss_fix::source::decode;
 use serde::Deserialize;
 use serde_yaml_ng::Value;

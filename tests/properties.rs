@@ -35,8 +35,8 @@
 
 use proptest::prelude::*;
 use pss_fix::engine::{process, FileReport, Options};
-use pss_fix::fixes::{Action, Allow};
 use pss_fix::path::Seg;
+use pss_fix::remedy::{Action, Allow};
 use serde::Deserialize;
 use serde_yaml_ng::{Mapping, Value};
 

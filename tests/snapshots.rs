@@ -9,8 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use pss_fix::engine::{process, Options};
-use pss_fix::fixes::Allow;
 use pss_fix::policy::Policy;
+use pss_fix::remedy::Allow;
 use pss_fix::{diff, report, source};
 
 const AREAS: &[&str] = &["demo", "dialect", "format", "refuse"];

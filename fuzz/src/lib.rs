@@ -16,7 +16,7 @@
 //! A violated invariant panics, which libFuzzer records as a crash.
 
 use pss_fix::engine::{process, Options};
-use pss_fix::fixes::Allow;
+use pss_fix::remedy::Allow;
 use pss_fix::source::decode;
 use serde::Deserialize;
 use serde_yaml_ng::Value;

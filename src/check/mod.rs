@@ -79,7 +79,7 @@ impl Violation {
 }
 
 /// How far a fix for a check can go without a human: the engine's own [`Applicability`].
-pub use crate::fix::Applicability;
+pub use crate::edit::Applicability;
 
 /// One way of fixing a check's violations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

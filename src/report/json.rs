@@ -11,8 +11,8 @@ use serde::Serialize;
 use super::{Command, Outcome, Run};
 use crate::check::{check_info, Applicability, Violation};
 use crate::engine::{FileReport, PassedThrough, WorkloadReport};
-use crate::fixes::Action;
 use crate::policy::{Level, Policy};
+use crate::remedy::Action;
 
 /// Bumped only when a field is removed, renamed or changes meaning; new fields may appear
 /// in any release.

@@ -14,7 +14,7 @@ use super::json::{findings, Finding};
 use super::{Command, Outcome, Run};
 use crate::check::{check_info, Applicability};
 use crate::engine::WorkloadReport;
-use crate::fixes::Action;
+use crate::remedy::Action;
 
 /// Render the run as a Markdown pull-request body, ending with a newline.
 pub fn render(run: &Run<'_>) -> String {

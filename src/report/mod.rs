@@ -9,9 +9,9 @@ mod markdown;
 mod sarif;
 
 use crate::check::summary_line;
+use crate::edit::Applicability;
 use crate::engine::{FileReport, PassedThrough, WorkloadReport};
 use crate::error::Error;
-use crate::fix::Applicability;
 use crate::policy::Policy;
 
 /// `--format`.
@@ -276,7 +276,7 @@ impl Totals {
             line.push_str(&format!(
                 "\npss-fix: note: {} {}",
                 plural(self.run_as_non_root_caveats, "workload"),
-                crate::fixes::RUN_AS_NON_ROOT_CAVEAT.replacen(
+                crate::remedy::RUN_AS_NON_ROOT_CAVEAT.replacen(
                     "runAsNonRoot: true added",
                     "got runAsNonRoot: true",
                     1

@@ -1,11 +1,11 @@
-//! Which fields to add or change, decided per failed check: the checks say *what* fails (with
-//! the admission controller's semantics and versions), this module decides what may be
-//! edited and says why when it may not.
+//! Remedies: which fields to add or change, decided per failed check. The checks say *what*
+//! fails (with the admission controller's semantics and versions), this module decides what
+//! may be edited and says why when it may not.
 //!
 //! Safe fixes only add what is absent: pod-level `runAsNonRoot: true` (per container beside
 //! containers that run as UID 0) and `seccompProfile` `RuntimeDefault`, per container
-//! `allowPrivilegeEscalation: false` and `ALL` in `capabilities.drop`. They are held back where the API server or the kubelet would reject
-//! the result: Linux-only fields in a Windows pod, `allowPrivilegeEscalation: false` next to
+//! `allowPrivilegeEscalation: false` and `ALL` in `capabilities.drop`. They are held back
+//! where the API server or the kubelet would reject the result: Linux-only fields in a Windows pod, `allowPrivilegeEscalation: false` next to
 //! `privileged: true` or a `SYS_ADMIN` capability, `runAsNonRoot: true` over a container that
 //! runs as UID 0.
 //!
@@ -18,8 +18,8 @@
 use std::borrow::Cow;
 
 use crate::check::{self, containers, ContainerView, Violation};
+use crate::edit::Applicability;
 use crate::exempt::Scope;
-use crate::fix::Applicability;
 use crate::path::{Path, Seg};
 use crate::plan::{Planner, Refusal, Want};
 use crate::value::Value;

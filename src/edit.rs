@@ -1,6 +1,7 @@
-//! Edits and fixes, after ruff's `ruff_diagnostics`: an [`Edit`] is a byte range plus new text,
-//! a [`Fix`] groups the edits of one decision with an [`Applicability`], and [`apply`] splices
-//! a set of edits into the original text in one forward pass.
+//! Edits, after ruff's `ruff_diagnostics`: an [`Edit`] is a byte range plus new text, every
+//! fix carries an [`Applicability`], and [`apply`] splices a set of edits into the original
+//! text in one forward pass. The last step of the edit engine: [`crate::remedy`] decides,
+//! [`crate::plan`] plans, [`crate::render`] writes the edits this module splices.
 
 use std::cmp::Reverse;
 
