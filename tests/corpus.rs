@@ -41,13 +41,7 @@ use serde_yaml_ng::Value;
 
 mod support;
 
-/// The checks a safe fix can make pass.
-const SAFE_CHECKS: [&str; 4] = [
-    "runAsNonRoot",
-    "allowPrivilegeEscalation",
-    "seccompProfile_restricted",
-    "capabilities_restricted",
-];
+use support::lossless::{documents, key_name, lines_kept, show, SAFE_CHECKS};
 
 const FIX_POLICIES: [&str; 2] = ["restricted:latest", "restricted:v1.35"];
 
@@ -55,24 +49,6 @@ const VERDICT_POLICIES: [(&str, &str); 2] = [
     ("restricted:v1.35", "EXPECTED-restricted-v1.35.jsonl"),
     ("baseline:v1.35", "EXPECTED-baseline-v1.35.jsonl"),
 ];
-
-/// Every word a safe fix may write, in YAML or JSON.
-const VOCABULARY: [&str; 11] = [
-    "securityContext",
-    "runAsNonRoot",
-    "allowPrivilegeEscalation",
-    "seccompProfile",
-    "type",
-    "RuntimeDefault",
-    "capabilities",
-    "drop",
-    "ALL",
-    "true",
-    "false",
-];
-
-/// Punctuation a safe fix may write between those words.
-const PUNCTUATION: &str = " \t\r,:{}[]\"'-";
 
 // ---------------------------------------------------------------------------------------------
 // The corpus
@@ -187,15 +163,6 @@ fn label(file: &str, w: &WorkloadReport) -> String {
     )
 }
 
-/// A line for a message: at most 120 characters, control characters escaped.
-fn show(line: &str) -> String {
-    let mut s: String = line.chars().take(120).collect();
-    if line.chars().count() > 120 {
-        s.push('…');
-    }
-    format!("{s:?}")
-}
-
 fn is_safe(check: &str) -> bool {
     SAFE_CHECKS.contains(&check)
 }
@@ -265,7 +232,7 @@ fn corpus_fix_properties() {
             p5_fixed_or_explained(&mut tally, policy, &file.rel, &report);
             if let Some(out) = &report.output {
                 changed += 1;
-                match p3_lines_kept(text, out) {
+                match lines_kept(text, out) {
                     Ok(s) => {
                         inserted += s.inserted;
                         changed_in_place += s.changed;
@@ -361,171 +328,7 @@ fn first_difference(a: &str, b: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// P3: lines
-
-/// Splits into lines, keeping any `\r` so that a changed line ending counts as a changed line.
-fn lines(text: &str) -> Vec<&str> {
-    text.split('\n').collect()
-}
-
-/// Every original line is found, in order, in the output, unchanged or changed in one of the
-/// allowed ways; every output line not matched to an original line is an inserted field.
-fn p3_lines_kept(text: &str, out: &str) -> Result<LineStats, String> {
-    let orig = lines(text);
-    let new = lines(out);
-    let mut matched = vec![false; new.len()];
-    let mut stats = LineStats::default();
-    let mut next = 0;
-    for (i, line) in orig.iter().enumerate() {
-        // Greedy earliest match is optimal for an in-order matching, whatever the relation.
-        let found = (next..new.len()).find(|&k| new[k] == *line || allowed_change(line, new[k]));
-        match found {
-            Some(k) => {
-                stats.changed += usize::from(new[k] != *line);
-                matched[k] = true;
-                next = k + 1;
-            }
-            None => {
-                let near = new
-                    .get(next.min(new.len().saturating_sub(1)))
-                    .map_or("end of file".into(), |l| show(l));
-                return Err(format!(
-                    "original line {} {} is missing, reindented or changed beyond filling a value \
-                     (output from line {}: {near})",
-                    i + 1,
-                    show(line),
-                    next + 1
-                ));
-            }
-        }
-    }
-    for (k, line) in new.iter().enumerate() {
-        if !matched[k] && !inserted_line_ok(line) {
-            return Err(format!(
-                "output line {} {} is neither an original line nor an inserted safe-fix field",
-                k + 1,
-                show(line)
-            ));
-        }
-        stats.inserted += usize::from(!matched[k]);
-    }
-    Ok(stats)
-}
-
-/// Lines a fix added, and original lines it changed in place.
-#[derive(Default)]
-struct LineStats {
-    inserted: usize,
-    changed: usize,
-}
-
-fn words(s: &str) -> impl Iterator<Item = &str> {
-    s.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-}
-
-/// Text written by a safe fix: only its vocabulary and punctuation.
-fn fix_text(s: &str) -> bool {
-    s.chars()
-        .all(|c| c.is_alphanumeric() || c == '_' || PUNCTUATION.contains(c))
-        && words(s).all(|w| VOCABULARY.contains(&w))
-}
-
-/// A whole line a fix inserted: a field, a list entry, or (JSON) a closing bracket.
-fn inserted_line_ok(line: &str) -> bool {
-    let content = line.trim();
-    if content.is_empty() {
-        return false;
-    }
-    fix_text(line) && (words(line).next().is_some() || content.trim_end_matches(',').len() == 1)
-}
-
-fn indent(line: &str) -> usize {
-    line.len() - line.trim_start_matches([' ', '\t']).len()
-}
-
-/// `new` is `orig` with one of the allowed in-line changes.
-fn allowed_change(orig: &str, new: &str) -> bool {
-    inserted_in_line(orig, new) || empty_value_filled(orig, new)
-}
-
-/// `new` is `orig` with safe-fix text inserted at one place after the indentation: a flow
-/// collection gaining an entry (`[NET_RAW]` → `[NET_RAW, ALL]`, `{}` → `{runAsNonRoot: true}`)
-/// or a JSON line gaining its comma.
-fn inserted_in_line(orig: &str, new: &str) -> bool {
-    if new.len() <= orig.len() {
-        return false;
-    }
-    let (o, n) = (orig.as_bytes(), new.as_bytes());
-    let prefix = o.iter().zip(n).take_while(|(a, b)| a == b).count();
-    let suffix = o
-        .iter()
-        .rev()
-        .zip(n.iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
-    if prefix + suffix < o.len() || prefix <= indent(orig) {
-        return false;
-    }
-    let Some(inserted) = new.get(prefix..prefix + (n.len() - o.len())) else {
-        return false;
-    };
-    let starts = inserted
-        .chars()
-        .next()
-        .is_some_and(|c| !c.is_alphanumeric());
-    let ends = inserted
-        .chars()
-        .last()
-        .is_some_and(|c| !c.is_alphanumeric());
-    !inserted.trim().is_empty() && (starts || ends) && fix_text(inserted)
-}
-
-/// `orig` holds an empty value (`{}`, `[]`, `null`, `~`) that `new` fills: the value removed
-/// (block content follows on new lines), replaced by a flow collection, or opened as a
-/// multi-line JSON object.
-fn empty_value_filled(orig: &str, new: &str) -> bool {
-    for token in ["{}", "[]", "null", "Null", "NULL", "~"] {
-        for (pos, _) in orig.match_indices(token) {
-            let head = &orig[..pos];
-            let tail = &orig[pos + token.len()..];
-            let value_position = head.trim_end().ends_with(':');
-            let token_ends =
-                tail.is_empty() || tail.starts_with([' ', '\t', '\r', ',', '#', '}', ']']);
-            if !value_position || !token_ends {
-                continue;
-            }
-            let key = head.trim_end();
-            // `securityContext: {}` → `securityContext:` (a comment may follow).
-            if new == format!("{key}{tail}") || new == format!("{key}{}", tail.trim_start()) {
-                return true;
-            }
-            // `"securityContext": {},` → `"securityContext": {` (JSON opened over lines).
-            let open = new.trim_end();
-            if (open == format!("{key} {{") || open == format!("{key} [")) && token != "~" {
-                return true;
-            }
-            // `securityContext: null` → `securityContext: {runAsNonRoot: true}`.
-            if let Some(rest) = new.strip_prefix(head).and_then(|r| r.strip_suffix(tail)) {
-                let flow = (rest.starts_with('{') && rest.ends_with('}'))
-                    || (rest.starts_with('[') && rest.ends_with(']'));
-                if flow && fix_text(rest) {
-                    return true;
-                }
-            }
-        }
-    }
-    false
-}
-
-// ---------------------------------------------------------------------------------------------
 // P4: data
-
-fn documents(text: &str) -> Result<Vec<Value>, String> {
-    serde_yaml_ng::Deserializer::from_str(text)
-        .map(|doc| Value::deserialize(doc).map_err(|e| e.to_string()))
-        .collect()
-}
 
 fn p4_same_data_plus_fixes(text: &str, out: &str) -> Vec<String> {
     let input = match documents(text) {
@@ -552,13 +355,6 @@ fn p4_same_data_plus_fixes(text: &str, out: &str) -> Vec<String> {
         diffs.extend(d.into_iter().map(|e| format!("document {}: {e}", i + 1)));
     }
     diffs
-}
-
-fn key_name(k: &Value) -> String {
-    match k {
-        Value::String(s) => s.clone(),
-        other => format!("{other:?}"),
-    }
 }
 
 fn dotted(path: &[String]) -> String {
@@ -1103,98 +899,8 @@ fn verdict_difference(w: &WorkloadReport, e: &Expected) -> Option<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The referees themselves: they must accept the allowed changes and catch real damage.
-
-#[test]
-fn line_check_accepts_fills_and_catches_damage() {
-    let ok = |a: &str, b: &str| {
-        assert!(
-            p3_lines_kept(a, b).is_ok(),
-            "should pass:\n{a}\n=>\n{b}\n{:?}",
-            p3_lines_kept(a, b).err()
-        )
-    };
-    let bad =
-        |a: &str, b: &str| assert!(p3_lines_kept(a, b).is_err(), "should fail:\n{a}\n=>\n{b}");
-    let base = "spec:\n  # note\n  containers:\n  - name: a\n    image: x\n";
-    ok(
-        base,
-        "spec:\n  # note\n  containers:\n  - name: a\n    image: x\n    securityContext:\n      allowPrivilegeEscalation: false\n",
-    );
-    ok(
-        "c:\n  securityContext: {}\n  b: 1\n",
-        "c:\n  securityContext:\n    runAsNonRoot: true\n  b: 1\n",
-    );
-    ok(
-        "c:\n  securityContext: {} # keep\n",
-        "c:\n  securityContext: # keep\n    runAsNonRoot: true\n",
-    );
-    ok(
-        "c:\n  securityContext: ~\n",
-        "c:\n  securityContext:\n    runAsNonRoot: true\n",
-    );
-    ok(
-        "c:\n  securityContext: null\n",
-        "c:\n  securityContext: {runAsNonRoot: true}\n",
-    );
-    ok(
-        "c:\n  drop: [NET_RAW] # why\n",
-        "c:\n  drop: [NET_RAW, ALL] # why\n",
-    );
-    ok(
-        "{\n  \"a\": 1\n}\n",
-        "{\n  \"a\": 1,\n  \"securityContext\": {\n    \"runAsNonRoot\": true\n  }\n}\n",
-    );
-    ok(
-        "{\n  \"securityContext\": {},\n  \"a\": 1\n}\n",
-        "{\n  \"securityContext\": {\n    \"runAsNonRoot\": true\n  },\n  \"a\": 1\n}\n",
-    );
-    ok("c:\n  drop: []\n", "c:\n  drop: [ALL]\n");
-    ok(
-        "c:\n  securityContext: {}\n",
-        "c:\n  securityContext: {runAsNonRoot: true}\n",
-    );
-    ok("c:\n  runAsNonRoot:\n", "c:\n  runAsNonRoot: true\n");
-    ok(
-        "c:\n  allowPrivilegeEscalation: # why\n",
-        "c:\n  allowPrivilegeEscalation: false # why\n",
-    );
-    ok(
-        "c:\n  allowPrivilegeEscalation: # why\n",
-        "c:\n  allowPrivilegeEscalation: # why\n    false\n",
-    );
-    // A dropped line.
-    bad(base, "spec:\n  # note\n  containers:\n  - name: a\n");
-    // A reindented line.
-    bad(
-        base,
-        "spec:\n  # note\n  containers:\n    - name: a\n    image: x\n",
-    );
-    // A changed value.
-    bad(
-        base,
-        "spec:\n  # note\n  containers:\n  - name: a\n    image: y\n",
-    );
-    // A line that is not a safe-fix field.
-    bad(
-        base,
-        "spec:\n  # note\n  containers:\n  - name: a\n    image: x\n    runAsUser: 1000\n",
-    );
-    // A moved comment.
-    bad(
-        base,
-        "spec:\n  containers:\n  # note\n  - name: a\n    image: x\n",
-    );
-    // An inserted blank line.
-    bad(
-        base,
-        "spec:\n  # note\n\n  containers:\n  - name: a\n    image: x\n",
-    );
-    // Line endings changed.
-    bad("a: 1\r\nb: 2\r\n", "a: 1\nb: 2\n");
-    // A flow list gaining something else.
-    bad("drop: [NET_RAW]\n", "drop: [NET_RAW, SYS_ADMIN]\n");
-}
+// The data referee itself: it must accept the safe fixes and catch real damage. (The line
+// referee's own test sits with it, in tests/support/lossless.rs.)
 
 #[test]
 fn data_check_accepts_fixes_and_catches_damage() {

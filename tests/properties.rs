@@ -37,8 +37,11 @@ use proptest::prelude::*;
 use pss_fix::engine::{process, FileReport, Options};
 use pss_fix::path::Seg;
 use pss_fix::remedy::{Action, Allow};
-use serde::Deserialize;
 use serde_yaml_ng::{Mapping, Value};
+
+mod support;
+
+use support::lossless::{documents, key_name, lines_kept, SAFE_CHECKS};
 
 // ---------------------------------------------------------------------------------------------
 // The model
@@ -1001,38 +1004,6 @@ fn render(stream: &Stream) -> (String, Vec<Value>) {
 // ---------------------------------------------------------------------------------------------
 // Properties
 
-const SAFE_CHECKS: [&str; 4] = [
-    "runAsNonRoot",
-    "allowPrivilegeEscalation",
-    "seccompProfile_restricted",
-    "capabilities_restricted",
-];
-
-/// Every word and punctuation mark a safe fix writes.
-const VOCABULARY: [&str; 11] = [
-    "securityContext",
-    "runAsNonRoot",
-    "allowPrivilegeEscalation",
-    "seccompProfile",
-    "type",
-    "RuntimeDefault",
-    "capabilities",
-    "drop",
-    "ALL",
-    "true",
-    "false",
-];
-const PUNCTUATION: &str = " \t\r,:{}[]\"'-";
-
-/// Every document as serde_yaml_ng reads it. A BOM is no data, and libyaml stumbles over
-/// one before `---` ("mapping values are not allowed"), so it is taken off first.
-fn documents(text: &str) -> Result<Vec<Value>, String> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    serde_yaml_ng::Deserializer::from_str(text)
-        .map(|d| Value::deserialize(d).map_err(|e| e.to_string()))
-        .collect()
-}
-
 fn options(unsafe_fixes: bool) -> Options {
     Options {
         allow: Allow {
@@ -1041,156 +1012,6 @@ fn options(unsafe_fixes: bool) -> Options {
         },
         ..Options::default()
     }
-}
-
-fn fix_text(s: &str) -> bool {
-    s.chars()
-        .all(|c| c.is_alphanumeric() || c == '_' || PUNCTUATION.contains(c))
-        && s.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .all(|w| VOCABULARY.contains(&w))
-}
-
-/// `new` is `orig` changed as a fix may change a line: fix text inserted at whole-word
-/// boundaries after the indentation (flow collections gaining entries, a JSON line gaining its
-/// comma), or an empty value (`{}`, `null`, `~`) removed or replaced by a flow collection of
-/// fix text.
-fn allowed_change(orig: &str, new: &str) -> bool {
-    let indent = orig.len() - orig.trim_start().len();
-    (new.len() > orig.len()
-        && new.get(..indent) == orig.get(..indent)
-        && insertions_only(&orig.as_bytes()[indent..], &new.as_bytes()[indent..]))
-        || empty_value_filled(orig, new)
-}
-
-/// `n` is `o` with chunks of fix text inserted, each at word boundaries, and empty values
-/// taken out where they were filled.
-fn insertions_only(o: &[u8], n: &[u8]) -> bool {
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    // ok[i][j]: n[j..] is o[i..] plus insertions (never one at the very start), filled from
-    // the ends: every step looks only at larger i or j.
-    let w = n.len() + 1;
-    let mut ok = vec![false; (o.len() + 1) * w];
-    for i in (0..=o.len()).rev() {
-        for j in (0..=n.len()).rev() {
-            let at = |i: usize, j: usize, ok: &[bool]| ok[i * w + j];
-            let same = i < o.len() && j < n.len() && o[i] == n[j] && at(i + 1, j + 1, &ok);
-            // An empty value (after `: `) that a fix fills may go.
-            let filled = i > 1
-                && &o[i - 2..i] == b": "
-                && [&b"{}"[..], b"[]", b"null", b"~"].iter().any(|t| {
-                    o[i..].starts_with(t)
-                        && o.get(i + t.len()).is_none_or(|c| b" ,}]\r#".contains(c))
-                        && at(i + t.len(), j, &ok)
-                });
-            // A chunk n[j..k] of fix text, grown a byte at a time, ending between words.
-            let mut inserted = false;
-            if j > 0 && !(j < n.len() && word(n[j]) && word(n[j - 1])) {
-                let (mut k, mut word_start) = (j, None);
-                while k < n.len() && (word(n[k]) || PUNCTUATION.as_bytes().contains(&n[k])) {
-                    if word(n[k]) && word_start.is_none() {
-                        word_start = Some(k);
-                    }
-                    k += 1;
-                    if let Some(ws) = word_start {
-                        if k < n.len() && word(n[k]) {
-                            continue;
-                        }
-                        if !VOCABULARY.contains(&std::str::from_utf8(&n[ws..k]).unwrap_or("")) {
-                            break;
-                        }
-                        word_start = None;
-                    }
-                    if !n[j..k].iter().all(u8::is_ascii_whitespace) && at(i, k, &ok) {
-                        inserted = true;
-                        break;
-                    }
-                }
-            }
-            ok[i * w + j] = (i == o.len() && j == n.len()) || same || filled || inserted;
-        }
-    }
-    ok[0]
-}
-
-fn empty_value_filled(orig: &str, new: &str) -> bool {
-    for token in ["{}", "null", "~"] {
-        for (pos, _) in orig.match_indices(token) {
-            let (head, tail) = (&orig[..pos], &orig[pos + token.len()..]);
-            if !head.trim_end().ends_with(':')
-                || !(tail.is_empty() || tail.starts_with([' ', '\r', ',', '#', '}', ']']))
-            {
-                continue;
-            }
-            let key = head.trim_end();
-            if new == format!("{key}{tail}") || new == format!("{key}{}", tail.trim_start()) {
-                return true;
-            }
-            if new.trim_end() == format!("{key} {{") && token == "{}" {
-                return true;
-            }
-            if let Some(mid) = new.strip_prefix(head).and_then(|r| r.strip_suffix(tail)) {
-                let flow = (mid.starts_with('{') && mid.ends_with('}'))
-                    || (mid.starts_with('[') && mid.ends_with(']'));
-                if flow && fix_text(mid) {
-                    return true;
-                }
-            }
-        }
-    }
-    false
-}
-
-/// (b): every input line is in the output, in order, unchanged or changed as a fix may.
-fn lines_kept(text: &str, out: &str) -> Result<(), String> {
-    if text.contains("\r\n") && out.split('\n').rev().skip(1).any(|l| !l.ends_with('\r')) {
-        return Err("a CRLF input gained a bare LF line ending".into());
-    }
-    // Line endings apart: a last line without one gains one when lines follow it.
-    let new: Vec<&str> = out.split('\n').map(|l| l.trim_end_matches('\r')).collect();
-    let mut matched = vec![false; new.len()];
-    let mut next = 0;
-    for (i, line) in text
-        .split('\n')
-        .map(|l| l.trim_end_matches('\r'))
-        .enumerate()
-    {
-        let found = if line.trim() == "{}" {
-            // An own-line `{}` stays right where it was, or is filled and gone: a match further
-            // on would be another document's `{}`, and would skip every line between.
-            (new.get(next) == Some(&line)).then_some(next)
-        } else {
-            (next..new.len()).find(|&k| new[k] == line || allowed_change(line, new[k]))
-        };
-        match found {
-            Some(k) => {
-                matched[k] = true;
-                next = k + 1;
-            }
-            // Helm's `{}` on its own line, filled by the lines after its key.
-            None if line.trim() == "{}" => {}
-            None => {
-                return Err(format!(
-                    "input line {} {line:?} is missing or changed",
-                    i + 1
-                ))
-            }
-        }
-    }
-    for (k, line) in new.iter().enumerate() {
-        let inserted_field = fix_text(line) && !line.trim().is_empty();
-        if !matched[k] && !inserted_field {
-            return Err(format!(
-                "output line {} {line:?} is neither an input line nor a safe-fix field",
-                k + 1
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn key_name(k: &Value) -> String {
-    k.as_str().map_or_else(|| format!("{k:?}"), str::to_owned)
 }
 
 /// (c): `output` holds `input` plus only keys a safe fix writes.
@@ -1419,36 +1240,4 @@ fn generator_covers_the_styles() {
             "no generated stream contains {needle:?}"
         );
     }
-}
-
-#[test]
-fn line_check_accepts_fills_and_catches_damage() {
-    let ok = |a: &str, b: &str| assert_eq!(lines_kept(a, b), Ok(()), "{a:?} => {b:?}");
-    ok(
-        "a:\n  securityContext: {}\n",
-        "a:\n  securityContext:\n    runAsNonRoot: true\n",
-    );
-    ok(
-        "a:\n  securityContext:\n    {}\n",
-        "a:\n  securityContext:\n    runAsNonRoot: true\n",
-    );
-    // A filled `{}` before a kept one of a later document (a proptest find).
-    ok(
-        "- a:\n    {}\n  b: 1\n---\n- a:\n    {}\n  b: 1\n",
-        "- a:\n    runAsNonRoot: true\n  b: 1\n---\n- a:\n    {}\n  b: 1\n",
-    );
-    ok("  drop: [NET_RAW]", "  drop: [NET_RAW, ALL]");
-    ok(
-        "securityContext: null # c",
-        "securityContext: {runAsNonRoot: true} # c",
-    );
-    ok(
-        "  \"image\": \"a\"\n  }",
-        "  \"image\": \"a\",\n  \"securityContext\": {\"allowPrivilegeEscalation\": false}\n  }",
-    );
-    let bad = |a: &str, b: &str| assert!(lines_kept(a, b).is_err(), "{a:?} => {b:?}");
-    bad("a: 1\nb: 2\n", "b: 2\na: 1\n");
-    bad("a: 1\n", "a: 1\nimage: evil\n");
-    bad("a:\n  b: 1\n", "a:\n   b: 1\n");
-    bad("x: |+\n  a\n\n", "x: |+\n  a\n");
 }
