@@ -458,8 +458,7 @@ fn one_gib_file_is_refused() {
 }
 
 /// The same, with the memory bound: the file must be refused from its size alone, never read
-/// into memory (see the report: the namespace pre-scan in `src/app.rs` reads every input in
-/// full before the size check, so this peaks at ~1 GiB and takes seconds).
+/// into memory.
 #[test]
 fn one_gib_file_is_refused_in_bounded_memory_and_time() {
     let tmp = tempfile::tempdir().unwrap();
