@@ -1,4 +1,4 @@
-//! The two reader families side by side on one stream, for the parser choice in the README:
+//! The two reader families side by side on one stream, for the parser choice in docs/editing.md:
 //! saphyr-parser (what pss-fix reads with) and unsafe-libyaml (libyaml's C code translated to
 //! Rust: go-yaml's own family). `readers FILE`: events per second of each, best of five, and
 //! which unit each one's marks count (bytes or characters, checked on a wide character).

@@ -4,7 +4,7 @@
 //! peak memory (`ru_maxrss` from `wait4`) all checked.
 //!
 //! Each test prints one `ROW` line (`cargo test --test bad_input -- --nocapture | grep ^ROW`):
-//! the README's bad-input table is made from them.
+//! the bad-input table in docs/safety.md is made from them.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -249,7 +249,7 @@ fn assert_only(dir: &Path, names: &[&str]) {
     assert_eq!(found, want, "files in {}", dir.display());
 }
 
-/// One row of the README table, printed for `--nocapture`.
+/// One row of the bad-input table (docs/safety.md), printed for `--nocapture`.
 fn row(input: &str, o: &Observed, state: &str) {
     let message = match o.message() {
         "" => "—".to_string(),

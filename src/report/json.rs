@@ -1,5 +1,5 @@
 //! `--format json`: the whole run as one JSON document with a stable, versioned schema
-//! (documented in the README, "Output formats"). The structs below *are* the schema: every
+//! (documented in docs/output.md). The structs below *are* the schema: every
 //! field is named here, in camelCase, and nothing is added by hand.
 //!
 //! This module also owns the per-finding model the other structured formats share
