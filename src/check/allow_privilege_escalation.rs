@@ -26,7 +26,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::{
     containers, containers_phrase, is_windows_pod, Applicability, CheckInfo, Finding, FixNote,
 };
+use crate::plan::{Refusal, Want};
 use crate::policy::Level;
+use crate::remedy::{adds_sys_admin, is_privileged, sc_path, Remedy};
+use crate::value::Value;
 
 pub(super) const INFO: CheckInfo = CheckInfo {
     id: "allowPrivilegeEscalation",
@@ -74,6 +77,37 @@ fn eval(minor: u32, _meta: &ObjectMeta, spec: &PodSpec) -> Option<Finding> {
             containers_phrase(&bad)
         ),
     ))
+}
+
+/// The remedy: `allowPrivilegeEscalation: false` where absent (safe), `true` becomes `false`
+/// (unsafe); never beside `privileged: true` or `SYS_ADMIN`, nor in a Windows pod, where the
+/// API server rejects it.
+pub(crate) fn remedy(r: &mut Remedy<'_, '_, '_, '_>) -> Result<(), Refusal> {
+    let w = r.w;
+    let allow = r.allow;
+    let windows = r.windows;
+    if r.failing("allowPrivilegeEscalation") {
+        const ID: &str = "allowPrivilegeEscalation";
+        for c in &r.of(ID) {
+            match c.security_context.and_then(|s| s.allow_privilege_escalation) {
+                Some(false) => {}
+                _ if windows => r.d.note(ID, Applicability::Manual, format!(
+                    "container {:?}: Windows pod, where the API server rejects allowPrivilegeEscalation", c.name)),
+                _ if is_privileged(c) => r.d.note(ID, Applicability::Manual, format!(
+                    "container {:?} is privileged: the API server rejects allowPrivilegeEscalation: false next to privileged: true", c.name)),
+                _ if adds_sys_admin(c) => r.d.note(ID, Applicability::Manual, format!(
+                    "container {:?} adds SYS_ADMIN: the API server rejects allowPrivilegeEscalation: false next to it", c.name)),
+                Some(true) => {
+                    let msg = format!("container {:?} sets allowPrivilegeEscalation: true", c.name);
+                    r.d.unsafe_fix(allow, ID, msg, |d| {
+                        d.set(r.planner, ID, sc_path(c, &w.spec).key("allowPrivilegeEscalation"), Value::Bool(false))
+                    })?;
+                }
+                None => r.d.ensure(r.planner, ID, &c.path(&w.spec), &["securityContext", "allowPrivilegeEscalation"], Want::Present(Value::Bool(false)))?,
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

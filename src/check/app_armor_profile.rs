@@ -30,7 +30,10 @@ use super::{
     containers, containers_phrase, go_quote, join_quote, pluralize, Applicability, CheckInfo,
     Finding, FixNote,
 };
+use crate::plan::Refusal;
 use crate::policy::Level;
+use crate::remedy::{fix_annotations, reset_profiles, Remedy};
+use crate::value::Value;
 
 pub(super) const INFO: CheckInfo = CheckInfo {
     id: "appArmorProfile",
@@ -117,6 +120,52 @@ fn eval(_minor: u32, meta: &ObjectMeta, spec: &PodSpec) -> Option<Finding> {
             join_quote(&values)
         ),
     ))
+}
+
+/// The remedy: AppArmor profile types and annotations the level forbids reset to
+/// `RuntimeDefault` (unsafe).
+pub(crate) fn remedy(r: &mut Remedy<'_, '_, '_, '_>) -> Result<(), Refusal> {
+    let w = r.w;
+    let view = r.view;
+    let allow = r.allow;
+    let pod_sc = r.view.spec.security_context.as_ref();
+    let pod_sc_path = r.w.spec.key("securityContext");
+    if r.failing("appArmorProfile") {
+        const ID: &str = "appArmorProfile";
+        let bad = |t: &str| t != "RuntimeDefault" && t != "Localhost";
+        if let Some(p) = pod_sc
+            .and_then(|s| s.app_armor_profile.as_ref())
+            .filter(|p| bad(&p.type_))
+        {
+            let msg = format!("the pod sets appArmorProfile.type {:?}", p.type_);
+            r.d.unsafe_fix(allow, ID, msg, |d| {
+                d.set(
+                    r.planner,
+                    ID,
+                    pod_sc_path.key("appArmorProfile").key("type"),
+                    Value::str("RuntimeDefault"),
+                )
+            })?;
+        }
+        let types = r.of(ID).into_iter().map(|c| {
+            (
+                c,
+                c.security_context
+                    .and_then(|s| s.app_armor_profile.as_ref())
+                    .map(|p| p.type_.as_str()),
+            )
+        });
+        reset_profiles(r, ID, "appArmorProfile", &w.spec, types)?;
+        fix_annotations(
+            r,
+            ID,
+            view,
+            w,
+            |k| k.starts_with(crate::check::APPARMOR_ANNOTATION_PREFIX),
+            crate::check::apparmor_annotation_allowed,
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -30,7 +30,10 @@ use super::{
     containers, containers_phrase, is_windows_pod, join_quote, Applicability, CheckInfo, Finding,
     FixNote, Override,
 };
+use crate::plan::{Refusal, Want};
 use crate::policy::Level;
+use crate::remedy::{sc_path, Action, Remedy};
+use crate::value::Value;
 
 pub(super) const INFO: CheckInfo = CheckInfo {
     id: "capabilities_restricted",
@@ -102,6 +105,68 @@ fn eval(minor: u32, _meta: &ObjectMeta, spec: &PodSpec) -> Option<Finding> {
         "unrestricted capabilities",
         details.join("; "),
     ))
+}
+
+/// The remedy of both capability checks (this one and `capabilities_baseline`): `ALL` added to
+/// `capabilities.drop` (safe; not in a Windows pod), and capabilities the level does not allow
+/// removed from `add` (unsafe).
+pub(crate) fn remedy(r: &mut Remedy<'_, '_, '_, '_>) -> Result<(), Refusal> {
+    let w = r.w;
+    let allow = r.allow;
+    let windows = r.windows;
+    let restricted_caps = r.failing("capabilities_restricted");
+    if restricted_caps || r.failing("capabilities_baseline") {
+        let id = if restricted_caps {
+            "capabilities_restricted"
+        } else {
+            "capabilities_baseline"
+        };
+        for c in &r.of(id) {
+            let caps = c.security_context.and_then(|s| s.capabilities.as_ref());
+            let drops_all = caps
+                .and_then(|c| c.drop.as_ref())
+                .is_some_and(|d| d.iter().any(|x| x == "ALL"));
+            if restricted_caps && !drops_all {
+                if windows {
+                    r.d.note(id, Applicability::Manual, format!(
+                        "container {:?}: Windows pod, where the API server rejects capabilities", c.name));
+                } else {
+                    r.d.ensure(
+                        r.planner,
+                        id,
+                        &c.path(&w.spec),
+                        &["securityContext", "capabilities", "drop"],
+                        Want::Contains(Value::str("ALL")),
+                    )?;
+                }
+            }
+            let allowed = |a: &str| {
+                if restricted_caps {
+                    a == "NET_BIND_SERVICE"
+                } else {
+                    crate::check::BASELINE_CAPABILITIES.contains(&a)
+                }
+            };
+            let extra: Vec<String> = caps
+                .and_then(|c| c.add.as_ref())
+                .map(|add| add.iter().filter(|a| !allowed(a)).cloned().collect())
+                .unwrap_or_default();
+            if !extra.is_empty() {
+                let msg = format!(
+                    "container {:?} adds {}, which the level does not allow",
+                    c.name,
+                    extra.join(", ")
+                );
+                r.d.unsafe_fix(allow, id, msg, |d| {
+                    let path = sc_path(c, &w.spec).key("capabilities").key("add");
+                    let planned = d.hold(r.planner.remove_items(&path, extra));
+                    d.record(planned, id, &path, Action::Removed);
+                    Ok(())
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

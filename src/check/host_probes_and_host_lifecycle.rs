@@ -26,7 +26,10 @@ use k8s_openapi::api::core::v1::{LifecycleHandler, PodSpec, Probe};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{containers, join_quote, pluralize, Applicability, CheckInfo, Finding, FixNote};
+use crate::path::Seg;
+use crate::plan::Refusal;
 use crate::policy::Level;
+use crate::remedy::{Action, Remedy};
 
 pub(super) const INFO: CheckInfo = CheckInfo {
     id: "hostProbesAndHostLifecycle",
@@ -93,6 +96,83 @@ fn eval(_minor: u32, _meta: &ObjectMeta, spec: &PodSpec) -> Option<Finding> {
             join_quote(&hosts)
         ),
     ))
+}
+
+/// The remedy: `host` removed from probe and lifecycle handlers (unsafe).
+pub(crate) fn remedy(r: &mut Remedy<'_, '_, '_, '_>) -> Result<(), Refusal> {
+    let w = r.w;
+    let allow = r.allow;
+    if r.failing("hostProbesAndHostLifecycle") {
+        const ID: &str = "hostProbesAndHostLifecycle";
+        for c in &r.of(ID) {
+            for handler in host_handlers(c) {
+                let path = c.path(&w.spec).extend(&handler);
+                let msg = format!("container {:?} sets a host in {path}", c.name);
+                r.d.unsafe_fix(allow, ID, msg, |d| {
+                    let planned = d.hold(r.planner.remove_key(&path, "host"));
+                    d.record(planned, ID, &path.key("host"), Action::Removed);
+                    Ok(())
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Paths (below a container) of probe and lifecycle handlers that name a host.
+fn host_handlers(c: &super::ContainerView<'_>) -> Vec<Vec<Seg>> {
+    let mut out = Vec::new();
+    let probes = [
+        ("livenessProbe", c.liveness_probe),
+        ("readinessProbe", c.readiness_probe),
+        ("startupProbe", c.startup_probe),
+    ];
+    for (name, probe) in probes {
+        if let Some(p) = probe {
+            if p.http_get
+                .as_ref()
+                .is_some_and(|h| h.host.as_deref().is_some_and(|s| !s.is_empty()))
+            {
+                out.push(vec![Seg::key(name), Seg::key("httpGet")]);
+            }
+            if p.tcp_socket
+                .as_ref()
+                .is_some_and(|t| t.host.as_deref().is_some_and(|s| !s.is_empty()))
+            {
+                out.push(vec![Seg::key(name), Seg::key("tcpSocket")]);
+            }
+        }
+    }
+    if let Some(l) = c.lifecycle {
+        for (name, handler) in [
+            ("postStart", l.post_start.as_ref()),
+            ("preStop", l.pre_stop.as_ref()),
+        ] {
+            if let Some(h) = handler {
+                if h.http_get
+                    .as_ref()
+                    .is_some_and(|g| g.host.as_deref().is_some_and(|s| !s.is_empty()))
+                {
+                    out.push(vec![
+                        Seg::key("lifecycle"),
+                        Seg::key(name),
+                        Seg::key("httpGet"),
+                    ]);
+                }
+                if h.tcp_socket
+                    .as_ref()
+                    .is_some_and(|t| t.host.as_deref().is_some_and(|s| !s.is_empty()))
+                {
+                    out.push(vec![
+                        Seg::key("lifecycle"),
+                        Seg::key(name),
+                        Seg::key("tcpSocket"),
+                    ]);
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -23,23 +23,23 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::policy::{Level, Policy, Version, NEWEST_MINOR};
 
-mod allow_privilege_escalation;
-mod app_armor_profile;
+pub(crate) mod allow_privilege_escalation;
+pub(crate) mod app_armor_profile;
 mod capabilities_baseline;
-mod capabilities_restricted;
+pub(crate) mod capabilities_restricted;
 mod host_namespaces;
 mod host_path_volumes;
 mod host_ports;
-mod host_probes_and_host_lifecycle;
-mod privileged;
+pub(crate) mod host_probes_and_host_lifecycle;
+pub(crate) mod privileged;
 mod proc_mount;
-mod proc_mount_restricted;
+pub(crate) mod proc_mount_restricted;
 mod restricted_volumes;
-mod run_as_non_root;
-mod run_as_user;
+pub(crate) mod run_as_non_root;
+pub(crate) mod run_as_user;
 mod se_linux_options;
 mod seccomp_profile_baseline;
-mod seccomp_profile_restricted;
+pub(crate) mod seccomp_profile_restricted;
 mod sysctls;
 mod windows_host_process;
 
@@ -288,6 +288,7 @@ pub fn passes(policy: Policy, meta: &ObjectMeta, spec: &PodSpec) -> bool {
 
 /// The security-relevant part of one container, whichever list it came from. This is the
 /// one walk over containers: the checks and the fixes both use it.
+#[derive(Clone, Copy)]
 pub struct ContainerView<'a> {
     /// `initContainers`, `containers` or `ephemeralContainers`.
     pub list: &'static str,

@@ -19,7 +19,10 @@ use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{containers, containers_phrase, Applicability, CheckInfo, Finding, FixNote};
+use crate::plan::Refusal;
 use crate::policy::Level;
+use crate::remedy::{is_privileged, sc_path, Remedy};
+use crate::value::Value;
 
 pub(super) const INFO: CheckInfo = CheckInfo {
     id: "privileged",
@@ -50,6 +53,26 @@ fn eval(_minor: u32, _meta: &ObjectMeta, spec: &PodSpec) -> Option<Finding> {
             containers_phrase(&bad)
         ),
     ))
+}
+
+/// The remedy: `privileged: true` becomes `false` (unsafe).
+pub(crate) fn remedy(r: &mut Remedy<'_, '_, '_, '_>) -> Result<(), Refusal> {
+    let w = r.w;
+    let allow = r.allow;
+    if r.failing("privileged") {
+        for c in r.of("privileged").iter().filter(|c| is_privileged(c)) {
+            let msg = format!("container {:?} sets privileged: true", c.name);
+            r.d.unsafe_fix(allow, "privileged", msg, |d| {
+                d.set(
+                    r.planner,
+                    "privileged",
+                    sc_path(c, &w.spec).key("privileged"),
+                    Value::Bool(false),
+                )
+            })?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

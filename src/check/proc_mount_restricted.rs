@@ -22,7 +22,10 @@ use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{proc_mount, Applicability, CheckInfo, Finding, Override};
+use crate::plan::Refusal;
 use crate::policy::Level;
+use crate::remedy::{sc_path, Remedy};
+use crate::value::Value;
 
 pub(super) const INFO: CheckInfo = CheckInfo {
     id: "procMount_restricted",
@@ -40,6 +43,36 @@ pub(super) const INFO: CheckInfo = CheckInfo {
 
 fn eval(_minor: u32, meta: &ObjectMeta, spec: &PodSpec) -> Option<Finding> {
     proc_mount::unmasked(meta, spec)
+}
+
+/// The remedy of both procMount checks (this one and `procMount`): `procMount` reset to
+/// `Default` (unsafe).
+pub(crate) fn remedy(r: &mut Remedy<'_, '_, '_, '_>) -> Result<(), Refusal> {
+    let w = r.w;
+    let allow = r.allow;
+    let restricted_proc = r.failing("procMount_restricted");
+    if restricted_proc || r.failing("procMount") {
+        let id = if restricted_proc {
+            "procMount_restricted"
+        } else {
+            "procMount"
+        };
+        for c in &r.of(id) {
+            let pm = c.security_context.and_then(|s| s.proc_mount.as_deref());
+            if let Some(pm) = pm.filter(|pm| *pm != "Default") {
+                let msg = format!("container {:?} sets procMount: {pm}", c.name);
+                r.d.unsafe_fix(allow, id, msg, |d| {
+                    d.set(
+                        r.planner,
+                        id,
+                        sc_path(c, &w.spec).key("procMount"),
+                        Value::str("Default"),
+                    )
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -23,10 +23,15 @@
 use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::ContainerView;
 use super::{
     containers, containers_phrase, in_user_namespace, Applicability, CheckInfo, Finding, FixNote,
 };
+use crate::path::Path;
+use crate::plan::{Refusal, Want};
 use crate::policy::Level;
+use crate::remedy::{quote_names, sc_path, Remedy, RUN_AS_NON_ROOT_CAVEAT};
+use crate::value::Value;
 
 pub(super) const INFO: CheckInfo = CheckInfo {
     id: "runAsNonRoot",
@@ -96,6 +101,114 @@ fn eval(minor: u32, _meta: &ObjectMeta, spec: &PodSpec) -> Option<Finding> {
         ));
     }
     None
+}
+
+/// The remedy: `runAsNonRoot: true`, pod-level, or per container beside containers that run
+/// as UID 0, which are reported instead (safe); `false` becomes `true` (unsafe).
+pub(crate) fn remedy(r: &mut Remedy<'_, '_, '_, '_>) -> Result<(), Refusal> {
+    let w = r.w;
+    let allow = r.allow;
+    let pod_sc = r.view.spec.security_context.as_ref();
+    let pod_sc_path = r.w.spec.key("securityContext");
+    let pod_uid = r.pod_uid();
+    let all = r.all.clone();
+    // Root containers exempt from runAsNonRoot still block a pod-level `true` (it would
+    // apply to them too); only the others are fixed or reported.
+    let any_root = all.iter().any(|c| r.runs_as_root(c));
+    let root: Vec<ContainerView<'_>> = r
+        .of("runAsNonRoot")
+        .into_iter()
+        .filter(|c| r.runs_as_root(c))
+        .collect();
+    if r.failing("runAsNonRoot") {
+        const ID: &str = "runAsNonRoot";
+        match pod_sc.and_then(|s| s.run_as_non_root) {
+            Some(true) => {}
+            Some(false) => {
+                let msg = "the pod sets runAsNonRoot: false".to_owned();
+                r.d.unsafe_fix(allow, ID, msg, |d| {
+                    d.set(
+                        r.planner,
+                        ID,
+                        pod_sc_path.key("runAsNonRoot"),
+                        Value::Bool(true),
+                    )
+                })?;
+            }
+            None => {
+                // Where `runAsNonRoot: true` goes, the UID already in force there, and whether
+                // a container it covers has none (then its image decides, hence the caveat).
+                // A pod-level `true` would reach the root containers too, exempt or not, so
+                // beside them each other container is marked on its own.
+                let sites: Vec<(Path, Option<i64>, bool)> = if any_root {
+                    r.of(ID)
+                        .into_iter()
+                        .filter(|c| {
+                            c.security_context.and_then(|s| s.run_as_non_root).is_none()
+                                && !r.runs_as_root(c)
+                        })
+                        .map(|c| {
+                            let uid = c.security_context.and_then(|s| s.run_as_user).or(pod_uid);
+                            (c.path(&w.spec), uid, uid.is_none())
+                        })
+                        .collect()
+                } else {
+                    let unset = pod_uid.is_none()
+                        && all
+                            .iter()
+                            .any(|c| c.security_context.and_then(|s| s.run_as_user).is_none());
+                    vec![(w.spec.clone(), pod_uid, unset)]
+                };
+                let mut caveat = false;
+                for (base, uid, unset) in sites {
+                    r.d.ensure(
+                        r.planner,
+                        ID,
+                        &base,
+                        &["securityContext", "runAsNonRoot"],
+                        Want::Present(Value::Bool(true)),
+                    )?;
+                    if let (Some(uid), None) = (allow.run_as_user, uid) {
+                        r.d.ensure(
+                            r.planner,
+                            ID,
+                            &base,
+                            &["securityContext", "runAsUser"],
+                            Want::Present(Value::Int(uid)),
+                        )?;
+                    } else {
+                        caveat |= unset;
+                    }
+                }
+                if caveat {
+                    r.d.note(ID, Applicability::Safe, RUN_AS_NON_ROOT_CAVEAT.to_owned());
+                }
+                if !root.is_empty() {
+                    let names: Vec<&str> = root.iter().map(|c| c.name).collect();
+                    r.d.note(ID, Applicability::Unsafe, format!(
+                        "runAsNonRoot: true not added: {} run{} as UID 0, and the kubelet would refuse to start {}; \
+                         --unsafe removes runAsUser: 0, --unsafe --run-as-user N sets a non-root UID instead",
+                        quote_names(&names), if names.len() == 1 { "s" } else { "" }, if names.len() == 1 { "it" } else { "them" }));
+                }
+            }
+        }
+        for c in r
+            .of(ID)
+            .into_iter()
+            .filter(|c| c.security_context.and_then(|s| s.run_as_non_root) == Some(false))
+        {
+            let msg = format!("container {:?} sets runAsNonRoot: false", c.name);
+            r.d.unsafe_fix(allow, ID, msg, |d| {
+                d.set(
+                    r.planner,
+                    ID,
+                    sc_path(&c, &w.spec).key("runAsNonRoot"),
+                    Value::Bool(true),
+                )
+            })?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -23,7 +23,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::{
     containers, containers_phrase, in_user_namespace, Applicability, CheckInfo, Finding, FixNote,
 };
+use crate::path::Path;
+use crate::plan::Refusal;
 use crate::policy::Level;
+use crate::remedy::{sc_path, Action, Remedy};
+use crate::value::Value;
 
 pub(super) const INFO: CheckInfo = CheckInfo {
     id: "runAsUser",
@@ -61,6 +65,43 @@ fn eval(minor: u32, _meta: &ObjectMeta, spec: &PodSpec) -> Option<Finding> {
         "runAsUser=0",
         format!("{} must not set runAsUser=0", setters.join(" and ")),
     ))
+}
+
+/// The remedy: `runAsUser: 0` removed, or set to `--run-as-user N` (unsafe), wherever it
+/// fails this check or blocks `runAsNonRoot: true`.
+pub(crate) fn remedy(r: &mut Remedy<'_, '_, '_, '_>) -> Result<(), Refusal> {
+    let w = r.w;
+    let allow = r.allow;
+    let pod_sc_path = r.w.spec.key("securityContext");
+    let pod_uid = r.pod_uid();
+    // With runAsNonRoot failing, containers running as UID 0 block its safe remedy: removing
+    // their `runAsUser: 0` is then this check's remedy too.
+    let root_blocks =
+        r.failing("runAsNonRoot") && r.of("runAsNonRoot").iter().any(|c| r.runs_as_root(c));
+    if r.failing("runAsUser") || root_blocks {
+        const ID: &str = "runAsUser";
+        let mut sites: Vec<Path> = Vec::new();
+        if pod_uid == Some(0) {
+            sites.push(pod_sc_path.clone());
+        }
+        for c in &r.of(ID) {
+            if c.security_context.and_then(|s| s.run_as_user) == Some(0) {
+                sites.push(sc_path(c, &w.spec));
+            }
+        }
+        for sc in sites {
+            let msg = format!("{sc} sets runAsUser: 0 (root)");
+            r.d.unsafe_fix(allow, ID, msg, |d| match allow.run_as_user {
+                Some(uid) => d.set(r.planner, ID, sc.key("runAsUser"), Value::Int(uid)),
+                None => {
+                    let planned = d.hold(r.planner.remove_key(&sc, "runAsUser"));
+                    d.record(planned, ID, &sc.key("runAsUser"), Action::Removed);
+                    Ok(())
+                }
+            })?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -31,7 +31,10 @@ use super::{
     containers, containers_phrase, is_windows_pod, join_quote, Applicability, CheckInfo, Finding,
     FixNote, Override,
 };
+use crate::plan::{Refusal, Want};
 use crate::policy::Level;
+use crate::remedy::{fix_annotations, reset_profiles, Remedy};
+use crate::value::Value;
 
 pub(super) const INFO: CheckInfo = CheckInfo {
     id: "seccompProfile_restricted",
@@ -116,6 +119,76 @@ fn eval(minor: u32, _meta: &ObjectMeta, spec: &PodSpec) -> Option<Finding> {
         ));
     }
     None
+}
+
+/// The remedy of both seccomp checks (this one and `seccompProfile_baseline`): pod-level
+/// `seccompProfile.type: RuntimeDefault` where absent (safe, restricted only; not in a Windows
+/// pod), and `Unconfined` types and annotations reset (unsafe).
+pub(crate) fn remedy(r: &mut Remedy<'_, '_, '_, '_>) -> Result<(), Refusal> {
+    let w = r.w;
+    let view = r.view;
+    let allow = r.allow;
+    let windows = r.windows;
+    let pod_sc = r.view.spec.security_context.as_ref();
+    let pod_sc_path = r.w.spec.key("securityContext");
+    let restricted_seccomp = r.failing("seccompProfile_restricted");
+    if restricted_seccomp || r.failing("seccompProfile_baseline") {
+        let id = if restricted_seccomp {
+            "seccompProfile_restricted"
+        } else {
+            "seccompProfile_baseline"
+        };
+        let valid = |t: &str| t == "RuntimeDefault" || t == "Localhost";
+        let profile = pod_sc.and_then(|s| s.seccomp_profile.as_ref());
+        match profile {
+            Some(p) if valid(&p.type_) => {}
+            Some(p) if !p.type_.is_empty() => {
+                let msg = format!("the pod sets seccompProfile.type {:?}", p.type_);
+                r.d.unsafe_fix(allow, id, msg, |d| {
+                    d.set(
+                        r.planner,
+                        id,
+                        pod_sc_path.key("seccompProfile").key("type"),
+                        Value::str("RuntimeDefault"),
+                    )
+                })?;
+            }
+            _ if !restricted_seccomp => {}
+            _ if windows => r.d.note(
+                id,
+                Applicability::Manual,
+                "Windows pod, where the API server rejects seccompProfile".to_owned(),
+            ),
+            _ => r.d.ensure(
+                r.planner,
+                id,
+                &w.spec,
+                &["securityContext", "seccompProfile", "type"],
+                Want::Present(Value::str("RuntimeDefault")),
+            )?,
+        }
+        let types = r.of(id).into_iter().map(|c| {
+            (
+                c,
+                c.security_context
+                    .and_then(|s| s.seccomp_profile.as_ref())
+                    .map(|p| p.type_.as_str()),
+            )
+        });
+        reset_profiles(r, id, "seccompProfile", &w.spec, types)?;
+        fix_annotations(
+            r,
+            id,
+            view,
+            w,
+            |k| {
+                k == crate::check::SECCOMP_POD_ANNOTATION
+                    || k.starts_with(crate::check::SECCOMP_CONTAINER_ANNOTATION_PREFIX)
+            },
+            crate::check::seccomp_annotation_allowed,
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
