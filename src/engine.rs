@@ -101,7 +101,7 @@ pub struct WorkloadReport {
     /// Violations an exemption (configuration or `pss-fix.dev/ignore`) set aside.
     pub exempted: Vec<Violation>,
     /// Fields inside the pod template the API does not know (`runAsNonroot`).
-    pub issues: Vec<Typo>,
+    pub issues: Vec<Remark>,
     /// What a person should know about the fixes made (kept across rounds).
     pub warnings: Vec<String>,
     /// Violations as the input stands.
@@ -117,20 +117,13 @@ pub struct WorkloadReport {
     /// Edits held back, each at the node it would have had to go inside (an alias, an
     /// anchored node, a merged mapping) and why. Only those edits: the workload's other
     /// fixes, and the file's other workloads, are made all the same.
-    pub held: Vec<Held>,
+    pub held: Vec<Remark>,
 }
 
-/// An edit held back, where, and why.
+/// A message about one place in the input (an unknown field, an edit held back), with its
+/// 1-based line and column.
 #[derive(Clone, Debug, serde::Serialize)]
-pub struct Held {
-    pub message: String,
-    pub line: usize,
-    pub col: usize,
-}
-
-/// An unknown field in a pod template, with where it is.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Typo {
+pub struct Remark {
     pub message: String,
     pub line: usize,
     pub col: usize,
@@ -1039,7 +1032,7 @@ fn round_inner(
                     .iter()
                     .map(|i| {
                         let at = pos(i.at);
-                        Typo {
+                        Remark {
                             message: i.message(),
                             line: at.line,
                             col: at.col,
@@ -1095,7 +1088,7 @@ fn round_inner(
                             .into_iter()
                             .map(|r| {
                                 let at = pos(r.at);
-                                Held {
+                                Remark {
                                     message: r.message,
                                     line: at.line,
                                     col: at.col,

@@ -612,19 +612,6 @@ fn full_disk_leaves_the_original() {
 // ---------------------------------------------------------------------------------------
 // killed at any moment
 
-/// splitmix64, seeded from the clock (the seed is printed to reproduce a failure).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 const FILES: usize = 200;
 const KILLS: usize = 50;
 /// Most kills land in the first 300 ms (a few dozen files written); every fifth anywhere in
@@ -681,7 +668,8 @@ fn killed_runs_leave_every_file_old_or_new() {
         .unwrap()
         .as_nanos() as u64;
     println!("kill test: seed {seed}, a full run takes {full:?}");
-    let mut rng = Rng(seed);
+    // Seeded from the clock; the seed is printed to reproduce a failure.
+    let mut rng = pss_fix_testkit::synth::Rng(seed);
     let whole = full.as_micros() as u64 * 11 / 10;
     let early = EARLY.as_micros() as u64;
     let (mut old_total, mut new_total, mut mixed_runs) = (0, 0, 0);
@@ -689,7 +677,7 @@ fn killed_runs_leave_every_file_old_or_new() {
     for round in 0..KILLS {
         restore();
         let window = if round % 5 == 4 { whole } else { early };
-        let delay = Duration::from_micros(rng.next() % window.max(1));
+        let delay = Duration::from_micros(rng.next_u64() % window.max(1));
         let mut child = pss(tmp.path(), &["fix", "manifests"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -71,11 +71,11 @@ struct Workload<'a> {
     skipped: Option<&'a str>,
     /// Edits held back (each would land inside an alias, an anchored node or a merged
     /// mapping), where and why.
-    held: &'a [crate::engine::Held],
+    held: &'a [crate::engine::Remark],
     /// Violations set aside by an exemption.
     exempted: Vec<&'a str>,
     /// Fields the API does not know, with a "did you mean" when one is close.
-    issues: &'a [crate::engine::Typo],
+    issues: &'a [crate::engine::Remark],
     /// What a person should know about the fixes made.
     warnings: &'a [String],
     findings: Vec<Finding<'a>>,

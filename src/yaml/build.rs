@@ -258,12 +258,12 @@ impl<'a> Documents<'a> {
             // A node's span starts at its own text, after an anchor or a tag.
             let start = match event {
                 Event::Scalar(_, _, a, ref t) if a != 0 || t.is_some() => {
-                    past_properties(self.text, start, end)
+                    past_properties(self.text, start)
                 }
                 Event::MappingStart(a, ref t) | Event::SequenceStart(a, ref t)
                     if a != 0 || t.is_some() =>
                 {
-                    past_properties(self.text, start, end)
+                    past_properties(self.text, start)
                 }
                 _ => start,
             };
@@ -340,8 +340,9 @@ impl<'a> Documents<'a> {
                         return Err(self.too_deep(span.start.index()));
                     }
                     // A tag or anchor gives a block collection a span too: only a bracket
-                    // makes it flow.
-                    let span = &self.text[start..end];
+                    // makes it flow. (Past its properties a block collection may start after
+                    // the span saphyr gave them.)
+                    let span = self.text.get(start..end).unwrap_or("");
                     let before_comment = span.split(" #").next().unwrap_or(span);
                     let flow = before_comment.contains(['{', '[']);
                     if flow {
@@ -518,24 +519,22 @@ impl Frame {
 }
 
 /// Where a node's own text starts when it carries an anchor or a tag at `from`: past each
-/// `&name` and `!tag` and the blanks after them (not past `limit`, where a block
-/// collection's span may end).
-fn past_properties(text: &str, from: usize, limit: usize) -> usize {
+/// `&name` and `!tag` and the blanks, line breaks and comments after them (a block
+/// collection then starts at its first key or item, as an unadorned one does).
+fn past_properties(text: &str, from: usize) -> usize {
     let b = text.as_bytes();
     let mut i = from;
-    while i < b.len() && matches!(b[i], b'&' | b'!') {
+    while b.get(i).is_some_and(|c| matches!(c, b'&' | b'!')) {
         while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\r' | b'\n') {
             i += 1;
         }
-        while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\r' | b'\n') {
-            i += 1;
+        loop {
+            match b.get(i) {
+                Some(b' ' | b'\t' | b'\r' | b'\n') => i += 1,
+                Some(b'#') => i = crate::source::next_line(text, i),
+                _ => break,
+            }
         }
-        if b.get(i) == Some(&b'#') {
-            i = crate::source::next_line(text, i);
-        }
-    }
-    if i > limit.max(from) && limit > from {
-        return from;
     }
     i
 }
@@ -617,6 +616,21 @@ mod tests {
         let d_val = root.get("d").unwrap();
         assert!(d_val.is_null());
         assert_eq!(d_val.start, text.len() - 1);
+    }
+
+    /// An anchor or tag is not the node's own text: a block collection starts at its first
+    /// key, past a comment after its properties, a flow one at its bracket.
+    #[test]
+    fn nodes_start_past_their_anchors_and_tags() {
+        let text = "a: &x # c\n\n  b: 1\nc: !!map\n  d: 2\ne: &y [1]\nf:\n- &w\n  k: v\n";
+        let d = docs(text);
+        let at = |n: &Node<'_>| &text[n.start..];
+        assert!(at(d[0].root.get("a").unwrap()).starts_with("b: 1"));
+        assert!(at(d[0].root.get("c").unwrap()).starts_with("d: 2"));
+        assert!(at(d[0].root.get("e").unwrap()).starts_with("[1]"));
+        let item = &d[0].root.get("f").unwrap().as_seq().unwrap().items[0];
+        assert!(at(item).starts_with("k: v"), "{:?}", at(item));
+        assert!(item.anchored);
     }
 
     #[test]

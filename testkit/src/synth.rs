@@ -29,12 +29,13 @@ pub fn stream(target_bytes: usize, seed: u64) -> String {
     g.out
 }
 
-/// splitmix64: tiny, fast, and plenty for choosing between styles.
+/// splitmix64: tiny, fast, and plenty for choosing between styles (and, in the tests, for
+/// when to kill a writer): the same seed gives the same numbers on every platform.
 #[derive(Default)]
-struct Rng(u64);
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -42,7 +43,7 @@ impl Rng {
         z ^ (z >> 31)
     }
     fn below(&mut self, n: usize) -> usize {
-        (((self.next() >> 32) * n as u64) >> 32) as usize
+        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
     fn chance(&mut self, percent: usize) -> bool {
         self.below(100) < percent
