@@ -15,7 +15,7 @@
 //! | row                         | what is timed                                                   |
 //! |-----------------------------|-----------------------------------------------------------------|
 //! | parser events (baseline)    | `saphyr_parser::Parser::new_from_str` pulling every event, one thread |
-//! | engine::process (in-proc)   | `pss_fix::engine::process` with default options (incl. verify)  |
+//! | pss_fix::process (in-proc)   | `pss_fix::process` with default options (incl. verify)  |
 //! | check - (binary)            | spawn `pss-fix check -`, stdin from the file, stdout discarded  |
 //! | fix - (binary, end to end)  | spawn `pss-fix fix -`, stdin from the file, stdout to a file    |
 //!
@@ -106,7 +106,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use pss_fix::engine::{self, Options};
+use pss_fix::Options;
 
 const MIB: usize = 1024 * 1024;
 
@@ -540,26 +540,28 @@ fn main() {
     let n = text.len();
 
     // Sanity: the engine fixes the stream, and its output is a fixed point.
-    let fixed = engine::process("bench", &text, &Options::default())
-        .unwrap_or_else(|e| panic!("engine::process failed on the synthetic stream: {e}"));
+    let fixed = pss_fix::process("bench", &text, &Options::default())
+        .unwrap_or_else(|e| panic!("pss_fix::process failed on the synthetic stream: {e}"));
     let documents = fixed.documents;
     // A given input may have nothing to fix; the generated one always has.
     let fixed = match (fixed.output, &cfg.input) {
         (Some(out), _) => out,
         (None, Some(_)) => text.clone(),
         (None, None) => {
-            panic!("engine::process changed nothing: the synthetic stream has no violations to fix")
+            panic!(
+                "pss_fix::process changed nothing: the synthetic stream has no violations to fix"
+            )
         }
     };
     assert!(
         fixed.len() > n || cfg.input.is_some(),
         "fixed output is not larger than the input"
     );
-    let again = engine::process("bench-again", &fixed, &Options::default())
-        .unwrap_or_else(|e| panic!("engine::process failed on its own output: {e}"));
+    let again = pss_fix::process("bench-again", &fixed, &Options::default())
+        .unwrap_or_else(|e| panic!("pss_fix::process failed on its own output: {e}"));
     assert!(
         again.output.is_none(),
-        "engine::process is not idempotent: a second pass over its output changed it again"
+        "pss_fix::process is not idempotent: a second pass over its output changed it again"
     );
 
     let mut rows = Vec::new();
@@ -573,10 +575,10 @@ fn main() {
             target: None,
         });
         rows.push(ThroughputRow {
-            label: "engine::process (in-proc, all cores)",
+            label: "pss_fix::process (in-proc, all cores)",
             timing: time_in_process(cfg.warmups, cfg.reps, || {
-                let r = engine::process("bench", black_box(&text), &Options::default());
-                black_box(r.expect("engine::process failed"));
+                let r = pss_fix::process("bench", black_box(&text), &Options::default());
+                black_box(r.expect("pss_fix::process failed"));
             }),
             target: None,
         });
@@ -785,7 +787,7 @@ fn throughput_section(b: &Bench, text: &str, fixed: &str) -> Vec<ThroughputRow> 
     );
     assert!(
         out == fixed.as_bytes(),
-        "pss-fix fix - output differs from engine::process output (stale binary?)"
+        "pss-fix fix - output differs from pss_fix::process output (stale binary?)"
     );
     drop(out);
 

@@ -1,9 +1,10 @@
 //! Where `fix` spends its time, phase by phase, on one input (a profiling aid; see the
-//! throughput bench for the numbers that count).
+//! throughput bench for the numbers that count). Only the public stages are timed here: the
+//! reader, the fingerprints the verifier compares, and the whole engine; `perf` splits the rest.
 use std::time::Instant;
 
-use pss_fix::engine::{process, Options};
 use pss_fix::yaml::{canon, Documents};
+use pss_fix::{process, Options};
 
 fn main() {
     let path = std::env::args().nth(1).expect("usage: phases FILE");
@@ -27,33 +28,6 @@ fn main() {
     time("trees + fingerprints", &mut || {
         Documents::new(&text)
             .map(|d| canon::fingerprint(&d.unwrap().root) as usize & 1)
-            .sum()
-    });
-    time("trees + workloads", &mut || {
-        Documents::new(&text)
-            .map(|d| pss_fix::workload::find(&d.unwrap().root, &[]).len())
-            .sum()
-    });
-    time("trees + typed views", &mut || {
-        Documents::new(&text)
-            .map(|d| {
-                let d = d.unwrap();
-                pss_fix::workload::find(&d.root, &[])
-                    .iter()
-                    .filter(|w| pss_fix::view::pod_view(&d.root, w).unwrap().is_some())
-                    .count()
-            })
-            .sum()
-    });
-    time("trees + guard", &mut || {
-        Documents::new(&text)
-            .map(|d| {
-                let d = d.unwrap();
-                pss_fix::workload::find(&d.root, &[])
-                    .iter()
-                    .map(|w| pss_fix::guard::inspect(&d.root, &w.meta, &w.spec).len())
-                    .sum::<usize>()
-            })
             .sum()
     });
     time("process (fix)", &mut || {

@@ -1,33 +1,41 @@
 //! pss-fix: make Kubernetes workloads pass a Pod Security Standards level by adding only the
 //! bytes they need.
 //!
-//! The pipeline (DESIGN §5): [`source`] gates bytes into text, [`yaml`] builds span trees
-//! (reading go-yaml's dialect, aliases resolved for reading), [`workload`] finds pod specs,
-//! [`check`] judges them, [`remedy`] decides per failed check what may be added or changed,
-//! [`plan`] turns that into changes per node, [`render`] writes them as byte edits in the
-//! document's own style, [`edit`] splices the edits, and [`engine`] runs it all and verifies
-//! the result before anything leaves the library. The command line (arguments, printing,
-//! exit codes) is the binary's, in `src/cli/`.
-pub mod check;
-pub mod config;
-pub mod diff;
-pub mod edit;
-pub mod engine;
-pub mod error;
-pub mod exempt;
-pub mod guard;
-pub mod namespace;
-pub mod path;
-pub mod plan;
+//! The library's surface is [`process`]: one file's text in, a [`FileReport`] out (what
+//! failed, what was fixed, the fixed text), under [`Options`] (the [`Policy`], which fixes are
+//! [`Allow`]ed, a project [`Config`]). [`report`] renders reports as text, JSON, SARIF and
+//! Markdown, [`yaml`] is the span-keeping reader of Kubernetes' YAML dialect, and
+//! [`policy::check`] the 19 official checks. Everything else is the crate's own.
+//!
+//! The pipeline, stage by stage (see ARCHITECTURE.md):
+//! - [`yaml`] reads: bytes to text, text to span trees (go-yaml's dialect, aliases resolved
+//!   for reading);
+//! - [`policy`] judges: workloads found, checks run, a remedy decided per failed check;
+//! - `edit` changes: plan per node, render in the document's style, splice, guard;
+//! - `engine` runs the stages per document and verifies the result before anything leaves
+//!   the library.
+//!
+//! The command line (arguments, walking, writing, printing, exit codes) is the binary's, in
+//! `src/cli/`. The library never prints.
+
+mod edit;
+mod engine;
+mod error;
+mod path;
 pub mod policy;
-pub mod remedy;
-pub mod render;
 pub mod report;
-pub mod source;
-pub mod unrendered;
-pub mod value;
-pub mod view;
-pub mod walk;
-pub mod workload;
-pub mod write;
 pub mod yaml;
+
+pub use edit::Applicability;
+pub use engine::{
+    process, process_in_parts, Context, FileReport, Fixed, Options, PassedThrough, Remark,
+    WorkloadReport,
+};
+pub use error::{Error, Pos};
+pub use path::{Path, Seg};
+pub use policy::check::Violation;
+pub use policy::config::Config;
+pub use policy::namespace::scan as scan_namespaces;
+pub use policy::remedy::{Action, Added, Allow, Note};
+pub use policy::{Level, Policy, Version};
+pub use yaml::source::decode;

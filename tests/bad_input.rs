@@ -300,7 +300,7 @@ fn left_alone(name: &str, bytes: &[u8], input: &str) -> Observed {
 /// The input is valid and has workloads to fix: exit 0, and the file holds exactly what the
 /// library produces for it, which an independent YAML reader accepts.
 fn fixed(name: &str, text: &str, input: &str) -> String {
-    let want = pss_fix::engine::process(name, text, &pss_fix::engine::Options::default())
+    let want = pss_fix::process(name, text, &pss_fix::Options::default())
         .expect("the library accepts it")
         .output
         .expect("the library fixes it");

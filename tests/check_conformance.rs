@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::{Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use pss_fix::check::{all_checks, check_info, evaluate, Violation};
+use pss_fix::policy::check::{all_checks, check_info, evaluate, Violation};
 use pss_fix::policy::{Level, Policy, Version};
 use serde::Deserialize;
 use serde_json::Value;

@@ -30,10 +30,10 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use pss_fix::check::{check_info, Applicability, Violation};
-use pss_fix::engine::{process, FileReport, Options, WorkloadReport};
+use pss_fix::policy::check::{check_info, Applicability, Violation};
 use pss_fix::policy::{Level, Policy, Version};
-use pss_fix::remedy::{Action, Allow};
+use pss_fix::{process, FileReport, Options, WorkloadReport};
+use pss_fix::{Action, Allow};
 use serde_yaml_ng::Value;
 
 /// The checks whose violations a safe fix may make pass, with the fixture-file prefix that

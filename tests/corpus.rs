@@ -34,8 +34,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use pss_fix::engine::{process, FileReport, Options, WorkloadReport};
-use pss_fix::policy::Policy;
+use pss_fix::Policy;
+use pss_fix::{process, FileReport, Options, WorkloadReport};
+use pss_fix_testkit::manifests_under;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
@@ -85,10 +86,7 @@ struct CorpusFile {
 }
 
 fn corpus_files(root: &Path) -> Vec<CorpusFile> {
-    let mut paths = Vec::new();
-    support::manifests_under(root, &mut paths);
-    paths.sort();
-    paths
+    manifests_under(root)
         .into_iter()
         .map(|path| {
             let rel = path
@@ -101,7 +99,7 @@ fn corpus_files(root: &Path) -> Vec<CorpusFile> {
             let text = fs::read(&path)
                 .map_err(|e| format!("read: {e}"))
                 .and_then(|bytes| {
-                    pss_fix::source::decode(bytes).map_err(|e| format!("decode: {}", e.message))
+                    pss_fix::decode(bytes).map_err(|e| format!("decode: {}", e.message))
                 });
             CorpusFile { rel, text }
         })
@@ -725,7 +723,7 @@ fn p6_idempotent(
                 ),
             );
         } else if a.after() != b.before {
-            let show_all = |vs: &[pss_fix::check::Violation]| {
+            let show_all = |vs: &[pss_fix::policy::check::Violation]| {
                 vs.iter()
                     .map(|v| v.message())
                     .collect::<Vec<_>>()

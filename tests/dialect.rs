@@ -16,6 +16,7 @@ use std::process::{Command, Stdio};
 
 use pss_fix::yaml::scalar::{resolve, Resolved};
 use pss_fix::yaml::{Documents, Kind, Node, ScalarStyle};
+use pss_fix_testkit::manifests_under;
 use serde_json::{json, Value};
 
 mod support;
@@ -240,12 +241,10 @@ fn shared() -> Option<PathBuf> {
 
 fn real_files() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut paths = Vec::new();
-    support::manifests_under(&root.join("fixtures"), &mut paths);
+    let mut paths = manifests_under(&root.join("fixtures"));
     if let Some(shared) = shared() {
-        support::manifests_under(&shared, &mut paths);
+        paths.extend(manifests_under(&shared));
     }
-    paths.sort();
     paths
         .into_iter()
         .filter_map(|p| {
@@ -506,14 +505,12 @@ fn pss_fix_reads_what_libyaml_reads() {
 #[test]
 fn fixed_dialect_fixtures_are_read_by_libyaml() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dialect");
-    let mut paths = Vec::new();
-    support::manifests_under(&dir, &mut paths);
-    paths.sort();
+    let paths = manifests_under(&dir);
     let mut cases = Vec::new();
     for p in &paths {
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(p).unwrap();
-        let report = pss_fix::engine::process(&name, &text, &pss_fix::engine::Options::default())
+        let report = pss_fix::process(&name, &text, &pss_fix::Options::default())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let Some(out) = report.output else { continue };
         cases.push((format!("{name} input"), text));

@@ -656,9 +656,12 @@ fn assert_sarif(log: &Value) {
         .starts_with("https://"));
     let rules = arr(&driver["rules"], "rules");
     let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
-    let official: Vec<&str> = pss_fix::check::all_checks().iter().map(|c| c.id).collect();
+    let official: Vec<&str> = pss_fix::policy::check::all_checks()
+        .iter()
+        .map(|c| c.id)
+        .collect();
     assert_eq!(ids, official, "one rule per check, in the official order");
-    for (rule, info) in rules.iter().zip(pss_fix::check::all_checks()) {
+    for (rule, info) in rules.iter().zip(pss_fix::policy::check::all_checks()) {
         only_keys(
             rule,
             "rule",

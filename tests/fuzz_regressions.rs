@@ -19,9 +19,9 @@
 use std::fs;
 use std::path::Path;
 
-use pss_fix::engine::{process, Options};
-use pss_fix::remedy::Allow;
-use pss_fix::source::decode;
+use pss_fix::decode;
+use pss_fix::Allow;
+use pss_fix::{process, Options};
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 

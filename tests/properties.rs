@@ -34,9 +34,9 @@
 //! keep it in `fixtures/fuzz/` (see `tests/fuzz_regressions.rs`).
 
 use proptest::prelude::*;
-use pss_fix::engine::{process, FileReport, Options};
-use pss_fix::path::Seg;
-use pss_fix::remedy::{Action, Allow};
+use pss_fix::Seg;
+use pss_fix::{process, FileReport, Options};
+use pss_fix::{Action, Allow};
 use serde_yaml_ng::{Mapping, Value};
 
 mod support;

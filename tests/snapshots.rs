@@ -8,10 +8,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use pss_fix::engine::{process, Options};
 use pss_fix::policy::Policy;
-use pss_fix::remedy::Allow;
-use pss_fix::{diff, report, source};
+use pss_fix::report::{self, diff};
+use pss_fix::Allow;
+use pss_fix::{process, Options};
 
 const AREAS: &[&str] = &["demo", "dialect", "format", "refuse"];
 
@@ -42,7 +42,7 @@ fn run(path: &Path, policy: Policy) -> String {
 fn run_with(path: &Path, policy: Policy, allow: Allow) -> String {
     let name = rel(path);
     let bytes = fs::read(path).unwrap();
-    let text = match source::decode(bytes) {
+    let text = match pss_fix::decode(bytes) {
         Ok(t) => t,
         Err(e) => return format!("error: {}\n", e.in_file(&name)),
     };

@@ -15,9 +15,9 @@
 //!
 //! A violated invariant panics, which libFuzzer records as a crash.
 
-use pss_fix::engine::{process, Options};
-use pss_fix::remedy::Allow;
-use pss_fix::source::decode;
+use pss_fix::{process, Options};
+use pss_fix::Allow;
+use pss_fix::decode;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 

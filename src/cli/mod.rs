@@ -9,13 +9,15 @@
 
 pub mod run;
 pub mod shell;
+mod walk;
+mod write;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use pss_fix::policy::{Policy, Version};
 use pss_fix::report::Format;
+use pss_fix::{Policy, Version};
 
 const EXAMPLES: &str = "\
 Examples:

@@ -10,15 +10,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::cli::walk::{self, Input};
+use crate::cli::write;
 use crate::cli::PolicyArgs;
-use pss_fix::config::Config;
-use pss_fix::engine::{self, Context, FileReport, Options};
-use pss_fix::error::Error;
-use pss_fix::policy::Policy;
-use pss_fix::remedy::Allow;
-use pss_fix::report::{self, Format, Outcome, Run, Totals};
-use pss_fix::walk::{self, Input};
-use pss_fix::{diff, source, write};
+use pss_fix::report::{self, diff, Format, Outcome, Run, Totals};
+use pss_fix::{Allow, Config, Context, Error, FileReport, Options, Policy};
 
 /// The exit status, decided in one place (DESIGN §1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -221,7 +217,7 @@ impl Setup {
     fn learn_namespaces<'t>(&mut self, texts: impl Iterator<Item = &'t str>) {
         let mut namespaces = HashMap::new();
         for text in texts {
-            pss_fix::namespace::scan(text, &mut namespaces);
+            pss_fix::scan_namespaces(text, &mut namespaces);
         }
         if !namespaces.is_empty() {
             let ctx = &self.opts.context;
@@ -492,7 +488,7 @@ impl PathRun {
 /// reported with the findings; under `--strict` it counts as left.
 fn stream(out: &Out, mut setup: Setup, format: Format, strict: bool) -> io::Result<ExitStatus> {
     let (name, bytes) = read(&Input::Stdin).map_err(|e| io::Error::other(e.to_string()))?;
-    let text = match source::decode(bytes) {
+    let text = match pss_fix::decode(bytes) {
         Ok(t) => t,
         Err(e) => {
             out.stderr(&format!("{}\n", e.in_file(&name)));
@@ -503,7 +499,7 @@ fn stream(out: &Out, mut setup: Setup, format: Format, strict: bool) -> io::Resu
     let opts = setup.options_for(None);
     // The fixed stream goes out run by run as the engine made it: a large stream is never
     // held twice.
-    let (report, fixed) = match engine::process_in_parts(&name, &text, &opts) {
+    let (report, fixed) = match pss_fix::process_in_parts(&name, &text, &opts) {
         Ok(r) => r,
         Err(e) => {
             out.stderr(&format!("{e}\n"));
@@ -663,8 +659,8 @@ fn decode_and_process(
     bytes: Vec<u8>,
     opts: &Options,
 ) -> Result<(String, FileReport), Error> {
-    let text = source::decode(bytes).map_err(|e| e.in_file(name))?;
-    let report = engine::process(name, &text, opts)?;
+    let text = pss_fix::decode(bytes).map_err(|e| e.in_file(name))?;
+    let report = pss_fix::process(name, &text, opts)?;
     Ok((text, report))
 }
 

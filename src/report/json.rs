@@ -9,10 +9,10 @@
 use serde::Serialize;
 
 use super::{Command, Outcome, Run};
-use crate::check::{check_info, Applicability, Violation};
 use crate::engine::{FileReport, PassedThrough, WorkloadReport};
+use crate::policy::check::{check_info, Applicability, Violation};
+use crate::policy::remedy::Action;
 use crate::policy::{Level, Policy};
-use crate::remedy::Action;
 
 /// Bumped only when a field is removed, renamed or changes meaning; new fields may appear
 /// in any release.

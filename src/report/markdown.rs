@@ -12,9 +12,9 @@ use std::fmt::Write as _;
 
 use super::json::{findings, Finding};
 use super::{Command, Outcome, Run};
-use crate::check::{check_info, Applicability};
 use crate::engine::WorkloadReport;
-use crate::remedy::Action;
+use crate::policy::check::{check_info, Applicability};
+use crate::policy::remedy::Action;
 
 /// Render the run as a Markdown pull-request body, ending with a newline.
 pub fn render(run: &Run<'_>) -> String {

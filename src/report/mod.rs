@@ -4,14 +4,15 @@
 //! end of a run). Printers return strings; the CLI decides where they go (stderr whenever
 //! stdout carries YAML).
 
+pub mod diff;
 mod json;
 mod markdown;
 mod sarif;
 
-use crate::check::summary_line;
 use crate::edit::Applicability;
 use crate::engine::{FileReport, PassedThrough, WorkloadReport};
 use crate::error::Error;
+use crate::policy::check::summary_line;
 use crate::policy::Policy;
 
 /// `--format`.
@@ -173,8 +174,8 @@ fn remaining_text_raw(file: &str, report: &FileReport) -> String {
         }
         let explained = |id: &str| w.notes.iter().any(|n| n.check == id);
         for v in w.after().iter().filter(|v| !explained(v.check)) {
-            let how =
-                crate::check::check_info(v.check).map_or(Applicability::Manual, |c| c.fix_safety);
+            let how = crate::policy::check::check_info(v.check)
+                .map_or(Applicability::Manual, |c| c.fix_safety);
             out.push_str(&format!(
                 "  {} ({}): {}\n",
                 v.check,
@@ -216,8 +217,8 @@ pub fn passed_line(file: &str, p: &PassedThrough) -> String {
 
 /// The words for a violation no fix decision explained: what it takes, from the check's
 /// own fix notes (`… (needs a person: replace the volume …)`).
-pub fn unexplained(v: &crate::check::Violation) -> String {
-    let info = crate::check::check_info(v.check);
+pub fn unexplained(v: &crate::policy::check::Violation) -> String {
+    let info = crate::policy::check::check_info(v.check);
     let what = info.and_then(|c| c.fixes.first()).map_or("", |f| f.what);
     match info.map(|c| c.fix_safety) {
         Some(Applicability::Unsafe) => format!("{} (fix: {what}; --unsafe)", v.reason),
@@ -276,7 +277,7 @@ impl Totals {
             line.push_str(&format!(
                 "\npss-fix: note: {} {}",
                 plural(self.run_as_non_root_caveats, "workload"),
-                crate::remedy::RUN_AS_NON_ROOT_CAVEAT.replacen(
+                crate::policy::remedy::RUN_AS_NON_ROOT_CAVEAT.replacen(
                     "runAsNonRoot: true added",
                     "got runAsNonRoot: true",
                     1

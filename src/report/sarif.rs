@@ -18,8 +18,8 @@ use serde_sarif::sarif::{
 
 use super::json::findings;
 use super::{Command, Run};
-use crate::check::{all_checks, Applicability, CheckInfo};
 use crate::error::Pos;
+use crate::policy::check::{all_checks, Applicability, CheckInfo};
 
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// Where every rule is explained: the official Pod Security Standards page.

@@ -17,7 +17,7 @@ use super::expand;
 use super::relax::{self, Shift};
 use super::{scalar, Kind, Map, Node, Scalar, Seq};
 use crate::error::Located;
-use crate::source::CharMap;
+use crate::yaml::source::CharMap;
 
 /// Deeper nesting than this is refused: no Kubernetes object comes close, and every walk
 /// over the tree may then recurse safely.
@@ -152,7 +152,7 @@ impl<'a> Documents<'a> {
     /// to the end (a syntax error, a key that is a collection or too deep a nesting is still
     /// an error) and come back [`Document::skimmed`]. A document's text runs to the next
     /// `---` line, so the stream's documents must be independent of each other
-    /// ([`crate::source::independent_documents`]).
+    /// ([`crate::yaml::source::independent_documents`]).
     pub fn skimming(mut self, wanted: Wanted<'a>) -> Self {
         self.wanted = Some(wanted);
         self
@@ -216,7 +216,7 @@ impl<'a> Documents<'a> {
     fn scan_error(&mut self, e: &ScanError) -> Located {
         let at = self.byte(e.marker().index());
         self.failed_at = Some(at);
-        let pos = crate::source::LineIndex::new(self.text).pos(self.text, at);
+        let pos = crate::yaml::source::LineIndex::new(self.text).pos(self.text, at);
         Located::at(
             pos,
             format!(
@@ -230,7 +230,7 @@ impl<'a> Documents<'a> {
     fn too_deep(&mut self, ci: usize) -> Located {
         let at = self.byte(ci);
         Located::at(
-            crate::source::LineIndex::new(self.text).pos(self.text, at),
+            crate::yaml::source::LineIndex::new(self.text).pos(self.text, at),
             format!("nesting deeper than {MAX_DEPTH} levels; refusing to edit"),
         )
     }
@@ -274,7 +274,7 @@ impl<'a> Documents<'a> {
                 Event::StreamEnd => return Ok(None),
                 Event::DocumentStart(_) => {
                     if let Some(wanted) = self.wanted.as_ref().filter(|_| self.shift.is_none()) {
-                        let end = crate::source::next_document_marker(self.text, start);
+                        let end = crate::yaml::source::next_document_marker(self.text, start);
                         if !wanted(&self.text[start..end]) {
                             return self.skim(self.index, start);
                         }
@@ -433,9 +433,9 @@ impl<'a> Documents<'a> {
     /// refused too.
     fn read_relaxed(&mut self, at: usize, error: Located) -> Result<(), Located> {
         let text = self.text;
-        let independent = crate::source::independent_documents(text);
+        let independent = crate::yaml::source::independent_documents(text);
         let end = if independent {
-            crate::source::document_around(text, at).end
+            crate::yaml::source::document_around(text, at).end
         } else {
             text.len()
         };
@@ -531,7 +531,7 @@ fn past_properties(text: &str, from: usize) -> usize {
         loop {
             match b.get(i) {
                 Some(b' ' | b'\t' | b'\r' | b'\n') => i += 1,
-                Some(b'#') => i = crate::source::next_line(text, i),
+                Some(b'#') => i = crate::yaml::source::next_line(text, i),
                 _ => break,
             }
         }
@@ -547,7 +547,7 @@ fn closing_bracket(text: &str, from: usize) -> Option<usize> {
         match b[i] {
             b'}' | b']' => return Some(i),
             b' ' | b'\t' | b'\r' | b'\n' | b',' => i += 1,
-            b'#' => i = crate::source::next_line(text, i),
+            b'#' => i = crate::yaml::source::next_line(text, i),
             _ => return None,
         }
     }
@@ -578,19 +578,19 @@ fn tag_suffix(tag: &saphyr_parser::Tag) -> Box<str> {
 /// Kubernetes objects never have a collection as a mapping key; `{{ … }}` parses as one,
 /// which is how an unrendered Helm template usually shows.
 fn complex_key(text: &str, at: usize) -> Located {
-    let pos = crate::source::LineIndex::new(text).pos(text, at);
-    let message = if crate::unrendered::looks_unrendered(text, pos.line, pos.col) {
-        crate::unrendered::UNRENDERED_KEY
+    let pos = crate::yaml::source::LineIndex::new(text).pos(text, at);
+    let message = if crate::yaml::unrendered::looks_unrendered(text, pos.line, pos.col) {
+        crate::yaml::unrendered::UNRENDERED_KEY
     } else {
-        crate::unrendered::COMPLEX_KEY
+        crate::yaml::unrendered::COMPLEX_KEY
     };
     Located::at(pos, message)
 }
 
 /// What a syntax error at `pos` adds when the text may be an unrendered Helm template.
 fn template_hint(text: &str, pos: crate::error::Pos) -> &'static str {
-    if crate::unrendered::looks_unrendered(text, pos.line, pos.col) {
-        crate::unrendered::HINT
+    if crate::yaml::unrendered::looks_unrendered(text, pos.line, pos.col) {
+        crate::yaml::unrendered::HINT
     } else {
         ""
     }

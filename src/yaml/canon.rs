@@ -6,9 +6,9 @@ use std::hash::Hasher;
 
 use super::scalar::{resolve, Resolved};
 use super::{Kind, Node};
+use crate::edit::plan::{Change, Op};
+use crate::edit::value::Value;
 use crate::path::Seg;
-use crate::plan::{Change, Op};
-use crate::value::Value;
 
 const NULL: u8 = 0;
 const BOOL: u8 = 1;

@@ -9,7 +9,7 @@
 //!
 //! Editing never goes through this tree: the planner walks the tree as written and refuses an
 //! edit that would land inside an alias, an anchored node or a merged entry
-//! ([`crate::plan`]). Expansion is bounded ([`MAX_NODES`]) so a "billion laughs" document is
+//! ([`crate::edit::plan`]). Expansion is bounded ([`MAX_NODES`]) so a "billion laughs" document is
 //! refused, not expanded.
 
 use super::build::MAX_DEPTH;

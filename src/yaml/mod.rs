@@ -1,5 +1,10 @@
+//! Reading: bytes to text ([`source`]), text to span trees, and Kubernetes' YAML dialect.
+//!
 //! A light span tree over saphyr-parser events: every node knows the exact byte range of its
 //! text, so edits can be placed beside it without re-rendering anything the author wrote.
+//! Documents saphyr refuses but go-yaml reads are read again through [`relax`]; aliases and
+//! merge keys are resolved for reading by [`expand`]; [`unrendered`] recognises a Helm
+//! template that was never rendered.
 //!
 //! The tree is read-only and built one document at a time ([`Documents`]), so a large stream
 //! never has to be held as trees all at once. Scalars borrow their text from the input where
@@ -7,10 +12,12 @@
 
 mod build;
 pub mod canon;
-pub mod expand;
-pub mod relax;
+pub(crate) mod expand;
+pub(crate) mod relax;
 pub mod scalar;
-pub mod style;
+pub mod source;
+pub(crate) mod style;
+pub(crate) mod unrendered;
 
 pub use build::{Document, Documents};
 

@@ -111,7 +111,7 @@ pub fn relax(text: &str, range: Range<usize>) -> Option<Relaxed> {
 /// Whether a token in `range` of `text` starts with `{{`: a template action where YAML
 /// expects structure (a value, a key, an item, a line of its own), as in an unrendered Helm
 /// template. Braces inside quoted, block and plain scalars or comments are text and do not
-/// count ([`crate::unrendered`] words the hint).
+/// count ([`crate::yaml::unrendered`] words the hint).
 pub fn template_action(text: &str, range: Range<usize>) -> bool {
     let mut fixes = Vec::new();
     let mut lexer = Lexer::new(text, range, &mut fixes);

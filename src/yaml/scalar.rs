@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 use super::{Scalar, ScalarStyle};
-use crate::source::{line_end, next_line};
+use crate::yaml::source::{line_end, next_line};
 
 /// The type a scalar resolves to.
 #[derive(Clone, Debug, PartialEq)]
@@ -200,7 +200,7 @@ pub fn block_end(text: &str, from: usize) -> usize {
         i += 1;
     }
     let header_end = i;
-    let header_line = crate::source::line_start(text, header);
+    let header_line = crate::yaml::source::line_start(text, header);
     let parent_indent = indent_of(b, header_line);
     let mut block_indent = explicit.map(|n| parent_indent + n);
     let mut last_content = None;

@@ -5,7 +5,7 @@
 
 use super::scalar::{resolve, Resolved};
 use super::{Kind, Node, ScalarStyle};
-use crate::source::{column, Eol};
+use crate::yaml::source::{column, Eol};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DocStyle {
