@@ -1,0 +1,373 @@
+//! One round of fixing a run of documents: parse, find the workloads, check them, plan the
+//! fixes, render them as edits in each document's style, splice. A round that reads back an
+//! earlier round's output also checks each document against what that round planned.
+
+use crate::edit::apply;
+use crate::edit::guard::{self, IssueKind};
+use crate::edit::plan::{Planner, Refusal};
+use crate::edit::render;
+use crate::error::Error;
+use crate::policy::check;
+use crate::policy::exempt::Scope;
+use crate::policy::remedy::{self, Action};
+use crate::policy::view::pod_view;
+use crate::policy::workload;
+use crate::policy::{Level, Policy};
+use crate::yaml::canon::{fingerprint, fingerprint_with};
+use crate::yaml::source::{Eol, LineIndex};
+use crate::yaml::style::DocStyle;
+use crate::yaml::Documents;
+
+use super::helm::helm_source;
+use super::report::new_report;
+use super::{Base, Options, Remark, WorkloadReport};
+
+pub(super) struct Round {
+    pub(super) output: Option<String>,
+    /// Fingerprint per document of what the output must read back as (0 for an unchanged
+    /// document when only changed ones are read back).
+    pub(super) expected: Vec<u64>,
+    /// Per document: this round edits it.
+    pub(super) changed: Vec<bool>,
+    /// Per document: 1-based line of its start in the input, in the file's terms.
+    pub(super) lines: Vec<usize>,
+    /// Per document: byte offset of its start (`---`, or the first content).
+    starts: Vec<usize>,
+    /// Per document: how much its edits lengthen it, and the bytes they touch.
+    grown: Vec<isize>,
+    touched: Vec<Option<(usize, usize)>>,
+    pub(super) reports: Vec<WorkloadReport>,
+}
+
+impl Round {
+    /// Where each document lies in the output, when each one after the first starts with a
+    /// `---` line and every edit stays inside its own document: document `i` runs from its
+    /// start to the next one's (the first from byte 0, taking in directives and comments).
+    pub(super) fn output_spans(&self, text: &str) -> Option<Vec<std::ops::Range<usize>>> {
+        let mut spans = Vec::with_capacity(self.starts.len());
+        let mut shift = 0isize;
+        for (i, &start) in self.starts.iter().enumerate() {
+            let start = if i == 0 { 0 } else { start };
+            let end = self.starts.get(i + 1).copied().unwrap_or(text.len());
+            if i > 0 && !text[start..].starts_with("---") {
+                return None;
+            }
+            if let Some((lo, hi)) = self.touched[i] {
+                if (i > 0 && lo <= start) || hi > end {
+                    return None;
+                }
+            }
+            let from = start.checked_add_signed(shift)?;
+            shift += self.grown[i];
+            spans.push(from..end.checked_add_signed(shift)?);
+        }
+        Some(spans)
+    }
+}
+
+/// What one round tells the next: the fingerprint each output document must have, which
+/// documents it changed (the others need verifying, not checking again), and where each
+/// document started in the input (for messages).
+pub(super) struct Previous<'p> {
+    pub(super) expected: &'p [u64],
+    pub(super) changed: &'p [bool],
+    pub(super) lines: &'p [usize],
+}
+
+/// One pass: parse, check, plan, render, splice. With `verify`, each document must also
+/// read back as the previous round planned. `all_fingerprints`: hash unchanged documents
+/// too (the next round reads the whole text back).
+pub(super) fn round(
+    name: &str,
+    text: &str,
+    opts: &Options,
+    base: Base,
+    verify: Option<Previous<'_>>,
+    all_fingerprints: bool,
+) -> Result<Round, Error> {
+    let mut at_document = 0;
+    let lines_of = verify.as_ref().map(|p| p.lines);
+    round_inner(
+        name,
+        text,
+        opts,
+        base,
+        verify,
+        all_fingerprints,
+        &mut at_document,
+    )
+    .map_err(|mut e| {
+        match lines_of {
+            // A position in fixed text would mean nothing to the reader: name the document.
+            Some(lines) => {
+                e.pos = lines
+                    .get(at_document)
+                    .map(|&line| crate::error::Pos { line, col: 1 })
+            }
+            None => {
+                if let Some(p) = e.pos.as_mut() {
+                    p.line += base.line;
+                }
+            }
+        }
+        e
+    })
+}
+
+fn round_inner(
+    name: &str,
+    text: &str,
+    opts: &Options,
+    base: Base,
+    verify: Option<Previous<'_>>,
+    all_fingerprints: bool,
+    at_document: &mut usize,
+) -> Result<Round, Error> {
+    let eol = Eol::of(text);
+    let lines = LineIndex::new(text);
+    let pos = |at: usize| {
+        let mut p = lines.pos(text, at);
+        p.line += base.line;
+        p
+    };
+    let refuse = |r: Refusal| r.locate(text, &lines).in_file(name);
+    let mut edits = Vec::new();
+    let mut out = Round {
+        output: None,
+        expected: Vec::new(),
+        changed: Vec::new(),
+        lines: Vec::new(),
+        starts: Vec::new(),
+        grown: Vec::new(),
+        touched: Vec::new(),
+        reports: Vec::new(),
+    };
+    let mut documents = Documents::new(text);
+    // A first look that needs no fingerprint of unchanged documents builds trees only for
+    // those that may hold a workload.
+    if verify.is_none() && !all_fingerprints && crate::yaml::source::independent_documents(text) {
+        let kinds = &opts.context.config.kinds;
+        documents = documents.skimming(Box::new(move |doc| workload::may_hold(doc, kinds)));
+    }
+    for doc in documents {
+        *at_document = out.expected.len();
+        let doc = doc.map_err(|e| e.in_file(name))?;
+        let index = base.document + doc.index;
+        out.lines.push(pos(doc.start).line);
+        out.starts.push(doc.start);
+        if doc.skimmed {
+            out.expected.push(0);
+            out.changed.push(false);
+            out.grown.push(0);
+            out.touched.push(None);
+            continue;
+        }
+        // A document is hashed once per round: as it is when checking the previous round
+        // or when nothing changes, as planned when it changes.
+        let fp = verify.as_ref().map(|_| fingerprint(&doc.root));
+        if let (Some(prev), Some(fp)) = (&verify, fp) {
+            if prev.expected.get(doc.index) != Some(&fp) {
+                return Err(Error::new(
+                    name,
+                    None,
+                    "the document does not read back as the input plus the planned changes",
+                ));
+            }
+            if !prev.changed.get(doc.index).copied().unwrap_or(true) {
+                // Untouched last round: verified, and its findings still stand.
+                out.expected.push(fp);
+                out.changed.push(false);
+                out.grown.push(0);
+                out.touched.push(None);
+                continue;
+            }
+        }
+        // Aliases and merge keys are resolved only for documents that hold a workload.
+        let data =
+            if doc.refers() && workload::find(&doc.root, &opts.context.config.kinds).is_empty() {
+                &doc.root
+            } else {
+                doc.data().map_err(|u| {
+                    refuse(Refusal {
+                        at: u.at,
+                        message: u.message.clone(),
+                    })
+                })?
+            };
+        let mut planner = Planner::new(&doc.root, data);
+        let first_report = out.reports.len();
+        // A later round's report only adds what it changed and what is left (see `merge`):
+        // what describes the workload as found is worked out once.
+        let first_look = verify.is_none();
+        for w in workload::find(data, &opts.context.config.kinds) {
+            let at = pos(w.at);
+            let mut report = new_report(index, &w, at.line, at.col);
+            if first_look {
+                report.source =
+                    helm_source(text, doc.start, &doc.root, doc.root.at(w.object.segs()));
+            }
+            let policy = opts.policy_for(&w.namespace);
+            report.policy = policy;
+            // Reading back safe fixes, nothing may be planned: typo twins cannot matter, and
+            // the data is the input (checked already) plus typed values.
+            let issues = if first_look || opts.allow.unsafe_fixes {
+                guard::inspect(data, &w.meta, &w.spec)
+            } else {
+                Vec::new()
+            };
+            // A value of the wrong type stops the typed view; say it the guard's way.
+            if let Some(bad) = issues
+                .iter()
+                .find(|i| matches!(i.kind, IssueKind::WrongType { .. }))
+            {
+                return Err(Error::new(
+                    name,
+                    Some(lines.pos(text, bad.at)),
+                    bad.message(),
+                ));
+            }
+            if first_look {
+                report.issues = issues
+                    .iter()
+                    .map(|i| {
+                        let at = pos(i.at);
+                        Remark {
+                            message: i.message(),
+                            line: at.line,
+                            col: at.col,
+                        }
+                    })
+                    .collect();
+            }
+            match pod_view(data, &w).map_err(refuse)? {
+                None => report.skipped = Some("no pod spec".into()),
+                Some(view) => {
+                    let scope = Scope::new(&opts.context.config, data, &w, &view);
+                    let found = check::evaluate(policy, &view.meta, &view.spec);
+                    if first_look {
+                        // At restricted, what was just found already answers the first half.
+                        report.highest = match (policy.level, found.is_empty()) {
+                            (Level::Restricted, true) => Level::Restricted,
+                            (Level::Restricted, false) => {
+                                let baseline = Policy::new(Level::Baseline, policy.version);
+                                if check::passes(baseline, &view.meta, &view.spec) {
+                                    Level::Baseline
+                                } else {
+                                    Level::Privileged
+                                }
+                            }
+                            _ => check::highest_level(policy.version, &view.meta, &view.spec),
+                        };
+                    }
+                    (report.before, report.exempted) = scope.apply(policy, &view, found);
+                    if !report.before.is_empty() && !opts.findings_only {
+                        // An edit that cannot be placed is held back on its own, with its
+                        // reason (`Decisions::held`); one that stops the whole plan takes back
+                        // what this workload planned, never the file's other workloads.
+                        let mark = planner.mark();
+                        let d = match remedy::plan(
+                            &w,
+                            &view,
+                            &report.before,
+                            opts.allow,
+                            &scope,
+                            &mut planner,
+                        ) {
+                            Ok(d) => d,
+                            Err(r) => {
+                                planner.rollback(mark);
+                                remedy::Decisions {
+                                    held: vec![r],
+                                    ..Default::default()
+                                }
+                            }
+                        };
+                        report.held = d
+                            .held
+                            .into_iter()
+                            .map(|r| {
+                                let at = pos(r.at);
+                                Remark {
+                                    message: r.message,
+                                    line: at.line,
+                                    col: at.col,
+                                }
+                            })
+                            .collect();
+                        report.added = d.added;
+                        report.notes = d.notes;
+                        for a in &report.added {
+                            if let Some(twin) = guard::twin_of(&issues, &a.at) {
+                                report.warnings.push(format!(
+                                    "{} added next to its misspelled twin on line {}, which the API server ignores: {}",
+                                    a.at,
+                                    pos(twin.at).line,
+                                    twin.message()
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            out.reports.push(report);
+        }
+        let changes = planner.into_changes();
+        out.changed.push(!changes.is_empty());
+        if changes.iter().any(|c| c.op.is_unsafe()) {
+            // This round only changes values; the additions planned beside them come next round.
+            for report in &mut out.reports[first_report..] {
+                report.added.retain(|a| a.action != Action::Added);
+            }
+        }
+        if changes.is_empty() {
+            let fp = match fp {
+                Some(fp) => fp,
+                None if all_fingerprints => fingerprint(&doc.root),
+                None => 0,
+            };
+            out.expected.push(fp);
+            out.grown.push(0);
+            out.touched.push(None);
+        } else {
+            let style = DocStyle::of(text, &doc.root, eol);
+            let mut grown = 0isize;
+            let mut touched: Option<(usize, usize)> = None;
+            for change in &changes {
+                for e in render::edits(text, &doc.root, &style, change).map_err(refuse)? {
+                    grown += e.content().len() as isize - (e.end() - e.start()) as isize;
+                    touched = Some(touched.map_or((e.start(), e.end()), |(lo, hi)| {
+                        (lo.min(e.start()), hi.max(e.end()))
+                    }));
+                    edits.push(e);
+                }
+            }
+            out.grown.push(grown);
+            out.touched.push(touched);
+            out.expected.push(fingerprint_with(&doc.root, &changes));
+        }
+    }
+    *at_document = 0;
+    if let Some(prev) = &verify {
+        if prev.expected.len() != out.expected.len() {
+            return Err(Error::new(
+                name,
+                None,
+                format!(
+                    "the fixed text reads back as {} documents where the input has {}",
+                    out.expected.len(),
+                    prev.expected.len()
+                ),
+            ));
+        }
+    }
+    if !edits.is_empty() {
+        out.output = Some(apply(text, edits).map_err(|o| {
+            Error::new(
+                name,
+                Some(lines.pos(text, o.at)),
+                "internal: two planned edits overlap; nothing written",
+            )
+        })?);
+    }
+    Ok(out)
+}
