@@ -2,26 +2,26 @@
 //! fixes, render them as edits in each document's style, splice. A round that reads back an
 //! earlier round's output also checks each document against what that round planned.
 
-use crate::edit::apply;
-use crate::edit::guard::{self, IssueKind};
-use crate::edit::plan::{Planner, Refusal};
-use crate::edit::render;
-use crate::error::Error;
+use crate::edit::guard::{self, Issue, IssueKind};
+use crate::edit::plan::{Change, Planner, Refusal};
+use crate::edit::{apply, render, Edit};
+use crate::error::{Error, Pos};
 use crate::policy::check;
 use crate::policy::exempt::Scope;
 use crate::policy::remedy::{self, Action};
-use crate::policy::view::pod_view;
-use crate::policy::workload;
+use crate::policy::view::{pod_view, PodView};
+use crate::policy::workload::{self, Workload};
 use crate::policy::{Level, Policy};
 use crate::yaml::canon::{fingerprint, fingerprint_with};
 use crate::yaml::source::{Eol, LineIndex};
 use crate::yaml::style::DocStyle;
-use crate::yaml::Documents;
+use crate::yaml::{Document, Documents, Node};
 
 use super::helm::helm_source;
 use super::report::new_report;
 use super::{Base, Options, Remark, WorkloadReport};
 
+#[derive(Default)]
 pub(super) struct Round {
     pub(super) output: Option<String>,
     /// Fingerprint per document of what the output must read back as (0 for an unchanged
@@ -40,6 +40,14 @@ pub(super) struct Round {
 }
 
 impl Round {
+    /// Record a document this round leaves alone, which must read back as `fp`.
+    fn unchanged(&mut self, fp: u64) {
+        self.expected.push(fp);
+        self.changed.push(false);
+        self.grown.push(0);
+        self.touched.push(None);
+    }
+
     /// Where each document lies in the output, when each one after the first starts with a
     /// `---` line and every edit stays inside its own document: document `i` runs from its
     /// start to the next one's (the first from byte 0, taking in directives and comments).
@@ -123,25 +131,16 @@ fn round_inner(
     all_fingerprints: bool,
     at_document: &mut usize,
 ) -> Result<Round, Error> {
-    let eol = Eol::of(text);
-    let lines = LineIndex::new(text);
-    let pos = |at: usize| {
-        let mut p = lines.pos(text, at);
-        p.line += base.line;
-        p
+    let pass = Pass {
+        name,
+        text,
+        opts,
+        base,
+        eol: Eol::of(text),
+        lines: LineIndex::new(text),
     };
-    let refuse = |r: Refusal| r.locate(text, &lines).in_file(name);
     let mut edits = Vec::new();
-    let mut out = Round {
-        output: None,
-        expected: Vec::new(),
-        changed: Vec::new(),
-        lines: Vec::new(),
-        starts: Vec::new(),
-        grown: Vec::new(),
-        touched: Vec::new(),
-        reports: Vec::new(),
-    };
+    let mut out = Round::default();
     let mut documents = Documents::new(text);
     // A first look that needs no fingerprint of unchanged documents builds trees only for
     // those that may hold a workload.
@@ -152,167 +151,96 @@ fn round_inner(
     for doc in documents {
         *at_document = out.expected.len();
         let doc = doc.map_err(|e| e.in_file(name))?;
-        let index = base.document + doc.index;
-        out.lines.push(pos(doc.start).line);
+        pass.document(
+            &doc,
+            verify.as_ref(),
+            all_fingerprints,
+            &mut out,
+            &mut edits,
+        )?;
+    }
+    *at_document = 0;
+    pass.splice(out, edits, verify.as_ref())
+}
+
+/// What every step of a round reads: the run's text, where it sits in its file, the options.
+struct Pass<'t> {
+    name: &'t str,
+    text: &'t str,
+    opts: &'t Options,
+    base: Base,
+    eol: Eol,
+    lines: LineIndex,
+}
+
+impl Pass<'_> {
+    /// The position of byte `at`, in the file's terms (for reports).
+    fn pos(&self, at: usize) -> Pos {
+        let mut p = self.lines.pos(self.text, at);
+        p.line += self.base.line;
+        p
+    }
+
+    /// A refusal as an error; `round` puts its position in the file's terms.
+    fn refuse(&self, r: Refusal) -> Error {
+        r.locate(self.text, &self.lines).in_file(self.name)
+    }
+
+    fn remark(&self, message: String, at: usize) -> Remark {
+        let at = self.pos(at);
+        Remark {
+            message,
+            line: at.line,
+            col: at.col,
+        }
+    }
+
+    /// Check one document against the previous round, then check and plan each of its
+    /// workloads and render what they need as `edits`.
+    fn document(
+        &self,
+        doc: &Document<'_>,
+        verify: Option<&Previous<'_>>,
+        all_fingerprints: bool,
+        out: &mut Round,
+        edits: &mut Vec<Edit>,
+    ) -> Result<(), Error> {
+        let index = self.base.document + doc.index;
+        out.lines.push(self.pos(doc.start).line);
         out.starts.push(doc.start);
         if doc.skimmed {
-            out.expected.push(0);
-            out.changed.push(false);
-            out.grown.push(0);
-            out.touched.push(None);
-            continue;
+            out.unchanged(0);
+            return Ok(());
         }
         // A document is hashed once per round: as it is when checking the previous round
         // or when nothing changes, as planned when it changes.
-        let fp = verify.as_ref().map(|_| fingerprint(&doc.root));
-        if let (Some(prev), Some(fp)) = (&verify, fp) {
+        let fp = verify.map(|_| fingerprint(&doc.root));
+        if let (Some(prev), Some(fp)) = (verify, fp) {
             if prev.expected.get(doc.index) != Some(&fp) {
                 return Err(Error::new(
-                    name,
+                    self.name,
                     None,
                     "the document does not read back as the input plus the planned changes",
                 ));
             }
             if !prev.changed.get(doc.index).copied().unwrap_or(true) {
                 // Untouched last round: verified, and its findings still stand.
-                out.expected.push(fp);
-                out.changed.push(false);
-                out.grown.push(0);
-                out.touched.push(None);
-                continue;
+                out.unchanged(fp);
+                return Ok(());
             }
         }
-        // Aliases and merge keys are resolved only for documents that hold a workload.
-        let data =
-            if doc.refers() && workload::find(&doc.root, &opts.context.config.kinds).is_empty() {
-                &doc.root
-            } else {
-                doc.data().map_err(|u| {
-                    refuse(Refusal {
-                        at: u.at,
-                        message: u.message.clone(),
-                    })
-                })?
-            };
+        let kinds = &self.opts.context.config.kinds;
+        let data = self.data(doc)?;
         let mut planner = Planner::new(&doc.root, data);
         let first_report = out.reports.len();
         // A later round's report only adds what it changed and what is left (see `merge`):
         // what describes the workload as found is worked out once.
         let first_look = verify.is_none();
-        for w in workload::find(data, &opts.context.config.kinds) {
-            let at = pos(w.at);
-            let mut report = new_report(index, &w, at.line, at.col);
-            if first_look {
-                report.source =
-                    helm_source(text, doc.start, &doc.root, doc.root.at(w.object.segs()));
-            }
-            let policy = opts.policy_for(&w.namespace);
-            report.policy = policy;
-            // Reading back safe fixes, nothing may be planned: typo twins cannot matter, and
-            // the data is the input (checked already) plus typed values.
-            let issues = if first_look || opts.allow.unsafe_fixes {
-                guard::inspect(data, &w.meta, &w.spec)
-            } else {
-                Vec::new()
-            };
-            // A value of the wrong type stops the typed view; say it the guard's way.
-            if let Some(bad) = issues
-                .iter()
-                .find(|i| matches!(i.kind, IssueKind::WrongType { .. }))
-            {
-                return Err(Error::new(
-                    name,
-                    Some(lines.pos(text, bad.at)),
-                    bad.message(),
-                ));
-            }
-            if first_look {
-                report.issues = issues
-                    .iter()
-                    .map(|i| {
-                        let at = pos(i.at);
-                        Remark {
-                            message: i.message(),
-                            line: at.line,
-                            col: at.col,
-                        }
-                    })
-                    .collect();
-            }
-            match pod_view(data, &w).map_err(refuse)? {
-                None => report.skipped = Some("no pod spec".into()),
-                Some(view) => {
-                    let scope = Scope::new(&opts.context.config, data, &w, &view);
-                    let found = check::evaluate(policy, &view.meta, &view.spec);
-                    if first_look {
-                        // At restricted, what was just found already answers the first half.
-                        report.highest = match (policy.level, found.is_empty()) {
-                            (Level::Restricted, true) => Level::Restricted,
-                            (Level::Restricted, false) => {
-                                let baseline = Policy::new(Level::Baseline, policy.version);
-                                if check::passes(baseline, &view.meta, &view.spec) {
-                                    Level::Baseline
-                                } else {
-                                    Level::Privileged
-                                }
-                            }
-                            _ => check::highest_level(policy.version, &view.meta, &view.spec),
-                        };
-                    }
-                    (report.before, report.exempted) = scope.apply(policy, &view, found);
-                    if !report.before.is_empty() && !opts.findings_only {
-                        // An edit that cannot be placed is held back on its own, with its
-                        // reason (`Decisions::held`); one that stops the whole plan takes back
-                        // what this workload planned, never the file's other workloads.
-                        let mark = planner.mark();
-                        let d = match remedy::plan(
-                            &w,
-                            &view,
-                            &report.before,
-                            opts.allow,
-                            &scope,
-                            &mut planner,
-                        ) {
-                            Ok(d) => d,
-                            Err(r) => {
-                                planner.rollback(mark);
-                                remedy::Decisions {
-                                    held: vec![r],
-                                    ..Default::default()
-                                }
-                            }
-                        };
-                        report.held = d
-                            .held
-                            .into_iter()
-                            .map(|r| {
-                                let at = pos(r.at);
-                                Remark {
-                                    message: r.message,
-                                    line: at.line,
-                                    col: at.col,
-                                }
-                            })
-                            .collect();
-                        report.added = d.added;
-                        report.notes = d.notes;
-                        for a in &report.added {
-                            if let Some(twin) = guard::twin_of(&issues, &a.at) {
-                                report.warnings.push(format!(
-                                    "{} added next to its misspelled twin on line {}, which the API server ignores: {}",
-                                    a.at,
-                                    pos(twin.at).line,
-                                    twin.message()
-                                ));
-                            }
-                        }
-                    }
-                }
-            }
+        for w in workload::find(data, kinds) {
+            let report = self.workload(doc, data, &w, index, first_look, &mut planner)?;
             out.reports.push(report);
         }
         let changes = planner.into_changes();
-        out.changed.push(!changes.is_empty());
         if changes.iter().any(|c| c.op.is_unsafe()) {
             // This round only changes values; the additions planned beside them come next round.
             for report in &mut out.reports[first_report..] {
@@ -320,54 +248,214 @@ fn round_inner(
             }
         }
         if changes.is_empty() {
-            let fp = match fp {
+            out.unchanged(match fp {
                 Some(fp) => fp,
                 None if all_fingerprints => fingerprint(&doc.root),
                 None => 0,
-            };
-            out.expected.push(fp);
-            out.grown.push(0);
-            out.touched.push(None);
-        } else {
-            let style = DocStyle::of(text, &doc.root, eol);
-            let mut grown = 0isize;
-            let mut touched: Option<(usize, usize)> = None;
-            for change in &changes {
-                for e in render::edits(text, &doc.root, &style, change).map_err(refuse)? {
-                    grown += e.content().len() as isize - (e.end() - e.start()) as isize;
-                    touched = Some(touched.map_or((e.start(), e.end()), |(lo, hi)| {
-                        (lo.min(e.start()), hi.max(e.end()))
-                    }));
-                    edits.push(e);
-                }
-            }
-            out.grown.push(grown);
-            out.touched.push(touched);
-            out.expected.push(fingerprint_with(&doc.root, &changes));
+            });
+            return Ok(());
         }
+        self.render(doc, &changes, out, edits)
     }
-    *at_document = 0;
-    if let Some(prev) = &verify {
-        if prev.expected.len() != out.expected.len() {
+
+    /// `doc` as data, for reading. Aliases and merge keys are resolved only for documents
+    /// that hold a workload.
+    fn data<'d, 'a>(&self, doc: &'d Document<'a>) -> Result<&'d Node<'a>, Error> {
+        if doc.refers() && workload::find(&doc.root, &self.opts.context.config.kinds).is_empty() {
+            return Ok(&doc.root);
+        }
+        doc.data().map_err(|u| {
+            self.refuse(Refusal {
+                at: u.at,
+                message: u.message.clone(),
+            })
+        })
+    }
+
+    /// Check one workload of `doc` (`data` is the document with aliases resolved) and plan
+    /// its fixes with `planner`.
+    fn workload(
+        &self,
+        doc: &Document<'_>,
+        data: &Node<'_>,
+        w: &Workload,
+        index: usize,
+        first_look: bool,
+        planner: &mut Planner<'_, '_>,
+    ) -> Result<WorkloadReport, Error> {
+        let at = self.pos(w.at);
+        let mut report = new_report(index, w, at.line, at.col);
+        if first_look {
+            report.source = helm_source(
+                self.text,
+                doc.start,
+                &doc.root,
+                doc.root.at(w.object.segs()),
+            );
+        }
+        let policy = self.opts.policy_for(&w.namespace);
+        report.policy = policy;
+        // Reading back safe fixes, nothing may be planned: typo twins cannot matter, and
+        // the data is the input (checked already) plus typed values.
+        let issues = if first_look || self.opts.allow.unsafe_fixes {
+            guard::inspect(data, &w.meta, &w.spec)
+        } else {
+            Vec::new()
+        };
+        // A value of the wrong type stops the typed view; say it the guard's way.
+        if let Some(bad) = issues
+            .iter()
+            .find(|i| matches!(i.kind, IssueKind::WrongType { .. }))
+        {
             return Err(Error::new(
-                name,
-                None,
-                format!(
-                    "the fixed text reads back as {} documents where the input has {}",
-                    out.expected.len(),
-                    prev.expected.len()
-                ),
+                self.name,
+                Some(self.lines.pos(self.text, bad.at)),
+                bad.message(),
             ));
         }
+        if first_look {
+            report.issues = issues
+                .iter()
+                .map(|i| self.remark(i.message(), i.at))
+                .collect();
+        }
+        let Some(view) = pod_view(data, w).map_err(|r| self.refuse(r))? else {
+            report.skipped = Some("no pod spec".into());
+            return Ok(report);
+        };
+        let scope = Scope::new(&self.opts.context.config, data, w, &view);
+        let found = check::evaluate(policy, &view.meta, &view.spec);
+        if first_look {
+            report.highest = highest(policy, &view, found.is_empty());
+        }
+        (report.before, report.exempted) = scope.apply(policy, &view, found);
+        if !report.before.is_empty() && !self.opts.findings_only {
+            self.plan(w, &view, &scope, &issues, planner, &mut report);
+        }
+        Ok(report)
     }
-    if !edits.is_empty() {
-        out.output = Some(apply(text, edits).map_err(|o| {
-            Error::new(
-                name,
-                Some(lines.pos(text, o.at)),
-                "internal: two planned edits overlap; nothing written",
-            )
-        })?);
+
+    /// Plan the fixes for a workload's violations into `report`: what is added, the notes,
+    /// the edits held back, and a warning for a field added beside its misspelled twin.
+    fn plan(
+        &self,
+        w: &Workload,
+        view: &PodView,
+        scope: &Scope<'_>,
+        issues: &[Issue],
+        planner: &mut Planner<'_, '_>,
+        report: &mut WorkloadReport,
+    ) {
+        // An edit that cannot be placed is held back on its own, with its reason
+        // (`Decisions::held`); one that stops the whole plan takes back what this workload
+        // planned, never the file's other workloads.
+        let mark = planner.mark();
+        let d = match remedy::plan(w, view, &report.before, self.opts.allow, scope, planner) {
+            Ok(d) => d,
+            Err(r) => {
+                planner.rollback(mark);
+                remedy::Decisions {
+                    held: vec![r],
+                    ..Default::default()
+                }
+            }
+        };
+        report.held = d
+            .held
+            .into_iter()
+            .map(|r| self.remark(r.message, r.at))
+            .collect();
+        report.added = d.added;
+        report.notes = d.notes;
+        for a in &report.added {
+            if let Some(twin) = guard::twin_of(issues, &a.at) {
+                report.warnings.push(format!(
+                    "{} added next to its misspelled twin on line {}, which the API server ignores: {}",
+                    a.at,
+                    self.pos(twin.at).line,
+                    twin.message()
+                ));
+            }
+        }
     }
-    Ok(out)
+
+    /// Render a document's planned `changes` as `edits`, and record what the output must
+    /// read back as.
+    fn render(
+        &self,
+        doc: &Document<'_>,
+        changes: &[Change],
+        out: &mut Round,
+        edits: &mut Vec<Edit>,
+    ) -> Result<(), Error> {
+        let style = DocStyle::of(self.text, &doc.root, self.eol);
+        let mut grown = 0isize;
+        let mut touched: Option<(usize, usize)> = None;
+        for change in changes {
+            for e in
+                render::edits(self.text, &doc.root, &style, change).map_err(|r| self.refuse(r))?
+            {
+                grown += e.content().len() as isize - (e.end() - e.start()) as isize;
+                touched = Some(touched.map_or((e.start(), e.end()), |(lo, hi)| {
+                    (lo.min(e.start()), hi.max(e.end()))
+                }));
+                edits.push(e);
+            }
+        }
+        out.changed.push(true);
+        out.grown.push(grown);
+        out.touched.push(touched);
+        out.expected.push(fingerprint_with(&doc.root, changes));
+        Ok(())
+    }
+
+    /// Check that the round read as many documents as the previous one planned, then splice
+    /// the `edits` into the text.
+    fn splice(
+        &self,
+        mut out: Round,
+        edits: Vec<Edit>,
+        verify: Option<&Previous<'_>>,
+    ) -> Result<Round, Error> {
+        if let Some(prev) = verify {
+            if prev.expected.len() != out.expected.len() {
+                return Err(Error::new(
+                    self.name,
+                    None,
+                    format!(
+                        "the fixed text reads back as {} documents where the input has {}",
+                        out.expected.len(),
+                        prev.expected.len()
+                    ),
+                ));
+            }
+        }
+        if !edits.is_empty() {
+            out.output = Some(apply(self.text, edits).map_err(|o| {
+                Error::new(
+                    self.name,
+                    Some(self.lines.pos(self.text, o.at)),
+                    "internal: two planned edits overlap; nothing written",
+                )
+            })?);
+        }
+        Ok(out)
+    }
+}
+
+/// The highest level a workload passes as it stands. At restricted, whether it passes
+/// (`passes_policy`) was just found, which answers the first half.
+fn highest(policy: Policy, view: &PodView, passes_policy: bool) -> Level {
+    match (policy.level, passes_policy) {
+        (Level::Restricted, true) => Level::Restricted,
+        (Level::Restricted, false) => {
+            let baseline = Policy::new(Level::Baseline, policy.version);
+            if check::passes(baseline, &view.meta, &view.spec) {
+                Level::Baseline
+            } else {
+                Level::Privileged
+            }
+        }
+        _ => check::highest_level(policy.version, &view.meta, &view.spec),
+    }
 }
