@@ -34,9 +34,7 @@ use crate::yaml::Documents;
 
 pub use report::{FileReport, Fixed, PassedThrough, Remark, WorkloadReport};
 
-use stream::{
-    count_lines, document_pieces, pass_stream, process_runs, split_documents, without_hint, Joined,
-};
+use stream::{pass_stream, process_runs, Joined, Runs};
 use verify::process_whole;
 
 #[derive(Clone, Debug, Default)]
@@ -117,40 +115,18 @@ pub fn process_in_parts(
     if opts.resource_list {
         require_resource_list(name, text)?;
     }
-    let threads = if opts.one_thread {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    };
-    let mut runs = split_documents(text, threads);
-    if runs.len() <= 1 || threads == 1 {
-        runs = std::iter::once(0..text.len()).collect();
-    }
-    let mut bases = Vec::with_capacity(runs.len());
-    let mut line = 0;
-    for r in &runs {
-        bases.push(Base { document: 0, line });
-        line += count_lines(&text[r.clone()]);
-    }
-    let results = if runs.len() == 1 {
+    let runs = Runs::of(text, opts);
+    let results = if runs.ranges.len() == 1 {
         vec![process_whole(name, text, opts, Base::default())]
     } else {
-        process_runs(name, text, &runs, &bases, threads, opts)?
+        process_runs(name, text, &runs, opts)?
     };
-    let mut whole = Joined::default();
-    // Exactly sized: a stream of many workloads has many reports.
-    whole.report.workloads.reserve_exact(
-        results
-            .iter()
-            .map(|r| r.as_ref().map_or(0, |r| r.workloads.len()))
-            .sum(),
-    );
-    whole.parts.reserve_exact(runs.len());
+    let mut whole = Joined::sized_for(&results);
     let mut failure = None;
     for (i, result) in results.into_iter().enumerate() {
         let e = match result {
             Ok(report) => {
-                whole.add(report, runs[i].clone());
+                whole.add(report, runs.ranges[i].clone());
                 continue;
             }
             Err(e) if !opts.pass_through => return Err(e),
@@ -159,36 +135,17 @@ pub fn process_in_parts(
         if !crate::yaml::source::independent_documents(text) {
             return pass_stream(text, e);
         }
-        let pieces = document_pieces(text, runs[i].clone());
-        if let [piece] = pieces.as_slice() {
-            whole.pass(text, piece.clone(), bases[i].line, &e);
-        } else {
-            let mut line = bases[i].line;
-            let mut counted = runs[i].start;
-            for piece in pieces {
-                line += count_lines(&text[counted..piece.start]);
-                counted = piece.start;
-                let base = Base { document: 0, line };
-                match process_whole(name, &text[piece.clone()], opts, base) {
-                    Ok(report) => whole.add(report, piece),
-                    Err(e) => whole.pass(text, piece, line, &e),
-                }
-            }
-        }
+        whole.take_apart(
+            name,
+            text,
+            opts,
+            runs.ranges[i].clone(),
+            runs.bases[i].line,
+            &e,
+        );
         failure.get_or_insert(e);
     }
-    if let Some(e) = failure {
-        if !whole.read {
-            return Err(without_hint(e));
-        }
-    }
-    let Joined {
-        report,
-        parts,
-        read: _,
-    } = whole;
-    let fixed = report.changed.then_some(Fixed { parts });
-    Ok((report, fixed))
+    whole.finish(failure)
 }
 
 /// Where a piece of text sits in its file: reports and messages give the file's numbers.

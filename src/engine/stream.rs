@@ -28,15 +28,52 @@ const MAX_RUN: usize = 1024 * 1024;
 /// leave to chance.
 const RUNS_PER_THREAD: usize = 8;
 
-/// Each run of `runs` processed on its own, on `threads` threads; the results in run order.
+/// A stream cut into runs of whole documents: where each run lies and starts in the file, and
+/// the threads to process them on.
+pub(super) struct Runs {
+    pub(super) threads: usize,
+    pub(super) ranges: Vec<std::ops::Range<usize>>,
+    pub(super) bases: Vec<Base>,
+}
+
+impl Runs {
+    /// `text` cut for every core (one run on one thread with [`Options::one_thread`]).
+    pub(super) fn of(text: &str, opts: &Options) -> Runs {
+        let threads = if opts.one_thread {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        };
+        let mut ranges = split_documents(text, threads);
+        if ranges.len() <= 1 || threads == 1 {
+            ranges = std::iter::once(0..text.len()).collect();
+        }
+        let mut bases = Vec::with_capacity(ranges.len());
+        let mut line = 0;
+        for r in &ranges {
+            bases.push(Base { document: 0, line });
+            line += count_lines(&text[r.clone()]);
+        }
+        Runs {
+            threads,
+            ranges,
+            bases,
+        }
+    }
+}
+
+/// Each of `runs` processed on its own, on its threads; the results in run order.
 pub(super) fn process_runs(
     name: &str,
     text: &str,
-    runs: &[std::ops::Range<usize>],
-    bases: &[Base],
-    threads: usize,
+    runs: &Runs,
     opts: &Options,
 ) -> Result<Vec<Result<FileReport, Error>>, Error> {
+    let Runs {
+        threads,
+        ranges: runs,
+        bases,
+    } = runs;
     // Workers take the next run as they finish one; results are put back in order after.
     let next = std::sync::atomic::AtomicUsize::new(0);
     let work = || {
@@ -50,7 +87,7 @@ pub(super) fn process_runs(
         }
     };
     let mut results: Vec<(usize, Result<FileReport, Error>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads.min(runs.len()))
+        let handles: Vec<_> = (0..(*threads).min(runs.len()))
             .map(|_| scope.spawn(work))
             .collect();
         let mut all = Vec::with_capacity(runs.len());
@@ -80,13 +117,76 @@ pub(super) fn process_runs(
 /// in input order.
 #[derive(Default)]
 pub(super) struct Joined {
-    pub(super) report: FileReport,
-    pub(super) parts: Vec<Part>,
+    report: FileReport,
+    parts: Vec<Part>,
     /// Some document of the stream could be read: passing the others through makes sense.
-    pub(super) read: bool,
+    read: bool,
 }
 
 impl Joined {
+    /// Room for the reports in `results` and one part per run.
+    pub(super) fn sized_for(results: &[Result<FileReport, Error>]) -> Joined {
+        let mut whole = Joined::default();
+        // Exactly sized: a stream of many workloads has many reports.
+        whole.report.workloads.reserve_exact(
+            results
+                .iter()
+                .map(|r| r.as_ref().map_or(0, |r| r.workloads.len()))
+                .sum(),
+        );
+        whole.parts.reserve_exact(results.len());
+        whole
+    }
+
+    /// The report and fixed text of the stream; `failure`, the first error of a run taken
+    /// apart, when no document of the stream could be read at all: that input is not YAML.
+    pub(super) fn finish(
+        self,
+        failure: Option<Error>,
+    ) -> Result<(FileReport, Option<Fixed>), Error> {
+        if let Some(e) = failure {
+            if !self.read {
+                return Err(without_hint(e));
+            }
+        }
+        let Joined {
+            report,
+            parts,
+            read: _,
+        } = self;
+        let fixed = report.changed.then_some(Fixed { parts });
+        Ok((report, fixed))
+    }
+
+    /// The run at `range`, whose first line is `line` lines into the file, failed with `e`:
+    /// process each of its documents on its own, and pass through those that still fail.
+    pub(super) fn take_apart(
+        &mut self,
+        name: &str,
+        text: &str,
+        opts: &Options,
+        range: std::ops::Range<usize>,
+        line: usize,
+        e: &Error,
+    ) {
+        let pieces = document_pieces(text, range.clone());
+        if let [piece] = pieces.as_slice() {
+            self.pass(text, piece.clone(), line, e);
+            return;
+        }
+        let mut line = line;
+        let mut counted = range.start;
+        for piece in pieces {
+            line += count_lines(&text[counted..piece.start]);
+            counted = piece.start;
+            let base = Base { document: 0, line };
+            match process_whole(name, &text[piece.clone()], opts, base) {
+                Ok(report) => self.add(report, piece),
+                Err(e) => self.pass(text, piece, line, &e),
+            }
+        }
+    }
+
     /// Add the report of the piece of the input at `range`.
     pub(super) fn add(&mut self, report: FileReport, range: std::ops::Range<usize>) {
         for mut w in report.workloads {
@@ -102,13 +202,7 @@ impl Joined {
 
     /// Pass the one document at `range` of `text` through unchanged, because of `e`; its
     /// first line is `line` lines into the file.
-    pub(super) fn pass(
-        &mut self,
-        text: &str,
-        range: std::ops::Range<usize>,
-        line: usize,
-        e: &Error,
-    ) {
+    fn pass(&mut self, text: &str, range: std::ops::Range<usize>, line: usize, e: &Error) {
         let piece = &text[range.clone()];
         // Read again, only to name the object and say whether it is YAML at all.
         let doc = Documents::new(piece).next().and_then(Result::ok);
@@ -164,17 +258,14 @@ pub(super) fn pass_stream(text: &str, e: Error) -> Result<(FileReport, Option<Fi
 }
 
 /// `e` for input known to be rendered: without the hint to render it first.
-pub(super) fn without_hint(mut e: Error) -> Error {
+fn without_hint(mut e: Error) -> Error {
     e.message = crate::yaml::unrendered::without_hint(&e.message).into_owned();
     e
 }
 
 /// The documents of `range` (which starts at a document boundary), each from its `---` line
 /// (the first from the range's start, taking in what precedes its marker) to the next.
-pub(super) fn document_pieces(
-    text: &str,
-    range: std::ops::Range<usize>,
-) -> Vec<std::ops::Range<usize>> {
+fn document_pieces(text: &str, range: std::ops::Range<usize>) -> Vec<std::ops::Range<usize>> {
     let mut pieces = Vec::new();
     let mut start = range.start;
     while start < range.end {
