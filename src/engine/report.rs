@@ -73,14 +73,14 @@ impl WorkloadReport {
 
 #[derive(Debug, Default)]
 pub struct FileReport {
-    /// The fixed text, when it differs from the input (see [`process_in_parts`]).
+    /// The fixed text, when it differs from the input (see [`super::process_in_parts`]).
     pub output: Option<String>,
     /// The fixes change the text.
     pub changed: bool,
     pub documents: usize,
     pub workloads: Vec<WorkloadReport>,
     /// Documents left exactly as they came, because they could not be safely edited (only
-    /// with [`Options::pass_through`]; otherwise such a document is an error for the file).
+    /// with [`super::Options::pass_through`]; otherwise such a document is an error for the file).
     pub passed_through: Vec<PassedThrough>,
 }
 

@@ -93,44 +93,6 @@ pub(super) fn round(
     verify: Option<Previous<'_>>,
     all_fingerprints: bool,
 ) -> Result<Round, Error> {
-    let mut at_document = 0;
-    let lines_of = verify.as_ref().map(|p| p.lines);
-    round_inner(
-        name,
-        text,
-        opts,
-        base,
-        verify,
-        all_fingerprints,
-        &mut at_document,
-    )
-    .map_err(|mut e| {
-        match lines_of {
-            // A position in fixed text would mean nothing to the reader: name the document.
-            Some(lines) => {
-                e.pos = lines
-                    .get(at_document)
-                    .map(|&line| crate::error::Pos { line, col: 1 })
-            }
-            None => {
-                if let Some(p) = e.pos.as_mut() {
-                    p.line += base.line;
-                }
-            }
-        }
-        e
-    })
-}
-
-fn round_inner(
-    name: &str,
-    text: &str,
-    opts: &Options,
-    base: Base,
-    verify: Option<Previous<'_>>,
-    all_fingerprints: bool,
-    at_document: &mut usize,
-) -> Result<Round, Error> {
     let pass = Pass {
         name,
         text,
@@ -139,28 +101,21 @@ fn round_inner(
         eol: Eol::of(text),
         lines: LineIndex::new(text),
     };
-    let mut edits = Vec::new();
-    let mut out = Round::default();
-    let mut documents = Documents::new(text);
-    // A first look that needs no fingerprint of unchanged documents builds trees only for
-    // those that may hold a workload.
-    if verify.is_none() && !all_fingerprints && crate::yaml::source::independent_documents(text) {
-        let kinds = &opts.context.config.kinds;
-        documents = documents.skimming(Box::new(move |doc| workload::may_hold(doc, kinds)));
-    }
-    for doc in documents {
-        *at_document = out.expected.len();
-        let doc = doc.map_err(|e| e.in_file(name))?;
-        pass.document(
-            &doc,
-            verify.as_ref(),
-            all_fingerprints,
-            &mut out,
-            &mut edits,
-        )?;
-    }
-    *at_document = 0;
-    pass.splice(out, edits, verify.as_ref())
+    let mut at_document = 0;
+    let lines_of = verify.as_ref().map(|p| p.lines);
+    pass.run(verify, all_fingerprints, &mut at_document)
+        .map_err(|mut e| {
+            match lines_of {
+                // A position in fixed text would mean nothing to the reader: name the document.
+                Some(lines) => e.pos = lines.get(at_document).map(|&line| Pos { line, col: 1 }),
+                None => {
+                    if let Some(p) = e.pos.as_mut() {
+                        p.line += base.line;
+                    }
+                }
+            }
+            e
+        })
 }
 
 /// What every step of a round reads: the run's text, where it sits in its file, the options.
@@ -174,6 +129,40 @@ struct Pass<'t> {
 }
 
 impl Pass<'_> {
+    /// The round itself; `at_document` follows the document being read, for `round` to name
+    /// it in an error.
+    fn run(
+        &self,
+        verify: Option<Previous<'_>>,
+        all_fingerprints: bool,
+        at_document: &mut usize,
+    ) -> Result<Round, Error> {
+        let (name, text, opts) = (self.name, self.text, self.opts);
+        let mut edits = Vec::new();
+        let mut out = Round::default();
+        let mut documents = Documents::new(text);
+        // A first look that needs no fingerprint of unchanged documents builds trees only for
+        // those that may hold a workload.
+        if verify.is_none() && !all_fingerprints && crate::yaml::source::independent_documents(text)
+        {
+            let kinds = &opts.context.config.kinds;
+            documents = documents.skimming(Box::new(move |doc| workload::may_hold(doc, kinds)));
+        }
+        for doc in documents {
+            *at_document = out.expected.len();
+            let doc = doc.map_err(|e| e.in_file(name))?;
+            self.document(
+                &doc,
+                verify.as_ref(),
+                all_fingerprints,
+                &mut out,
+                &mut edits,
+            )?;
+        }
+        *at_document = 0;
+        self.splice(out, edits, verify.as_ref())
+    }
+
     /// The position of byte `at`, in the file's terms (for reports).
     fn pos(&self, at: usize) -> Pos {
         let mut p = self.lines.pos(self.text, at);
@@ -186,6 +175,7 @@ impl Pass<'_> {
         r.locate(self.text, &self.lines).in_file(self.name)
     }
 
+    /// A message about byte `at`, placed in the file's terms.
     fn remark(&self, message: String, at: usize) -> Remark {
         let at = self.pos(at);
         Remark {
