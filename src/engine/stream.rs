@@ -1,0 +1,432 @@
+//! A stream cut into runs of whole documents, processed on every core and joined back in
+//! input order; and, with [`Options::pass_through`], a failed run taken apart document by
+//! document so that only the documents that cause the failure pass through unchanged.
+//!
+//! Cutting is safe because YAML documents do not depend on each other (unless a `%`
+//! directive or a `...` line binds them, see [`crate::yaml::source::independent_documents`])
+//! and a line starting with `---` is a document boundary wherever it appears.
+
+use crate::error::Error;
+use crate::yaml::{Documents, Node};
+
+use super::helm::{helm_source, source_comment, unread_head};
+use super::report::{Fixed, Part};
+use super::verify::process_whole;
+use super::{Base, FileReport, Options, PassedThrough};
+
+/// A stream is cut into runs of whole documents of at least this size, processed on every
+/// core: below it a run's own costs (a parser, a report) would show.
+const MIN_RUN: usize = 4 * 1024;
+
+/// ...and of at most this size: workers take runs as they finish, so the last one to finish
+/// runs alone for at most one short run, and a large stream's runs can be written out one by
+/// one.
+const MAX_RUN: usize = 1024 * 1024;
+
+/// Runs per thread aimed at for a stream that is not large: documents differ in cost (a
+/// Deployment against a ConfigMap), and several runs each even out what one run each would
+/// leave to chance.
+const RUNS_PER_THREAD: usize = 8;
+
+/// A stream cut into runs of whole documents: where each run lies and starts in the file, and
+/// the threads to process them on.
+pub(super) struct Runs {
+    pub(super) threads: usize,
+    pub(super) ranges: Vec<std::ops::Range<usize>>,
+    pub(super) bases: Vec<Base>,
+}
+
+impl Runs {
+    /// `text` cut for every core (one run on one thread with [`Options::one_thread`]).
+    pub(super) fn of(text: &str, opts: &Options) -> Runs {
+        let threads = if opts.one_thread {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        };
+        let mut ranges = split_documents(text, threads);
+        if ranges.len() <= 1 || threads == 1 {
+            ranges = std::iter::once(0..text.len()).collect();
+        }
+        let mut bases = Vec::with_capacity(ranges.len());
+        let mut line = 0;
+        for r in &ranges {
+            bases.push(Base { document: 0, line });
+            line += count_lines(&text[r.clone()]);
+        }
+        Runs {
+            threads,
+            ranges,
+            bases,
+        }
+    }
+}
+
+/// Each of `runs` processed on its own, on its threads; the results in run order.
+pub(super) fn process_runs(
+    name: &str,
+    text: &str,
+    runs: &Runs,
+    opts: &Options,
+) -> Result<Vec<Result<FileReport, Error>>, Error> {
+    let Runs {
+        threads,
+        ranges: runs,
+        bases,
+    } = runs;
+    // Workers take the next run as they finish one; results are put back in order after.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let (Some(r), Some(&base)) = (runs.get(i), bases.get(i)) else {
+                return done;
+            };
+            done.push((i, process_whole(name, &text[r.clone()], opts, base)));
+        }
+    };
+    let mut results: Vec<(usize, Result<FileReport, Error>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..(*threads).min(runs.len()))
+            .map(|_| scope.spawn(work))
+            .collect();
+        let mut all = Vec::with_capacity(runs.len());
+        for h in handles {
+            match h.join() {
+                Ok(done) => all.extend(done),
+                Err(_) => all.push((
+                    0,
+                    Err(Error::new(name, None, "internal: a worker panicked")),
+                )),
+            }
+        }
+        all
+    });
+    results.sort_by_key(|(i, _)| *i);
+    if results.len() != runs.len() {
+        return Err(Error::new(
+            name,
+            None,
+            "internal: a run of documents was lost",
+        ));
+    }
+    Ok(results.into_iter().map(|(_, r)| r).collect())
+}
+
+/// A stream's report and fixed text, put together run by run (or document by document)
+/// in input order.
+#[derive(Default)]
+pub(super) struct Joined {
+    report: FileReport,
+    parts: Vec<Part>,
+    /// Some document of the stream could be read: passing the others through makes sense.
+    read: bool,
+}
+
+impl Joined {
+    /// Room for the reports in `results` and one part per run.
+    pub(super) fn sized_for(results: &[Result<FileReport, Error>]) -> Joined {
+        let mut whole = Joined::default();
+        // Exactly sized: a stream of many workloads has many reports.
+        whole.report.workloads.reserve_exact(
+            results
+                .iter()
+                .map(|r| r.as_ref().map_or(0, |r| r.workloads.len()))
+                .sum(),
+        );
+        whole.parts.reserve_exact(results.len());
+        whole
+    }
+
+    /// The report and fixed text of the stream; `failure`, the first error of a run taken
+    /// apart, when no document of the stream could be read at all: that input is not YAML.
+    pub(super) fn finish(
+        self,
+        failure: Option<Error>,
+    ) -> Result<(FileReport, Option<Fixed>), Error> {
+        if let Some(e) = failure {
+            if !self.read {
+                return Err(without_hint(e));
+            }
+        }
+        let Joined {
+            report,
+            parts,
+            read: _,
+        } = self;
+        let fixed = report.changed.then_some(Fixed { parts });
+        Ok((report, fixed))
+    }
+
+    /// The run at `range`, whose first line is `line` lines into the file, failed with `e`:
+    /// process each of its documents on its own, and pass through those that still fail.
+    pub(super) fn take_apart(
+        &mut self,
+        name: &str,
+        text: &str,
+        opts: &Options,
+        range: std::ops::Range<usize>,
+        line: usize,
+        e: &Error,
+    ) {
+        let pieces = document_pieces(text, range.clone());
+        if let [piece] = pieces.as_slice() {
+            self.pass(text, piece.clone(), line, e);
+            return;
+        }
+        let mut line = line;
+        let mut counted = range.start;
+        for piece in pieces {
+            line += count_lines(&text[counted..piece.start]);
+            counted = piece.start;
+            let base = Base { document: 0, line };
+            match process_whole(name, &text[piece.clone()], opts, base) {
+                Ok(report) => self.add(report, piece),
+                Err(e) => self.pass(text, piece, line, &e),
+            }
+        }
+    }
+
+    /// Add the report of the piece of the input at `range`.
+    pub(super) fn add(&mut self, report: FileReport, range: std::ops::Range<usize>) {
+        for mut w in report.workloads {
+            w.document += self.report.documents;
+            self.report.workloads.push(w);
+        }
+        self.read |= report.documents > 0;
+        self.report.documents += report.documents;
+        self.report.changed |= report.output.is_some();
+        self.parts
+            .push(report.output.map_or(Part::Input(range), Part::Fixed));
+    }
+
+    /// Pass the one document at `range` of `text` through unchanged, because of `e`; its
+    /// first line is `line` lines into the file.
+    fn pass(&mut self, text: &str, range: std::ops::Range<usize>, line: usize, e: &Error) {
+        let piece = &text[range.clone()];
+        // Read again, only to name the object and say whether it is YAML at all.
+        let doc = Documents::new(piece).next().and_then(Result::ok);
+        let object = doc.as_ref().and_then(|d| {
+            let kind = d.root.get("kind").and_then(Node::as_str)?;
+            let name = d.root.get("metadata").and_then(|m| m.get("name"));
+            Some(format!(
+                "{kind}/{}",
+                name.and_then(Node::as_str).unwrap_or("")
+            ))
+        });
+        let source = match &doc {
+            Some(d) => helm_source(piece, d.start, &d.root, Some(&d.root)),
+            None => source_comment(unread_head(piece)),
+        };
+        self.read |= doc.is_some();
+        let at = e.pos.unwrap_or(crate::error::Pos {
+            line: line + 1,
+            col: 1,
+        });
+        self.report.passed_through.push(PassedThrough {
+            document: Some(self.report.documents),
+            line: at.line,
+            col: at.col,
+            message: crate::yaml::unrendered::without_hint(&e.message).into_owned(),
+            object,
+            source,
+        });
+        self.report.documents += 1;
+        self.parts.push(Part::Input(range));
+    }
+}
+
+/// The whole of a stream whose documents depend on each other, passed through because of
+/// `e`; an error when none of its documents can be read.
+pub(super) fn pass_stream(text: &str, e: Error) -> Result<(FileReport, Option<Fixed>), Error> {
+    if !Documents::new(text).any(|d| d.is_ok()) {
+        return Err(without_hint(e));
+    }
+    let at = e.pos.unwrap_or(crate::error::Pos { line: 1, col: 1 });
+    let report = FileReport {
+        passed_through: vec![PassedThrough {
+            document: None,
+            line: at.line,
+            col: at.col,
+            message: crate::yaml::unrendered::without_hint(&e.message).into_owned(),
+            object: None,
+            source: None,
+        }],
+        ..FileReport::default()
+    };
+    Ok((report, None))
+}
+
+/// `e` for input known to be rendered: without the hint to render it first.
+fn without_hint(mut e: Error) -> Error {
+    e.message = crate::yaml::unrendered::without_hint(&e.message).into_owned();
+    e
+}
+
+/// The documents of `range` (which starts at a document boundary), each from its `---` line
+/// (the first from the range's start, taking in what precedes its marker) to the next.
+fn document_pieces(text: &str, range: std::ops::Range<usize>) -> Vec<std::ops::Range<usize>> {
+    let mut pieces = Vec::new();
+    let mut start = range.start;
+    while start < range.end {
+        let end = crate::yaml::source::next_document_marker(text, start).min(range.end);
+        pieces.push(start..end);
+        start = end;
+    }
+    pieces
+}
+
+pub(super) fn count_lines(text: &str) -> usize {
+    text.as_bytes().iter().filter(|&&b| b == b'\n').count()
+}
+
+/// Cut `text` into runs of whole documents, each after the first starting at a `---` line
+/// (see [`MIN_RUN`], [`MAX_RUN`], [`RUNS_PER_THREAD`]). One run when the text is small, or
+/// holds `%` directives (which bind a document to what precedes it).
+pub(super) fn split_documents(text: &str, threads: usize) -> Vec<std::ops::Range<usize>> {
+    let threads = threads.max(1);
+    let run = (text.len() / (threads * RUNS_PER_THREAD)).clamp(MIN_RUN, MAX_RUN);
+    let parts = (text.len().div_ceil(run).div_ceil(threads) * threads).min(text.len() / MIN_RUN);
+    if parts <= 1 || crate::yaml::source::has_line_starting(text, &["%"]) {
+        return std::iter::once(0..text.len()).collect();
+    }
+    let bytes = text.as_bytes();
+    let target = text.len() / parts;
+    let mut cuts = vec![0];
+    let mut want = target;
+    let mut at = 0;
+    while cuts.len() < parts {
+        let Some(nl) = memchr_from(bytes, want.max(at), b'\n') else {
+            break;
+        };
+        at = nl + 1;
+        if at < bytes.len() && crate::yaml::source::is_document_marker(text, at) {
+            cuts.push(at);
+            want = at + target;
+        } else {
+            want = at;
+        }
+    }
+    cuts.push(text.len());
+    cuts.windows(2)
+        .map(|w| w[0]..w[1])
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+fn memchr_from(bytes: &[u8], from: usize, needle: u8) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .iter()
+        .position(|&b| b == needle)
+        .map(|i| from + i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::process;
+
+    /// Splitting a large stream across threads must not change a byte or a position.
+    #[test]
+    fn parallel_chunks_agree_with_one_pass() {
+        let text = pss_fix_testkit::synth::stream(MAX_RUN * 2 + 512 * 1024, 7);
+        let chunks = split_documents(&text, 2);
+        assert!(
+            chunks.len() > 2,
+            "a large stream is cut finer than one run per thread"
+        );
+        assert!(chunks
+            .iter()
+            .skip(1)
+            .all(|r| text[r.clone()].starts_with("---")));
+        let opts = Options::default();
+        let split = process("s", &text, &opts).unwrap();
+        let whole = process_whole("s", &text, &opts, Base::default()).unwrap();
+        assert_eq!(split.output, whole.output);
+        assert_eq!(split.documents, whole.documents);
+        let key = |r: &FileReport| -> Vec<(usize, usize, String, usize)> {
+            r.workloads
+                .iter()
+                .map(|w| (w.document, w.line, w.name.clone(), w.after().len()))
+                .collect()
+        };
+        assert_eq!(key(&split), key(&whole));
+    }
+
+    /// In tolerant mode a refused document in a later run passes through byte for byte, and
+    /// every other document comes out as it would without it: on one thread or many, with
+    /// the same reports, document numbers and lines.
+    #[test]
+    fn a_refused_document_passes_through_alone() {
+        let head = pss_fix_testkit::synth::stream(150 * 1024, 3);
+        let tail = pss_fix_testkit::synth::stream(150 * 1024, 4);
+        let bad = "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: dup\nspec:\n  containers:\n  - name: c\n    image: a\n    image: b\n";
+        let text = format!("{head}{bad}{tail}");
+        let without = format!("{head}{tail}");
+        let tolerant = Options {
+            pass_through: true,
+            ..Options::default()
+        };
+        let expected = process("s", &without, &Options::default()).unwrap();
+        let fixed = expected.output.clone().unwrap();
+        let split = fixed.len()
+            - process("s", &tail, &Options::default())
+                .unwrap()
+                .output
+                .unwrap()
+                .len();
+        let bad_line = head.lines().count() + 1;
+        for one_thread in [false, true] {
+            let opts = Options {
+                one_thread,
+                ..tolerant.clone()
+            };
+            let got = process("s", &text, &opts).unwrap();
+            let out = got.output.as_deref().unwrap();
+            assert_eq!(out, format!("{}{bad}{}", &fixed[..split], &fixed[split..]));
+            let [p] = got.passed_through.as_slice() else {
+                panic!("{:?}", got.passed_through)
+            };
+            assert_eq!((p.line, p.col), (bad_line + 9, 5), "{p:?}");
+            assert_eq!(p.object.as_deref(), Some("Pod/dup"));
+            assert_eq!(got.documents, expected.documents + 1);
+            let dup = p.document.unwrap();
+            let shifted: Vec<(usize, usize, String)> = expected
+                .workloads
+                .iter()
+                .map(|w| {
+                    let d = w.document + usize::from(w.document >= dup);
+                    let l = w.line + if w.line > bad_line { 10 } else { 0 };
+                    (d, l, w.name.clone())
+                })
+                .collect();
+            let key: Vec<(usize, usize, String)> = got
+                .workloads
+                .iter()
+                .map(|w| (w.document, w.line, w.name.clone()))
+                .collect();
+            assert_eq!(key, shifted);
+        }
+        // Without the mode, the stream is refused as before.
+        assert!(process("s", &text, &Options::default()).is_err());
+    }
+
+    /// An error in a later run names the line of the whole file, as one pass would.
+    #[test]
+    fn errors_in_later_runs_keep_the_file_line() {
+        let mut text = pss_fix_testkit::synth::stream(200 * 1024, 5);
+        let bad_line = text.lines().count() + 2;
+        text.push_str("---\nkey: [unclosed\n");
+        assert!(
+            split_documents(&text, 2).len() > 2,
+            "the stream is cut into runs"
+        );
+        let split = process("s", &text, &Options::default()).unwrap_err();
+        let whole = process_whole("s", &text, &Options::default(), Base::default()).unwrap_err();
+        assert_eq!(split.pos, whole.pos);
+        assert_eq!(split.message, whole.message);
+        let line = split.pos.expect("a parse error has a position").line;
+        assert!((bad_line..=bad_line + 1).contains(&line), "{split}");
+    }
+}
