@@ -184,8 +184,20 @@ pub fn plan(
     let mut plan = Plan::default();
     // Lists replaced whole, built up need by need.
     let mut lists: BTreeMap<Vec<String>, (Tree, Vec<usize>)> = BTreeMap::new();
+    let mut candidates: Vec<Vec<Vec<String>>> = Vec::new();
     for (i, need) in needs.iter().enumerate() {
         let routes = routes(need, needs, marks, seen);
+        candidates.push(
+            routes
+                .iter()
+                .filter_map(|r| match r {
+                    Route::Key {
+                        key, enable: None, ..
+                    } => Some(key.clone()),
+                    _ => None,
+                })
+                .collect(),
+        );
         let mut reason = "no values key reaches this field (probed every mapping and every securityContext field in the values)".to_string();
         let mut met = false;
         for route in routes {
@@ -255,8 +267,37 @@ pub fn plan(
             plan.unmet.push((i, reason));
         }
     }
+    drop_redundant(&mut plan, &candidates);
     plan.keys.extend(lists);
     plan
+}
+
+/// A key whose every need another chosen key also meets (a `global` key reaching a
+/// subchart that has its own key too) changes nothing: left out, its needs moved over.
+fn drop_redundant(plan: &mut Plan, candidates: &[Vec<Vec<String>>]) {
+    loop {
+        let redundant = plan.keys.iter().find_map(|(key, (_, who))| {
+            let moves: Option<Vec<(usize, Vec<String>)>> = who
+                .iter()
+                .map(|&i| {
+                    candidates[i]
+                        .iter()
+                        .find(|k| *k != key && plan.keys.contains_key(*k))
+                        .map(|k| (i, k.clone()))
+                })
+                .collect();
+            moves.map(|m| (key.clone(), m))
+        });
+        let Some((key, moves)) = redundant else {
+            return;
+        };
+        plan.keys.remove(&key);
+        for (i, to) in moves {
+            if let Some((_, who)) = plan.keys.get_mut(&to) {
+                who.push(i);
+            }
+        }
+    }
 }
 
 /// The routes that could set `need`, best first.

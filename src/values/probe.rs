@@ -1,6 +1,6 @@
 //! Probe values: which values keys reach which securityContext, learned from a render rather
 //! than from the templates. Every mapping of the values tree gets a marker entry
-//! (`pssFixProbe: m<N>`), every scalar whose key names a securityContext field gets a marker
+//! (`pssFixProbe<N>: true`: a key of its own, so a template merging two mappings shows both), every scalar whose key names a securityContext field gets a marker
 //! value (`pssfix-l<N>`); where a marker shows up in the probe render says where that key
 //! lands. Pure: building the probe values and reading the render; the renders are the
 //! caller's.
@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use super::tree::{Step, Tree};
 
-/// The key of a mapping marker.
+/// The key of a mapping marker, before its number.
 pub const MARK_KEY: &str = "pssFixProbe";
 const LEAF_PREFIX: &str = "pssfix-l";
 
@@ -132,7 +132,7 @@ pub fn values_for(values: &Tree, marks: &[Mark], ids: &[usize]) -> Tree {
                 let Some(node) = edit_at(&mut edits, values, &mark.path) else {
                     continue;
                 };
-                node.set(MARK_KEY, Tree::Str(format!("m{id}")));
+                node.set(&format!("{MARK_KEY}{id}"), Tree::Bool(true));
                 if enable {
                     node.set("enabled", Tree::Bool(true));
                 }
@@ -242,12 +242,8 @@ fn find(t: &Tree, path: &mut Vec<Step>, hit: &mut dyn FnMut(usize, &[Step])) {
     match t {
         Tree::Map(m) => {
             for (k, v) in m {
-                if k == MARK_KEY {
-                    if let Some(id) = v.as_str().and_then(|s| s.strip_prefix('m')) {
-                        if let Ok(id) = id.parse() {
-                            hit(id, path);
-                        }
-                    }
+                if let Some(Ok(id)) = k.strip_prefix(MARK_KEY).map(str::parse) {
+                    hit(id, path);
                     continue;
                 }
                 path.push(Step::Key(k.clone()));
@@ -341,7 +337,7 @@ mod tests {
         let probe = values_for(&v, &marks, &all);
         assert_eq!(
             to_yaml(&probe),
-            "pssFixProbe: m0\nsc:\n  pssFixProbe: m1\npod:\n  pssFixProbe: m2\n  enabled: true\n  runAsUser: pssfix-l3\nside:\n- name: s\n  image: x\n  pssFixProbe: m4\n"
+            "pssFixProbe0: true\nsc:\n  pssFixProbe1: true\npod:\n  pssFixProbe2: true\n  enabled: true\n  runAsUser: pssfix-l3\nside:\n- name: s\n  image: x\n  pssFixProbe4: true\n"
         );
     }
 
@@ -349,7 +345,7 @@ mod tests {
     fn sightings_are_placed_by_pod_and_container() {
         let docs = parse_stream(
             "r",
-            "kind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      securityContext: {pssFixProbe: m1}\n      containers:\n      - name: app\n        securityContext: {runAsUser: pssfix-l3}\n      - name: s\n        pssFixProbe: m4\n",
+            "kind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      securityContext: {pssFixProbe1: true}\n      containers:\n      - name: app\n        securityContext: {runAsUser: pssfix-l3}\n      - name: s\n        pssFixProbe4: true\n",
         )
         .unwrap();
         let seen = locate(&docs);
