@@ -7,8 +7,10 @@
 //! [`run::ExitStatus`]), and writes completions and the man page ([`shell`]). The library
 //! (`pss_fix`) never prints.
 
+mod helm;
 pub mod run;
 pub mod shell;
+mod values;
 mod walk;
 mod write;
 
@@ -53,6 +55,9 @@ pub enum Command {
     PostRender(PostRenderArgs),
     /// KRM function (kustomize, kpt): a ResourceList on stdin, the fixed ResourceList on stdout.
     Krm(PostRenderArgs),
+    /// Print the Helm values overlay that makes CHART render its workloads fixed, verified
+    /// by a real `helm template`; exit 1 when some fix no value reaches.
+    Values(ValuesArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -66,6 +71,29 @@ pub enum Command {
 pub struct Inputs {
     /// Files or directories (`*.yaml`, `*.yml`, `*.json`; `.gitignore` honoured); `-` is stdin.
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct ValuesArgs {
+    /// The chart: a directory or a packaged `.tgz`.
+    pub chart: PathBuf,
+    /// A values file, as `helm template -f` (repeatable; later ones win).
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// A value, as `helm template --set` (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// The release name the chart is rendered with.
+    #[arg(long, default_value = "release-name")]
+    pub release: String,
+    /// The namespace the chart is rendered in.
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// The Helm binary (Helm 3 or 4); default: `$HELM_BIN`, else `helm` on PATH.
+    #[arg(long, value_name = "PATH")]
+    pub helm: Option<PathBuf>,
     #[command(flatten)]
     pub common: Common,
 }

@@ -113,6 +113,7 @@ pub fn run(cli: Cli) -> io::Result<ExitStatus> {
             },
             f.strict,
         ),
+        Command::Values(ref v) => crate::cli::values::run(v),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             crate::cli::shell::completions(shell, &mut out);

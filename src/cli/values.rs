@@ -1,0 +1,534 @@
+//! `pss-fix values CHART`: the values overlay that makes a chart render its workloads fixed.
+//!
+//! Renders: the plain render (what fails, what `fix` would set), one probe render (or a few,
+//! when probe values break a template: the probe set is halved until the keys that break it
+//! are isolated and left out), then the overlay's render, again after any key verification
+//! drops. The overlay goes to stdout, the summary to stderr.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use pss_fix::report::Format;
+use pss_fix::values::draft::Overlay;
+use pss_fix::values::plan::{self, Need, Plan};
+use pss_fix::values::probe::{self, Mark, Seen};
+use pss_fix::values::tree::{parse_stream, parse_values, to_yaml, Tree};
+use pss_fix::values::verify::{self, Claim, Difference};
+use pss_fix::{Allow, Config, Context, FileReport, Options, Policy};
+
+use crate::cli::helm::{chart_values, Failed, Helm};
+use crate::cli::run::ExitStatus;
+use crate::cli::ValuesArgs;
+
+/// Probe renders at most, bisecting included: past this, the keys not yet probed are left.
+const MAX_PROBE_RENDERS: usize = 16;
+/// Overlay renders at most (each after verification drops keys).
+const MAX_VERIFY_RENDERS: usize = 3;
+
+const WAY_OUT: &str =
+    "a value does not reach it; use `pss-fix post-render` as Helm's post-renderer";
+
+pub fn run(args: &ValuesArgs) -> io::Result<ExitStatus> {
+    match values(args) {
+        Ok(status) => Ok(status),
+        Err(Stop::Io(e)) => Err(e),
+        Err(Stop::Error(msg)) => {
+            eprintln!("pss-fix: {}", msg.trim_end());
+            Ok(ExitStatus::Error)
+        }
+    }
+}
+
+enum Stop {
+    Io(io::Error),
+    Error(String),
+}
+
+impl From<io::Error> for Stop {
+    fn from(e: io::Error) -> Stop {
+        Stop::Io(e)
+    }
+}
+
+impl From<pss_fix::Error> for Stop {
+    fn from(e: pss_fix::Error) -> Stop {
+        Stop::Error(e.to_string())
+    }
+}
+
+fn failed(f: Failed, what: &str) -> Stop {
+    match f {
+        Failed::NoHelm(m) => Stop::Error(m),
+        Failed::Refused(stderr) => Stop::Error(format!("{what}: helm template failed:\n{stderr}")),
+    }
+}
+
+fn options(args: &ValuesArgs) -> Result<Options, Stop> {
+    let common = &args.common;
+    let policy_args = crate::cli::resolve_policy(common).map_err(Stop::Error)?;
+    let config = match &common.config {
+        Some(file) => Config::load(file)?,
+        None => match Config::discover(&args.chart) {
+            Some(file) => Config::load(&file)?,
+            None => Config::default(),
+        },
+    };
+    let mut policy = policy_args
+        .explicit
+        .or(config.level)
+        .unwrap_or_else(Policy::default);
+    if let Some(v) = policy_args.version {
+        policy.version = v;
+    }
+    Ok(Options {
+        policy,
+        allow: Allow {
+            unsafe_fixes: common.unsafe_fixes,
+            run_as_user: common.run_as_user.or(config.run_as_user),
+        },
+        pass_through: true,
+        context: Arc::new(Context {
+            config,
+            namespaces: HashMap::new(),
+            level_locked: policy_args.explicit.is_some(),
+        }),
+        ..Options::default()
+    })
+}
+
+/// What the run found, for every output format.
+struct Outcome {
+    overlay: Overlay,
+    /// Key → the needs it meets.
+    fixes: Vec<(Vec<String>, Vec<usize>)>,
+    needs: Vec<Need>,
+    /// (workload, container, check, reason)
+    remaining: Vec<[String; 4]>,
+    /// (key, reason)
+    dropped: Vec<(String, String)>,
+    failing: usize,
+    fixed: usize,
+    renders: usize,
+}
+
+fn values(args: &ValuesArgs) -> Result<ExitStatus, Stop> {
+    if args.common.format == Format::Sarif {
+        return Err(Stop::Error("`values` prints text, json or markdown".into()));
+    }
+    let opts = options(args)?;
+    let helm = Helm {
+        bin: args
+            .helm
+            .clone()
+            .or_else(|| std::env::var_os("HELM_BIN").map(PathBuf::from))
+            .unwrap_or_else(|| "helm".into()),
+        chart: args.chart.clone(),
+        release: args.release.clone(),
+        namespace: args.namespace.clone(),
+        values: args.values.clone(),
+        set: args.set.clone(),
+        renders: Default::default(),
+    };
+    let chart_name = args.chart.to_string_lossy().into_owned();
+    // The user's values files first: a bad one is named with its line and column.
+    let mut values = chart_values(&args.chart)?;
+    for f in &args.values {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| Stop::Error(format!("{}: cannot read: {e}", f.display())))?;
+        values.merge(&parse_values(&f.to_string_lossy(), &text)?);
+    }
+    let base_text = helm
+        .template(&[], false)
+        .map_err(|f| failed(f, &chart_name))?;
+    let report = pss_fix::process("helm template", &base_text, &opts)?;
+    let base = parse_stream("helm template", &base_text)?;
+    let fixed = match &report.output {
+        Some(t) => parse_stream("helm template (fixed)", t)?,
+        None => base.clone(),
+    };
+    let needs = plan::needs(&report, &base, &fixed);
+    let failing = report
+        .workloads
+        .iter()
+        .filter(|w| !w.before.is_empty())
+        .count();
+
+    let marks = probe::marks(&values);
+    let tmp = tempfile::tempdir()?;
+    let mut seen: HashMap<usize, Vec<Seen>> = HashMap::new();
+    let mut left_out = Vec::new();
+    if !needs.is_empty() {
+        let all: Vec<usize> = (0..marks.len()).collect();
+        probe_renders(
+            &helm,
+            &values,
+            &marks,
+            &all,
+            tmp.path(),
+            &mut seen,
+            &mut left_out,
+        )?;
+    }
+
+    // Plan, render with the overlay, drop what verification refuses, again.
+    let mut skip: Vec<Vec<String>> = Vec::new();
+    let mut dropped: Vec<(String, String)> = Vec::new();
+    let mut verified: Option<(Plan, String)> = None;
+    for round in 0..MAX_VERIFY_RENDERS {
+        let mut plan = plan::plan(
+            &needs,
+            &marks,
+            &seen,
+            &values,
+            opts.allow.unsafe_fixes,
+            &skip,
+        );
+        // A key whose value the values already hold changes nothing.
+        plan.keys.retain(|k, (v, _)| {
+            let steps: Vec<_> = k
+                .iter()
+                .cloned()
+                .map(pss_fix::values::tree::Step::Key)
+                .collect();
+            values.at(&steps) != Some(v)
+        });
+        if plan.keys.is_empty() {
+            verified = Some((plan, base_text.clone()));
+            break;
+        }
+        let overlay_file = tmp.path().join(format!("overlay-{round}.yaml"));
+        std::fs::write(&overlay_file, to_yaml(&overlay_tree(&plan)))?;
+        let text = match helm.template(&[&overlay_file], false) {
+            Ok(t) => t,
+            Err(Failed::Refused(stderr)) => {
+                for k in plan.keys.keys() {
+                    dropped.push((
+                        k.join("."),
+                        format!("the chart does not render with it: {}", stderr.trim()),
+                    ));
+                    skip.push(k.clone());
+                }
+                continue;
+            }
+            Err(f) => return Err(failed(f, &chart_name)),
+        };
+        let after = parse_stream("helm template (overlay)", &text)?;
+        let claims = claims(&plan, &needs);
+        let open: Vec<_> = enabled_locs(&plan, &needs);
+        let diffs = verify::differences(&base, &after, &claims, &open);
+        if diffs.is_empty() {
+            verified = Some((plan, text));
+            break;
+        }
+        for (key, why) in blame(&plan, &needs, &diffs) {
+            dropped.push((key.join("."), why));
+            skip.push(key);
+        }
+    }
+    let (plan, final_text) = match verified {
+        Some(v) => v,
+        None => {
+            // Every attempt was refused: nothing is claimed.
+            let plan = Plan {
+                unmet: (0..needs.len())
+                    .map(|i| (i, "verification dropped every key that reached it".into()))
+                    .collect(),
+                ..Plan::default()
+            };
+            (plan, base_text.clone())
+        }
+    };
+    let after = pss_fix::process("helm template (overlay)", &final_text, &opts)?;
+    let outcome = outcome(&plan, needs, &after, failing, dropped, helm.renders.get());
+    print(args.common.format, &outcome, &left_out, &marks)?;
+    Ok(if outcome.remaining.is_empty() {
+        ExitStatus::Clean
+    } else {
+        ExitStatus::Findings
+    })
+}
+
+/// Render with the probe values of `ids`; when Helm refuses, halve and try each half, down
+/// to single keys, which are left out.
+#[allow(clippy::too_many_arguments)]
+fn probe_renders(
+    helm: &Helm,
+    values: &Tree,
+    marks: &[Mark],
+    ids: &[usize],
+    tmp: &Path,
+    seen: &mut HashMap<usize, Vec<Seen>>,
+    left_out: &mut Vec<usize>,
+) -> Result<(), Stop> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    if helm.renders.get() > MAX_PROBE_RENDERS {
+        left_out.extend_from_slice(ids);
+        return Ok(());
+    }
+    let file = tmp.join(format!("probe-{}.yaml", helm.renders.get()));
+    std::fs::write(&file, to_yaml(&probe::values_for(values, marks, ids)))?;
+    match helm.template(&[&file], true) {
+        Ok(text) => {
+            // A render whose output pss-fix cannot read tells nothing: treated as refused.
+            if let Ok(docs) = parse_stream("probe", &text) {
+                for (id, s) in probe::locate(&docs) {
+                    seen.entry(id).or_default().extend(s);
+                }
+                return Ok(());
+            }
+        }
+        Err(Failed::NoHelm(m)) => return Err(Stop::Error(m)),
+        Err(Failed::Refused(_)) => {}
+    }
+    if ids.len() == 1 {
+        left_out.push(ids[0]);
+        return Ok(());
+    }
+    let (a, b) = ids.split_at(ids.len() / 2);
+    probe_renders(helm, values, marks, a, tmp, seen, left_out)?;
+    probe_renders(helm, values, marks, b, tmp, seen, left_out)
+}
+
+/// The overlay as data: every key with its value.
+fn overlay_tree(plan: &Plan) -> Tree {
+    let mut t = Tree::empty_map();
+    for (k, (v, _)) in &plan.keys {
+        t.set_path(k, v.clone());
+    }
+    t
+}
+
+fn claims(plan: &Plan, needs: &[Need]) -> Vec<Claim> {
+    let met: std::collections::BTreeSet<usize> = plan
+        .keys
+        .values()
+        .flat_map(|(_, who)| who.iter().copied())
+        .collect();
+    met.into_iter()
+        .map(|i| Claim {
+            loc: needs[i].loc.clone(),
+            field: needs[i].field.clone(),
+            value: needs[i].value.clone(),
+        })
+        .collect()
+}
+
+/// Places a key turns on (`enabled: true`): the chart's defaults there come along.
+fn enabled_locs(plan: &Plan, needs: &[Need]) -> Vec<pss_fix::values::probe::Loc> {
+    plan.keys
+        .iter()
+        .filter(|(k, _)| {
+            k.last().is_some_and(|l| l == "enabled")
+                && plan.enabled.contains(&k[..k.len() - 1].to_vec())
+        })
+        .flat_map(|(_, (_, who))| who.iter().map(|&i| needs[i].loc.clone()))
+        .collect()
+}
+
+/// The keys to drop for `diffs`: those meeting needs in an object that changed beyond its
+/// claims (all keys when no object tells).
+fn blame(plan: &Plan, needs: &[Need], diffs: &[Difference]) -> Vec<(Vec<String>, String)> {
+    let mut out: Vec<(Vec<String>, String)> = Vec::new();
+    for d in diffs {
+        let mut hit: Vec<&Vec<String>> = plan
+            .keys
+            .iter()
+            .filter(|(_, (_, who))| {
+                who.iter()
+                    .any(|&i| Some(&needs[i].loc.object) == d.object.as_ref())
+            })
+            .map(|(k, _)| k)
+            .collect();
+        if hit.is_empty() {
+            hit = plan.keys.keys().collect();
+        }
+        for k in hit {
+            if !out.iter().any(|(o, _)| o == k) {
+                out.push((k.clone(), format!("verification: {}", d.describe())));
+            }
+        }
+    }
+    out
+}
+
+fn outcome(
+    plan: &Plan,
+    needs: Vec<Need>,
+    after: &FileReport,
+    failing: usize,
+    dropped: Vec<(String, String)>,
+    renders: usize,
+) -> Outcome {
+    let mut overlay = Overlay::default();
+    let mut fixes = Vec::new();
+    for (key, (value, who)) in &plan.keys {
+        let mut lines: Vec<String> = Vec::new();
+        if key.last().is_some_and(|l| l == "enabled")
+            && plan.enabled.contains(&key[..key.len() - 1].to_vec())
+        {
+            lines.push(
+                "turns on the chart's own securityContext here (its defaults come along)".into(),
+            );
+        }
+        let mut by_place: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for &i in who {
+            let e = by_place.entry(needs[i].place()).or_default();
+            for c in &needs[i].checks {
+                if !e.contains(c) {
+                    e.push(c);
+                }
+            }
+        }
+        for (p, checks) in by_place {
+            lines.push(format!("{p}: {}", checks.join(", ")));
+        }
+        overlay.insert(key, value.clone(), lines.join("\n"));
+        fixes.push((key.clone(), who.clone()));
+    }
+    // What the overlay's render still needs fixed, per workload and check.
+    let mut unmet: HashMap<(String, &str), &str> = HashMap::new();
+    for (i, why) in &plan.unmet {
+        for c in &needs[*i].checks {
+            unmet.insert((needs[*i].loc.object.label(), *c), why.as_str());
+        }
+    }
+    let mut remaining = Vec::new();
+    for w in after.workloads.iter().filter(|w| !w.added.is_empty()) {
+        let mut checks: Vec<&str> = w.added.iter().map(|a| a.check).collect();
+        checks.dedup();
+        for c in checks {
+            let why = unmet.get(&(w.label(), c)).copied().unwrap_or("");
+            let reason = if why.is_empty() {
+                WAY_OUT.to_string()
+            } else {
+                format!("{why}; use `pss-fix post-render` as Helm's post-renderer")
+            };
+            remaining.push([w.label(), String::new(), c.to_string(), reason]);
+        }
+    }
+    let still: usize = after
+        .workloads
+        .iter()
+        .filter(|w| !w.before.is_empty())
+        .count();
+    Outcome {
+        overlay,
+        fixes,
+        needs,
+        remaining,
+        dropped,
+        failing,
+        fixed: failing.saturating_sub(still),
+        renders,
+    }
+}
+
+fn json_of(t: &Tree) -> serde_json::Value {
+    use serde_json::Value as J;
+    match t {
+        Tree::Null => J::Null,
+        Tree::Bool(b) => J::Bool(*b),
+        Tree::Int(i) => i64::try_from(*i).map_or_else(|_| J::String(i.to_string()), J::from),
+        Tree::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        Tree::Str(s) => J::String(s.clone()),
+        Tree::Seq(s) => J::Array(s.iter().map(json_of).collect()),
+        Tree::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), json_of(v))).collect()),
+    }
+}
+
+fn print(format: Format, o: &Outcome, left_out: &[usize], marks: &[Mark]) -> io::Result<()> {
+    let yaml = o.overlay.to_yaml();
+    let mut summary = format!(
+        "pss-fix values: {} workload(s) failing, {} pass with the overlay, {} key(s), {} render(s)\n",
+        o.failing,
+        o.fixed,
+        o.fixes.len(),
+        o.renders
+    );
+    for [w, _, c, why] in &o.remaining {
+        summary.push_str(&format!("  remaining: {w}: {c}: {why}\n"));
+    }
+    for (k, why) in &o.dropped {
+        summary.push_str(&format!("  dropped: {k}: {why}\n"));
+    }
+    if !left_out.is_empty() {
+        let keys: Vec<String> = left_out
+            .iter()
+            .map(|&i| verify::show(&marks[i].path))
+            .collect();
+        summary.push_str(&format!(
+            "  not probed (the chart does not render with a probe value there): {}\n",
+            keys.join(", ")
+        ));
+    }
+    let mut out = io::stdout().lock();
+    match format {
+        Format::Json => {
+            let fixes: serde_json::Map<String, serde_json::Value> = o
+                .fixes
+                .iter()
+                .map(|(k, who)| {
+                    let list: Vec<_> = who
+                        .iter()
+                        .map(|&i| {
+                            let n = &o.needs[i];
+                            serde_json::json!({
+                                "workload": n.loc.object.label(),
+                                "namespace": n.loc.object.namespace,
+                                "container": n.loc.container.as_ref().map(|c| c.1.clone()),
+                                "field": n.field.join("."),
+                                "checks": n.checks,
+                            })
+                        })
+                        .collect();
+                    (k.join("."), serde_json::Value::Array(list))
+                })
+                .collect();
+            let v = serde_json::json!({
+                "overlay": json_of(&o.overlay.to_tree()),
+                "fixes": fixes,
+                "remaining": o.remaining.iter().map(|[w, _, c, why]| serde_json::json!({"workload": w, "check": c, "reason": why})).collect::<Vec<_>>(),
+                "dropped": o.dropped.iter().map(|(k, why)| serde_json::json!({"key": k, "reason": why})).collect::<Vec<_>>(),
+                "failing": o.failing,
+                "fixed": o.fixed,
+                "renders": o.renders,
+            });
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&v).unwrap_or_default()
+            )?;
+        }
+        Format::Markdown => {
+            let mut md = format!(
+                "### pss-fix values\n\n{} of {} failing workload(s) pass with this values overlay.\n\n",
+                o.fixed, o.failing
+            );
+            if !yaml.is_empty() {
+                md.push_str(&format!("```yaml\n{yaml}```\n\n"));
+            }
+            if !o.remaining.is_empty() {
+                md.push_str("| Workload | Check | Why it remains |\n| --- | --- | --- |\n");
+                for [w, _, c, why] in &o.remaining {
+                    md.push_str(&format!("| {w} | `{c}` | {} |\n", why.replace('|', "\\|")));
+                }
+                md.push('\n');
+            }
+            for (k, why) in &o.dropped {
+                md.push_str(&format!("- dropped `{k}`: {why}\n"));
+            }
+            write!(out, "{md}")?;
+        }
+        _ => {
+            write!(out, "{yaml}")?;
+            out.flush()?;
+            eprint!("{}", pss_fix::report::sanitize(&summary));
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
