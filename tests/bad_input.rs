@@ -9,12 +9,14 @@
 use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{ChildStdin, Command, Stdio};
+use std::process::{ChildStdin, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_pss-fix");
+mod support;
+
+use pss_fix_testkit::cmd;
 
 /// Every case must finish well within this (a debug build, two CPUs, tests in parallel).
 const TIME_LIMIT: Duration = Duration::from_secs(8);
@@ -149,10 +151,8 @@ fn quiet_panics() {
 /// `wait4` to learn its peak memory.
 fn run_measured(dir: &Path, args: &[&str], feed: Option<Feed>) -> Observed {
     quiet_panics();
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
+    let mut cmd = support::pss(dir, args);
+    cmd.env("NO_COLOR", "1")
         .stdin(if feed.is_some() {
             Stdio::piped()
         } else {
@@ -239,11 +239,7 @@ fn fix_file(name: &str, bytes: &[u8]) -> (Observed, Vec<u8>) {
 
 /// `dir` holds exactly these names (no `.pss-fix-*.tmp` or anything else was left).
 fn assert_only(dir: &Path, names: &[&str]) {
-    let mut found: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    found.sort();
+    let found = cmd::names(dir);
     let mut want: Vec<String> = names.iter().map(|s| s.to_string()).collect();
     want.sort();
     assert_eq!(found, want, "files in {}", dir.display());
@@ -512,28 +508,10 @@ fn one_gib_stream_on_stdin_is_refused_in_bounded_memory() {
 
 const DEEP: usize = 100_000;
 
-#[test]
-fn flow_sequences_100k_deep_are_refused() {
-    let (o, after) = fix_file("deep.yaml", "[".repeat(DEEP).as_bytes());
-    let input = "`[` × 100,000";
-    o.assert_exit(2, input);
-    let m = o.message();
-    assert!(
-        m.starts_with("deep.yaml:1:")
-            && (m.contains("recursion limit exceeded") || m.contains("nesting deeper")),
-        "{m}"
-    );
-    assert_eq!(after, "[".repeat(DEEP).as_bytes());
-    o.assert_time(input);
-    o.assert_rss(SMALL_RSS_LIMIT_KIB, input);
-    row(input, &o, "unchanged");
-}
-
-#[test]
-fn flow_mappings_100k_deep_are_refused() {
-    let text = "{a: ".repeat(DEEP);
+/// A flow collection nested 100,000 deep on one line: refused at line 1 (the parser's
+/// recursion limit or pss-fix's own nesting limit), the file byte-identical.
+fn assert_flow_too_deep(text: &str, input: &str) {
     let (o, after) = fix_file("deep.yaml", text.as_bytes());
-    let input = "`{a: ` × 100,000";
     o.assert_exit(2, input);
     let m = o.message();
     assert!(
@@ -548,6 +526,16 @@ fn flow_mappings_100k_deep_are_refused() {
 }
 
 #[test]
+fn flow_sequences_100k_deep_are_refused() {
+    assert_flow_too_deep(&"[".repeat(DEEP), "`[` × 100,000");
+}
+
+#[test]
+fn flow_mappings_100k_deep_are_refused() {
+    assert_flow_too_deep(&"{a: ".repeat(DEEP), "`{a: ` × 100,000");
+}
+
+#[test]
 fn compact_block_sequences_100k_deep_are_refused() {
     let text = "- ".repeat(DEEP) + "x\n";
     refused(
@@ -558,15 +546,16 @@ fn compact_block_sequences_100k_deep_are_refused() {
     );
 }
 
+/// `item` on each of `depth` lines, each indented by `step` more than the one before.
+fn nested_by_indentation(step: &str, item: &str, depth: usize) -> String {
+    (0..depth).map(|i| step.repeat(i) + item).collect()
+}
+
 /// Block mappings nested by indentation: 100,000 levels need 5 GB of indentation, so the file
 /// case uses 3,000 levels (4.5 MB) and the full depth goes through stdin below.
 #[test]
 fn indented_mappings_3000_deep_are_refused() {
-    let mut text = String::new();
-    for i in 0..3000 {
-        text.push_str(&" ".repeat(i));
-        text.push_str("a:\n");
-    }
+    let text = nested_by_indentation(" ", "a:\n", 3000);
     refused(
         "deep.yaml",
         text.as_bytes(),
@@ -577,11 +566,7 @@ fn indented_mappings_3000_deep_are_refused() {
 
 #[test]
 fn indented_sequences_3000_deep_are_refused() {
-    let mut text = String::new();
-    for i in 0..3000 {
-        text.push_str(&"  ".repeat(i));
-        text.push_str("-\n");
-    }
+    let text = nested_by_indentation("  ", "-\n", 3000);
     refused(
         "deep.yaml",
         text.as_bytes(),

@@ -18,6 +18,7 @@ use k8s_openapi::api::core::v1::{Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use pss_fix::policy::check::{all_checks, check_info, evaluate, Violation};
 use pss_fix::policy::{Level, Policy, Version};
+use pss_fix_testkit::files::{file_name, sorted_entries};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -36,15 +37,6 @@ fn shared_dir(rel: &str) -> Option<PathBuf> {
         dir.display()
     );
     None
-}
-
-fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
-    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path())
-        .collect();
-    entries.sort();
-    entries
 }
 
 /// The check ID a fixture file names: `seccompprofile_restricted2.yaml` →
@@ -180,12 +172,6 @@ fn official_fixtures_agree() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------

@@ -9,81 +9,20 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use tempfile::TempDir;
+use pss_fix_testkit::cmd::{fixtures, sh_quote, with_stdin};
 
-const BIN: &str = env!("CARGO_BIN_EXE_pss-fix");
+mod support;
+
+use support::{code, pss, run, run_stdin, stderr, stdout, Project, PSS};
 
 // ---------------------------------------------------------------------------------------
 // helpers
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
-
-/// The binary with a predictable environment: no NO_COLOR, stdin not a terminal (empty).
-fn pss(dir: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
-    c.args(args)
-        .current_dir(dir)
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::null());
-    c
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    pss(dir, args).output().expect("run pss-fix")
-}
-
-/// Run with `input` piped on stdin (written from a thread, so large outputs cannot deadlock).
-fn run_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Output {
-    let mut child = pss(dir, args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn pss-fix");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().expect("wait pss-fix");
-    writer.join().unwrap();
-    out
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited by a signal")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 /// A temporary directory holding a copy of `fixtures/demo` at `<tmp>/demo`.
-fn demo_copy() -> TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&fixtures().join("demo"), &tmp.path().join("demo"));
-    tmp
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dst);
-        } else {
-            fs::copy(e.path(), dst).unwrap();
-        }
-    }
+fn demo_copy() -> Project {
+    Project::demo()
 }
 
 fn demo_file(name: &str) -> Vec<u8> {
@@ -160,14 +99,10 @@ fn has_script() -> bool {
     ok
 }
 
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
 /// Run the binary on a pty (util-linux `script`), feeding `input` to the terminal.
 /// Returns the exit status and everything the terminal showed.
 fn run_on_tty(dir: &Path, args: &[&str], input: &[u8], envs: &[(&str, &str)]) -> (i32, String) {
-    let cmdline = std::iter::once(BIN)
+    let cmdline = std::iter::once(PSS.0)
         .chain(args.iter().copied())
         .map(sh_quote)
         .collect::<Vec<_>>()
@@ -176,21 +111,11 @@ fn run_on_tty(dir: &Path, args: &[&str], input: &[u8], envs: &[(&str, &str)]) ->
     c.args(["-qec", &cmdline, "/dev/null"])
         .current_dir(dir)
         .env("SHELL", "/bin/sh")
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env_remove("NO_COLOR");
     for (k, v) in envs {
         c.env(k, v);
     }
-    let mut child = c.spawn().expect("spawn script");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().expect("wait script");
-    writer.join().unwrap();
+    let out = with_stdin(c, input);
     let mut shown = String::from_utf8_lossy(&out.stdout).into_owned();
     shown.push_str(&String::from_utf8_lossy(&out.stderr));
     (code(&out), shown)
@@ -629,74 +554,42 @@ fn changed_demo_files(tmp: &Path) -> [bool; 3] {
         .map(|n| fs::read(tmp.join("demo").join(n)).unwrap() != demo_file(n))
 }
 
+/// `fix --interactive demo` on a terminal typing `answers`: it exits 0, rewrites exactly the
+/// demo files marked in `changed`, and asks `questions` times.
+fn assert_interactive(answers: &[u8], changed: [bool; 3], questions: usize) {
+    let tmp = demo_copy();
+    let (status, shown) = run_on_tty(tmp.path(), &["fix", "--interactive", "demo"], answers, &[]);
+    assert_eq!(status, 0, "{shown}");
+    assert_eq!(changed_demo_files(tmp.path()), changed, "{shown}");
+    assert_eq!(
+        shown.matches("[q]uit").count(),
+        questions,
+        "asked {questions} times? answers {:?}:\n{shown}",
+        String::from_utf8_lossy(answers)
+    );
+}
+
 #[test]
 fn interactive_yes_and_no_per_file() {
-    if !has_script() {
-        return;
+    if has_script() {
+        assert_interactive(b"n\ny\nn\n", [false, true, false], 3);
     }
-    let tmp = demo_copy();
-    let (status, shown) = run_on_tty(
-        tmp.path(),
-        &["fix", "--interactive", "demo"],
-        b"n\ny\nn\n",
-        &[],
-    );
-    assert_eq!(status, 0, "{shown}");
-    assert_eq!(
-        changed_demo_files(tmp.path()),
-        [false, true, false],
-        "{shown}"
-    );
 }
 
 #[test]
 fn interactive_quit_stops_writing() {
-    if !has_script() {
-        return;
+    if has_script() {
+        // No question after quit.
+        assert_interactive(b"y\nq\n", [true, false, false], 2);
     }
-    let tmp = demo_copy();
-    let (status, shown) = run_on_tty(
-        tmp.path(),
-        &["fix", "--interactive", "demo"],
-        b"y\nq\n",
-        &[],
-    );
-    assert_eq!(status, 0, "{shown}");
-    assert_eq!(
-        changed_demo_files(tmp.path()),
-        [true, false, false],
-        "{shown}"
-    );
-    assert_eq!(
-        shown.matches("[q]uit").count(),
-        2,
-        "asked after quit:\n{shown}"
-    );
 }
 
 #[test]
 fn interactive_all_applies_the_rest() {
-    if !has_script() {
-        return;
+    if has_script() {
+        // No question after all.
+        assert_interactive(b"n\na\n", [false, true, true], 2);
     }
-    let tmp = demo_copy();
-    let (status, shown) = run_on_tty(
-        tmp.path(),
-        &["fix", "--interactive", "demo"],
-        b"n\na\n",
-        &[],
-    );
-    assert_eq!(status, 0, "{shown}");
-    assert_eq!(
-        changed_demo_files(tmp.path()),
-        [false, true, true],
-        "{shown}"
-    );
-    assert_eq!(
-        shown.matches("[q]uit").count(),
-        2,
-        "asked after all:\n{shown}"
-    );
 }
 
 #[test]
@@ -899,7 +792,7 @@ fn restricted_v1_0_adds_only_run_as_non_root() {
 /// pod-level; the root container keeps `runAsUser: 0` without `--unsafe`.
 #[test]
 fn run_as_user_goes_beside_a_container_level_run_as_non_root() {
-    let tmp = TempDir::new().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
     let input = fs::read(fixtures().join("unsafe/root-init-container.yaml")).unwrap();
     let o = run_stdin(tmp.path(), &["fix", "--run-as-user", "1000", "-"], &input);
     assert_eq!(code(&o), 0, "{}", stderr(&o));

@@ -8,10 +8,13 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod support;
+
+use support::{code, pss, show, stderr, Project};
+
+/// pss-fix run from the crate's root (where `fixtures/` is).
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pss-fix"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
+    pss(Path::new(env!("CARGO_MANIFEST_DIR")), &[])
 }
 
 fn diff_json(args: &[&str]) -> (i32, Value) {
@@ -20,14 +23,9 @@ fn diff_json(args: &[&str]) -> (i32, Value) {
         .args(args)
         .output()
         .unwrap();
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap(), json)
+    let json =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", show(&out)));
+    (code(&out), json)
 }
 
 /// (policy, findings as (check, fixed), exempted) of the workload `kind/name`.
@@ -129,22 +127,16 @@ fn explicit_level_wins_over_namespace_labels_and_paths() {
 
 #[test]
 fn unknown_configuration_keys_are_errors_with_position() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join(".pss-fix.yaml");
-    std::fs::write(
-        &config,
-        "level: baseline\nexempt:\n  workload:\n  - {name: x}\n",
-    )
-    .unwrap();
+    let dir = Project::new()
+        .file(
+            ".pss-fix.yaml",
+            "level: baseline\nexempt:\n  workload:\n  - {name: x}\n",
+        )
+        .copy("fixtures/demo/web.yaml", "pod.yaml");
     let manifest = dir.path().join("pod.yaml");
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/web.yaml"),
-        &manifest,
-    )
-    .unwrap();
     let out = bin().arg("diff").arg(&manifest).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
     assert!(
         err.contains(".pss-fix.yaml:3:3: unknown field `workload`"),
         "{err}"
@@ -160,6 +152,6 @@ fn unknown_configuration_keys_are_errors_with_position() {
         .arg(&manifest)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown check ID \"runAsNonroot\""));
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("unknown check ID \"runAsNonroot\""));
 }

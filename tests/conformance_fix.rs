@@ -28,12 +28,13 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use pss_fix::policy::check::{check_info, Applicability, Violation};
 use pss_fix::policy::{Level, Policy, Version};
 use pss_fix::{process, FileReport, Options, WorkloadReport};
 use pss_fix::{Action, Allow};
+use pss_fix_testkit::files::{file_name, sorted_entries};
 use serde_yaml_ng::Value;
 
 /// The checks whose violations a safe fix may make pass, with the fixture-file prefix that
@@ -126,22 +127,6 @@ fn fixtures() -> Option<Vec<Fixture>> {
     }
     assert!(!out.is_empty(), "no fixtures under {}", root.display());
     Some(out)
-}
-
-fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
-    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path())
-        .collect();
-    entries.sort();
-    entries
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .expect("UTF-8 file name")
-        .to_string()
 }
 
 /// The safe-fixable check a fixture file is named after, if any.

@@ -8,62 +8,29 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::{Map, Value};
-use tempfile::TempDir;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pss-fix");
+mod support;
+
+use support::{code, run, run_stdin, stdout, Project};
+
 const INVALID_YAML: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: x\nspec: [\n";
 
 // ---------------------------------------------------------------------------------------
 // helpers
 
 /// A temporary directory holding `demo/` (a copy of `fixtures/demo`).
-fn demo() -> TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
-    fs::create_dir(dir.path().join("demo")).unwrap();
-    for entry in fs::read_dir(src).unwrap() {
-        let entry = entry.unwrap();
-        fs::copy(
-            entry.path(),
-            dir.path().join("demo").join(entry.file_name()),
-        )
-        .unwrap();
-    }
-    dir
+fn demo() -> Project {
+    Project::demo()
 }
 
 /// `demo/` plus `broken/bad.yaml` (invalid YAML) and `broken/web.yaml`.
-fn with_error() -> TempDir {
-    let dir = demo();
-    fs::create_dir(dir.path().join("broken")).unwrap();
-    fs::write(dir.path().join("broken/bad.yaml"), INVALID_YAML).unwrap();
-    fs::copy(
-        dir.path().join("demo/web.yaml"),
-        dir.path().join("broken/web.yaml"),
-    )
-    .unwrap();
-    dir
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run pss-fix")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited by a signal")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("UTF-8 stdout")
+fn with_error() -> Project {
+    Project::demo()
+        .file("broken/bad.yaml", INVALID_YAML)
+        .copy("fixtures/demo/web.yaml", "broken/web.yaml")
 }
 
 /// The whole of stdout as one JSON document (nothing else may be printed there).
@@ -459,23 +426,6 @@ fn json_reports_file_errors() {
     assert_eq!(file(&r, "broken/web.yaml")["error"], Value::Null);
     assert_eq!(r["summary"]["errors"], 1);
     assert_eq!(r["summary"]["files"], 2);
-}
-
-/// `pss-fix ARGS` in `dir` with `input` on stdin.
-fn run_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(input).unwrap();
-    }
-    child.wait_with_output().unwrap()
 }
 
 /// The JSON report a stdin run wrote on stderr (after any other message).

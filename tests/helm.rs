@@ -20,7 +20,12 @@ use std::{env, fs};
 
 use tempfile::TempDir;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pss-fix");
+mod support;
+
+use support::{stderr, stdout};
+
+const BIN: &str = support::PSS.0;
+
 const CHART: &str = "fixtures/charts/web";
 const HOSTPATH_VALUES: &str = "fixtures/charts/web/values-hostpath.yaml";
 const ANNOTATION: &str = "postrenderer.helm.sh/postrender-filename";
@@ -115,33 +120,9 @@ impl Helm {
     }
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 /// `pss-fix ARGS` with `input` on stdin.
 fn pss_fix(args: &[&str], input: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn pss-fix");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_owned();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(input.as_bytes());
-    });
-    let out = child.wait_with_output().expect("wait pss-fix");
-    writer.join().unwrap();
-    out
+    support::run_stdin(Path::new("."), args, input.as_bytes())
 }
 
 /// `pss-fix check -`: exit 0 (every workload passes restricted:latest) or 1, with the findings
@@ -279,26 +260,34 @@ const H3_POST: &[&str] = &[
     "post-render",
 ];
 
-#[test]
-fn helm3_post_render_fixes_the_chart_by_insertions_only() {
-    let Some(helm) = helm3() else { return };
+/// `helm template` with the post-renderer arguments `post_args`, against the plain render
+/// (which fails restricted): (a) it passes restricted; (b) it is the plain render, or what
+/// `noop_args` (a no-op post-renderer) renders, plus inserted lines; (c) it keeps the
+/// chart's `# Source:` comments and its own comments; (d) it is the same twice. Returns it.
+fn assert_post_render_inserts_only(
+    helm: &Helm,
+    post_args: &[&str],
+    noop_args: Option<&[&str]>,
+    what: &str,
+) -> String {
     let plain = helm.template(&[]);
     let (code, findings) = check(&plain);
     assert_eq!(
         code, 1,
         "the plain render should fail restricted:\n{findings}"
     );
+    let base = noop_args.map_or_else(|| plain.clone(), |args| helm.template(args));
 
-    let post = helm.template(H3_POST);
+    let post = helm.template(post_args);
     // (a) compliant
-    assert_passes_restricted(&post, "helm 3 post-rendered output");
-    // (b) the plain render plus inserted lines
-    let n = assert_only_insertions(&plain, &post, "helm 3 plain -> post-rendered");
+    assert_passes_restricted(&post, &format!("{what} post-rendered output"));
+    // (b) the plain (or no-op post-rendered) render plus inserted lines
+    let n = assert_only_insertions(&base, &post, &format!("{what}: before -> post-rendered"));
     assert!(n > 0, "nothing was inserted");
-    // (c) Helm 3's `# Source:` comments and the chart's own comments kept
+    // (c) the `# Source:` comments and the chart's own comments kept
     let sources = lines_starting(&plain, "# Source:");
     assert_eq!(sources.len(), 4, "{plain}");
-    assert_eq!(lines_starting(&post, "# Source:"), sources);
+    assert_eq!(lines_starting(&post, "# Source:"), sources, "{post}");
     for c in [
         "# runs the schema migrations",
         "# read by the app at start-up",
@@ -306,31 +295,46 @@ fn helm3_post_render_fixes_the_chart_by_insertions_only() {
         assert!(post.contains(c), "comment {c:?} lost:\n{post}");
     }
     // (d) deterministic
-    assert_eq!(helm.template(H3_POST), post, "two renders differ");
+    assert_eq!(helm.template(post_args), post, "two renders differ");
+    post
 }
 
 #[test]
-fn helm3_strict_fails_readably_on_a_hostpath_volume() {
+fn helm3_post_render_fixes_the_chart_by_insertions_only() {
     let Some(helm) = helm3() else { return };
-    let mut args = vec!["template", "rel", CHART, "-f", HOSTPATH_VALUES];
-    args.extend_from_slice(H3_POST);
+    // Helm 3 passes its `# Source:` comments to the post-renderer, which keeps them.
+    assert_post_render_inserts_only(&helm, H3_POST, None, "helm 3");
+}
 
-    // Without --strict the fixed stream comes out; only the hostPath volume is left.
-    let out = helm.run(&args);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let (code, findings) = check(&stdout(&out));
+/// The chart with a hostPath volume through the post-renderer `post_args`: without
+/// `--strict` the fixed stream comes out, with only the hostPath volume left; with it, helm
+/// fails, outputs nothing and says why. Returns the runs without and with `--strict`.
+fn assert_strict_fails_on_hostpath(helm: &Helm, post_args: &[&str], what: &str) -> [Output; 2] {
+    let mut args = vec!["template", "rel", CHART, "-f", HOSTPATH_VALUES];
+    args.extend_from_slice(post_args);
+
+    let lenient = helm.run(&args);
+    assert!(lenient.status.success(), "{}", stderr(&lenient));
+    let (code, findings) = check(&stdout(&lenient));
     assert_eq!(code, 1);
     assert_hostpath_message(&findings, "pss-fix check on the post-rendered output");
     assert!(!findings.contains("allowPrivilegeEscalation"), "{findings}");
 
     args.extend_from_slice(&["--post-renderer-args", "--strict"]);
-    let out = helm.run(&args);
+    let strict = helm.run(&args);
     assert!(
-        !out.status.success(),
+        !strict.status.success(),
         "helm template succeeded under --strict"
     );
-    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
-    assert_hostpath_message(&stderr(&out), "helm 3 --strict");
+    assert!(stdout(&strict).is_empty(), "{}", stdout(&strict));
+    assert_hostpath_message(&stderr(&strict), &format!("{what} --strict"));
+    [lenient, strict]
+}
+
+#[test]
+fn helm3_strict_fails_readably_on_a_hostpath_volume() {
+    let Some(helm) = helm3() else { return };
+    assert_strict_fails_on_hostpath(&helm, H3_POST, "helm 3");
 }
 
 /// Issue 10, item 4: a document pss-fix cannot safely edit (a duplicate key in a pod
@@ -590,61 +594,21 @@ fn helm4_sends_a_filename_annotation_that_pss_fix_keeps() {
 #[test]
 fn helm4_post_render_fixes_the_chart_by_insertions_only() {
     let Some(helm) = helm4() else { return };
-    let plain = helm.template(&[]);
-    let (code, findings) = check(&plain);
-    assert_eq!(
-        code, 1,
-        "the plain render should fail restricted:\n{findings}"
-    );
     // Helm 4 re-serializes whatever goes through a post-renderer: compare with a no-op one.
-    let noop = helm.template(&["--post-renderer", "capture"]);
-
-    let post = helm.template(H4_POST);
-    // (a) compliant
-    assert_passes_restricted(&post, "helm 4 post-rendered output");
-    // (b) the no-op post-render plus inserted lines
-    let n = assert_only_insertions(&noop, &post, "helm 4 no-op post-render -> pss-fix");
-    assert!(n > 0, "nothing was inserted");
-    // (c) the annotation reached Helm again: it rebuilt the same `# Source:` comments (without
-    // it Helm 4 writes `# Source: generated-by-postrender-N.yaml`), and removed it
-    let sources = lines_starting(&plain, "# Source:");
-    assert_eq!(sources.len(), 4, "{plain}");
-    assert_eq!(lines_starting(&post, "# Source:"), sources, "{post}");
+    // The `# Source:` comments come back because the annotation reached Helm again (without
+    // it Helm 4 writes `# Source: generated-by-postrender-N.yaml`), and Helm removed it.
+    let noop: &[&str] = &["--post-renderer", "capture"];
+    let post = assert_post_render_inserts_only(helm, H4_POST, Some(noop), "helm 4");
     assert!(!post.contains(ANNOTATION), "{post}");
-    for c in [
-        "# runs the schema migrations",
-        "# read by the app at start-up",
-    ] {
-        assert!(post.contains(c), "comment {c:?} lost:\n{post}");
-    }
-    // (d) deterministic
-    assert_eq!(helm.template(H4_POST), post, "two renders differ");
 }
 
 #[test]
 fn helm4_strict_fails_readably_on_a_hostpath_volume() {
     let Some(helm) = helm4() else { return };
-    let mut args = vec!["template", "rel", CHART, "-f", HOSTPATH_VALUES];
-    args.extend_from_slice(H4_POST);
-
-    let out = helm.run(&args);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let (code, findings) = check(&stdout(&out));
-    assert_eq!(code, 1);
-    assert_hostpath_message(&findings, "pss-fix check on the post-rendered output");
-    assert!(!findings.contains("allowPrivilegeEscalation"), "{findings}");
+    let [lenient, strict] = assert_strict_fails_on_hostpath(helm, H4_POST, "helm 4");
     // Helm 4 drops a plugin's stderr; the plugin's wrapper sends it to helm's own.
-    assert_hostpath_message(&stderr(&out), "helm 4 without --strict");
-
-    args.extend_from_slice(&["--post-renderer-args", "--strict"]);
-    let out = helm.run(&args);
-    assert!(
-        !out.status.success(),
-        "helm template succeeded under --strict"
-    );
-    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
-    let err = stderr(&out);
-    assert_hostpath_message(&err, "helm 4 --strict");
+    assert_hostpath_message(&stderr(&lenient), "helm 4 without --strict");
+    let err = stderr(&strict);
     assert!(
         err.contains(r#"plugin "pss-fix" exited with error"#),
         "{err}"

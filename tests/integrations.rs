@@ -14,14 +14,19 @@
 
 use std::ffi::OsString;
 use std::fs;
-use std::io::Write;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_yaml_ng::Value;
 use tempfile::TempDir;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pss-fix");
+mod support;
+
+use pss_fix_testkit::cmd::{copy_dir, with_stdin as run_with_stdin};
+use support::{code, show, text};
+
+const BIN: &str = support::PSS.0;
 
 // ---------------------------------------------------------------------------------------
 // helpers
@@ -40,45 +45,9 @@ fn path_with_bin(extra: &[&Path]) -> OsString {
     std::env::join_paths(dirs).unwrap()
 }
 
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited by a signal")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn show(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        text(&o.stdout),
-        text(&o.stderr)
-    )
-}
-
-/// Run `cmd` with `input` on stdin (written from a thread, so big outputs cannot deadlock).
-fn run_with_stdin(mut cmd: Command, input: &[u8]) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().expect("wait");
-    writer.join().unwrap();
-    out
-}
-
+/// `pss-fix ARGS` in the crate's root.
 fn pss(args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
-    c.args(args).env_remove("NO_COLOR");
-    c
+    support::pss(&root(), args)
 }
 
 /// git with no user or system configuration, so the machine's settings cannot leak in.
@@ -738,18 +707,6 @@ fn hook_repo(language: Option<&str>, with_crate: bool) -> TempDir {
     git_init(t.path());
     git_commit_all(t.path(), "hooks");
     t
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 /// A project with a non-compliant Deployment, a ConfigMap and a CI workflow, all staged.

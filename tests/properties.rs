@@ -41,7 +41,8 @@ use serde_yaml_ng::{Mapping, Value};
 
 mod support;
 
-use support::lossless::{documents, key_name, lines_kept, SAFE_CHECKS};
+use support::invariants::contains;
+use support::lossless::{documents, lines_kept, SAFE_CHECKS};
 
 // ---------------------------------------------------------------------------------------------
 // The model
@@ -1011,73 +1012,6 @@ fn options(unsafe_fixes: bool) -> Options {
             run_as_user: None,
         },
         ..Options::default()
-    }
-}
-
-/// (c): `output` holds `input` plus only keys a safe fix writes.
-fn contains(input: &Value, output: &Value, path: &str) -> Result<(), String> {
-    const SAFE_KEYS: [&str; 7] = [
-        "securityContext",
-        "runAsNonRoot",
-        "seccompProfile",
-        "type",
-        "allowPrivilegeEscalation",
-        "capabilities",
-        "drop",
-    ];
-    fn added(k: &Value, v: &Value, path: &str) -> Result<(), String> {
-        if !SAFE_KEYS.contains(&key_name(k).as_str()) {
-            return Err(format!("{path}: unexpected key {k:?} added"));
-        }
-        if let Value::Mapping(m) = v {
-            for (k2, v2) in m {
-                added(k2, v2, &format!("{path}.{}", key_name(k)))?;
-            }
-        }
-        Ok(())
-    }
-    let is_all = |v: &Value| v.as_str() == Some("ALL");
-    match (input, output) {
-        (Value::Mapping(a), Value::Mapping(b)) => {
-            for (k, v) in a {
-                let p = format!("{path}.{}", key_name(k));
-                let w = b.get(k).ok_or_else(|| format!("{p}: key removed"))?;
-                contains(v, w, &p)?;
-            }
-            for (k, v) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
-                added(k, v, path)?;
-            }
-            Ok(())
-        }
-        // Only a security context, its seccomp profile or its capabilities may be filled.
-        (Value::Null, Value::Mapping(b))
-            if [".securityContext", ".seccompProfile", ".capabilities"]
-                .iter()
-                .any(|k| path.ends_with(k)) =>
-        {
-            b.iter().try_for_each(|(k, v)| added(k, v, path))
-        }
-        (Value::Sequence(a), Value::Sequence(b)) if a.len() == b.len() => {
-            for (i, (v, w)) in a.iter().zip(b).enumerate() {
-                contains(v, w, &format!("{path}[{i}]"))?;
-            }
-            Ok(())
-        }
-        (Value::Sequence(a), Value::Sequence(b))
-            if path.ends_with(".drop")
-                && b.len() == a.len() + 1
-                && b.iter().any(is_all)
-                && a.iter().all(|v| b.contains(v)) =>
-        {
-            Ok(())
-        }
-        (Value::Null, Value::Sequence(b))
-            if path.ends_with(".drop") && b.len() == 1 && is_all(&b[0]) =>
-        {
-            Ok(())
-        }
-        (a, b) if a == b => Ok(()),
-        (a, b) => Err(format!("{path}: {a:?} became {b:?}")),
     }
 }
 

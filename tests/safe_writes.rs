@@ -18,7 +18,12 @@ use std::time::{Duration, Instant};
 
 use pss_fix::{process, Options};
 
-const BIN: &str = env!("CARGO_BIN_EXE_pss-fix");
+mod support;
+
+use pss_fix_testkit::cmd::names;
+use support::{code, stderr};
+
+const BIN: &str = support::PSS.0;
 
 /// The unprivileged user the permission tests run as when this process is root.
 const NOBODY: u32 = 65534;
@@ -43,27 +48,15 @@ fn fixed(text: &str) -> String {
         .expect("the library changes it")
 }
 
+/// pss-fix with `NO_COLOR=1`.
 fn pss(dir: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
-    c.args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
+    let mut c = support::pss(dir, args);
+    c.env("NO_COLOR", "1");
     c
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     pss(dir, args).output().expect("run pss-fix")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status
-        .code()
-        .unwrap_or_else(|| panic!("pss-fix ended by a signal: {:?}", o.status))
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn message(o: &Output) -> String {
@@ -85,16 +78,6 @@ fn set_mode(path: &Path, mode: u32) {
 
 fn chown(path: &Path, uid: u32, gid: u32) {
     std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
-}
-
-/// Names in `dir` (not recursive), sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 /// The temporary file's name as docs/safety.md promises it: `.pss-fix-XXXXXX.tmp`.

@@ -241,6 +241,9 @@ fn setup(common: &Common, first_path: Option<&Path>) -> Option<Setup> {
     }
 }
 
+/// One input's name, text and what the engine made of it.
+type Processed = Result<(String, String, FileReport), Error>;
+
 fn run_paths(inputs: &Inputs, mode: Mode, strict: bool) -> io::Result<ExitStatus> {
     let Some(mut setup) = setup(&inputs.common, inputs.paths.first().map(PathBuf::as_path)) else {
         return Ok(ExitStatus::Error);
@@ -252,63 +255,14 @@ fn run_paths(inputs: &Inputs, mode: Mode, strict: bool) -> io::Result<ExitStatus
         color: use_color(inputs.common.color),
         progress: Default::default(),
     };
-    let stdin_piped = !io::stdin().is_terminal();
-    if inputs.paths.is_empty() && !stdin_piped {
-        out.stderr("pss-fix: no input: give files or directories, or pipe a stream and use `-`\n");
+    let Some(paths) = paths_to_read(inputs, mode, &out) else {
         return Ok(ExitStatus::Error);
-    }
-    if let Mode::Fix { interactive: true } = mode {
-        if stdin_piped {
-            out.stderr("pss-fix: --interactive needs a terminal on stdin to ask its questions; run `pss-fix diff` to review, then `pss-fix fix` without --interactive\n");
-            return Ok(ExitStatus::Error);
-        }
-    }
-    let paths = if inputs.paths.is_empty() {
-        vec!["-".into()]
-    } else {
-        inputs.paths.clone()
     };
-    if matches!(mode, Mode::Fix { .. })
-        && paths.len() > 1
-        && paths.iter().any(|p| p.as_os_str() == "-")
-    {
-        out.stderr("pss-fix: `fix -` writes the fixed stream to stdout and cannot be combined with other paths\n");
-        return Ok(ExitStatus::Error);
-    }
     let (inputs_found, walk_errors) = walk::inputs(&paths);
     if inputs_found == [Input::Stdin] && matches!(mode, Mode::Fix { .. }) {
-        let s = stream(&out, setup, inputs.common.format, strict)?;
-        let walk_failed = !walk_errors.is_empty();
-        for (p, e) in walk_errors {
-            out.stderr(&format!("{}: {e}\n", p.display()));
-        }
-        return Ok(if walk_failed {
-            s.max(ExitStatus::Error)
-        } else {
-            s
-        });
+        return fix_stdin(&out, setup, inputs.common.format, strict, walk_errors);
     }
-    // Every input is read once (within the size limit) before any is judged: Namespace
-    // labels anywhere in the input set the level of workloads everywhere in it.
-    let loaded: Vec<Result<(String, Vec<u8>), Error>> = inputs_found.iter().map(read).collect();
-    setup.learn_namespaces(
-        loaded
-            .iter()
-            .filter_map(|r| r.as_ref().ok())
-            .filter_map(|(_, bytes)| std::str::from_utf8(bytes).ok()),
-    );
-    // Files are checked and fixed on every core; what follows is said in input order. With
-    // several files, each is processed on one thread: the files already share out the cores.
-    let many = loaded.len() > 1;
-    let processed = parallel_map(loaded, |i, loaded| {
-        let (name, bytes) = loaded?;
-        let mut opts = setup.options_for(match &inputs_found[i] {
-            Input::File { path, .. } => Some(path.as_path()),
-            Input::Stdin => None,
-        });
-        opts.one_thread = many;
-        decode_and_process(&name, bytes, &opts).map(|(text, report)| (name, text, report))
-    });
+    let processed = load_and_process(&mut setup, &inputs_found);
     let mut run = PathRun {
         out,
         setup,
@@ -323,44 +277,83 @@ fn run_paths(inputs: &Inputs, mode: Mode, strict: bool) -> io::Result<ExitStatus
     for (p, e) in walk_errors {
         run.failed(Error::new(p.to_string_lossy(), None, e));
     }
-    // A progress line for long runs, only where a person watches stderr.
-    let progress = inputs_found.len() >= PROGRESS_FROM && io::stderr().is_terminal();
-    for (i, (input, result)) in inputs_found.iter().zip(processed).enumerate() {
-        if progress {
-            run.out
-                .progress(&format!("pss-fix: {}/{} files", i + 1, inputs_found.len()));
+    run.files(&inputs_found, processed)?;
+    run.finish(inputs.common.format)
+}
+
+/// The paths to walk (`-` when none is given and a stream is piped in), or `None`, said on
+/// stderr, when the command line asks for what cannot be done.
+fn paths_to_read(inputs: &Inputs, mode: Mode, out: &Out) -> Option<Vec<PathBuf>> {
+    let stdin_piped = !io::stdin().is_terminal();
+    if inputs.paths.is_empty() && !stdin_piped {
+        out.stderr("pss-fix: no input: give files or directories, or pipe a stream and use `-`\n");
+        return None;
+    }
+    if let Mode::Fix { interactive: true } = mode {
+        if stdin_piped {
+            out.stderr("pss-fix: --interactive needs a terminal on stdin to ask its questions; run `pss-fix diff` to review, then `pss-fix fix` without --interactive\n");
+            return None;
         }
-        if !run.file(input, result)? {
-            break;
-        }
     }
-    if run.out.progress.take() {
-        let _ = io::stderr().lock().write_all(b"\r\x1b[2K");
+    let paths = if inputs.paths.is_empty() {
+        vec!["-".into()]
+    } else {
+        inputs.paths.clone()
+    };
+    if matches!(mode, Mode::Fix { .. })
+        && paths.len() > 1
+        && paths.iter().any(|p| p.as_os_str() == "-")
+    {
+        out.stderr("pss-fix: `fix -` writes the fixed stream to stdout and cannot be combined with other paths\n");
+        return None;
     }
-    if !run.text {
-        let command = match mode {
-            Mode::Check => report::Command::Check,
-            Mode::Diff => report::Command::Diff,
-            Mode::Fix { .. } => report::Command::Fix,
-        };
-        let rendered = report::render(
-            inputs.common.format,
-            &Run {
-                command,
-                policy: run.setup.opts.policy,
-                files: &run.outcomes,
-            },
-        );
-        run.out.stdout(&rendered)?;
+    Some(paths)
+}
+
+/// `fix -`: the stream, then the paths the walk could not find.
+fn fix_stdin(
+    out: &Out,
+    setup: Setup,
+    format: Format,
+    strict: bool,
+    walk_errors: Vec<(PathBuf, String)>,
+) -> io::Result<ExitStatus> {
+    let s = stream(out, setup, format, strict)?;
+    let walk_failed = !walk_errors.is_empty();
+    for (p, e) in walk_errors {
+        out.stderr(&format!("{}: {e}\n", p.display()));
     }
-    match mode {
-        Mode::Fix { .. } => run.out.stderr(&format!("{}\n", run.totals.line("changed"))),
-        Mode::Diff => run
-            .out
-            .stderr(&format!("{}\n", run.totals.line("would change"))),
-        Mode::Check => {}
-    }
-    Ok(run.status)
+    Ok(if walk_failed {
+        s.max(ExitStatus::Error)
+    } else {
+        s
+    })
+}
+
+/// Every input read once (within the size limit) before any is judged, since Namespace
+/// labels anywhere in the input set the level of workloads everywhere in it; then each
+/// checked and fixed, in input order.
+fn load_and_process(setup: &mut Setup, inputs_found: &[Input]) -> Vec<Processed> {
+    let loaded: Vec<Result<(String, Vec<u8>), Error>> = inputs_found.iter().map(read).collect();
+    setup.learn_namespaces(
+        loaded
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .filter_map(|(_, bytes)| std::str::from_utf8(bytes).ok()),
+    );
+    // Files are checked and fixed on every core; what follows is said in input order. With
+    // several files, each is processed on one thread: the files already share out the cores.
+    let many = loaded.len() > 1;
+    let setup = &*setup;
+    parallel_map(loaded, |i, loaded| {
+        let (name, bytes) = loaded?;
+        let mut opts = setup.options_for(match &inputs_found[i] {
+            Input::File { path, .. } => Some(path.as_path()),
+            Input::Stdin => None,
+        });
+        opts.one_thread = many;
+        decode_and_process(&name, bytes, &opts).map(|(text, report)| (name, text, report))
+    })
 }
 
 /// The state of a run over paths: what has been said, counted and decided so far.
@@ -377,14 +370,77 @@ struct PathRun {
     apply_all: bool,
 }
 
+/// What became of one file's fixes.
+struct Fate {
+    written: bool,
+    /// The fixes count as made: written, or nothing asked to be written.
+    applied: bool,
+    /// The user did not ask to quit.
+    go_on: bool,
+}
+
+impl Fate {
+    /// Shown (and, for a stream, output): nothing to write.
+    const SHOWN: Fate = Fate {
+        written: false,
+        applied: true,
+        go_on: true,
+    };
+}
+
 impl PathRun {
+    /// Every processed input, in input order, until the user asks to quit; a progress line
+    /// for long runs, only where a person watches stderr.
+    fn files(&mut self, inputs_found: &[Input], processed: Vec<Processed>) -> io::Result<()> {
+        let progress = inputs_found.len() >= PROGRESS_FROM && io::stderr().is_terminal();
+        for (i, (input, result)) in inputs_found.iter().zip(processed).enumerate() {
+            if progress {
+                self.out
+                    .progress(&format!("pss-fix: {}/{} files", i + 1, inputs_found.len()));
+            }
+            if !self.file(input, result)? {
+                break;
+            }
+        }
+        if self.out.progress.take() {
+            let _ = io::stderr().lock().write_all(b"\r\x1b[2K");
+        }
+        Ok(())
+    }
+
+    /// The structured report (any format but text), then the summary line.
+    fn finish(self, format: Format) -> io::Result<ExitStatus> {
+        if !self.text {
+            let command = match self.mode {
+                Mode::Check => report::Command::Check,
+                Mode::Diff => report::Command::Diff,
+                Mode::Fix { .. } => report::Command::Fix,
+            };
+            let rendered = report::render(
+                format,
+                &Run {
+                    command,
+                    policy: self.setup.opts.policy,
+                    files: &self.outcomes,
+                },
+            );
+            self.out.stdout(&rendered)?;
+        }
+        match self.mode {
+            Mode::Fix { .. } => self
+                .out
+                .stderr(&format!("{}\n", self.totals.line("changed"))),
+            Mode::Diff => self
+                .out
+                .stderr(&format!("{}\n", self.totals.line("would change"))),
+            Mode::Check => {}
+        }
+        Ok(self.status)
+    }
+
     /// Show, count and (for `fix`) write one processed input; `false` when the user asked
     /// to quit.
-    fn file(
-        &mut self,
-        input: &Input,
-        result: Result<(String, String, FileReport), Error>,
-    ) -> io::Result<bool> {
+    fn file(&mut self, input: &Input, result: Processed) -> io::Result<bool> {
         let (name, old, report) = match result {
             Ok(r) => r,
             Err(e) => {
@@ -392,80 +448,115 @@ impl PathRun {
                 return Ok(true);
             }
         };
-        let mut written = false;
-        let mut go_on = true;
-        let mut applied = true;
-        match self.mode {
-            Mode::Check => {
-                if self.text {
-                    self.out.stdout(&report::check_text(&name, &report))?;
-                }
-                if report.workloads.iter().any(|w| !w.before.is_empty()) {
-                    self.status = self.status.max(ExitStatus::Findings);
-                }
-            }
-            Mode::Diff => {
-                if let Some(new) = &report.output {
-                    if self.text {
-                        self.out.diff(&diff::unified(&old, new, &name))?;
-                    }
-                    self.status = self.status.max(ExitStatus::Findings);
-                }
-                if self.text {
-                    self.out.stderr(&report::remaining_text(&name, &report));
-                }
-            }
-            Mode::Fix { interactive } => {
-                if let (Some(new), Input::File { path, root }) = (&report.output, input) {
-                    if self.text {
-                        self.out.diff(&diff::unified(&old, new, &name))?;
-                    }
-                    let answer = if interactive && !self.apply_all {
-                        ask(&name)?
-                    } else {
-                        Answer::Yes
-                    };
-                    self.apply_all |= matches!(answer, Answer::All);
-                    go_on = !matches!(answer, Answer::Quit);
-                    if matches!(answer, Answer::Yes | Answer::All) {
-                        match write::atomic_write(path, root.as_deref(), old.as_bytes(), new) {
-                            Ok(()) => written = true,
-                            Err(e) => {
-                                self.out.stderr(&format!("{name}: not written: {e}\n"));
-                                self.status = self.status.max(ExitStatus::Error);
-                                self.totals.errors += 1;
-                            }
-                        }
-                    }
-                    applied = written;
-                } else if let (Some(new), Input::Stdin) = (&report.output, input) {
-                    self.out.stdout(new)?;
-                }
-                if self.text {
-                    let shown = if applied {
-                        report::remaining_text(&name, &report)
-                    } else {
-                        String::new()
-                    };
-                    self.out.stderr(&shown);
-                }
-                let left = if applied {
-                    report.workloads.iter().any(|w| !w.after().is_empty())
-                } else {
-                    report.workloads.iter().any(|w| !w.before.is_empty())
-                };
-                if self.strict && left {
-                    self.status = self.status.max(ExitStatus::Findings);
-                }
-            }
-        }
-        self.totals.add(&report, applied);
+        let fate = match self.mode {
+            Mode::Check => self.check_file(&name, &report).map(|()| Fate::SHOWN)?,
+            Mode::Diff => self.diff_file(&name, &old, &report).map(|()| Fate::SHOWN)?,
+            Mode::Fix { interactive } => self.fix_file(input, &name, &old, &report, interactive)?,
+        };
+        self.totals.add(&report, fate.applied);
         self.outcomes.push(Outcome {
             path: name,
             result: Ok(report),
-            written,
+            written: fate.written,
         });
-        Ok(go_on)
+        Ok(fate.go_on)
+    }
+
+    /// `check`: the findings.
+    fn check_file(&mut self, name: &str, report: &FileReport) -> io::Result<()> {
+        if self.text {
+            self.out.stdout(&report::check_text(name, report))?;
+        }
+        if report.workloads.iter().any(|w| !w.before.is_empty()) {
+            self.status = self.status.max(ExitStatus::Findings);
+        }
+        Ok(())
+    }
+
+    /// `diff`: the pending change, then what it leaves.
+    fn diff_file(&mut self, name: &str, old: &str, report: &FileReport) -> io::Result<()> {
+        if let Some(new) = &report.output {
+            if self.text {
+                self.out.diff(&diff::unified(old, new, name))?;
+            }
+            self.status = self.status.max(ExitStatus::Findings);
+        }
+        if self.text {
+            self.out.stderr(&report::remaining_text(name, report));
+        }
+        Ok(())
+    }
+
+    /// `fix`: the change shown and written (a file) or output (a stream), then what it
+    /// leaves.
+    fn fix_file(
+        &mut self,
+        input: &Input,
+        name: &str,
+        old: &str,
+        report: &FileReport,
+        interactive: bool,
+    ) -> io::Result<Fate> {
+        let mut fate = Fate::SHOWN;
+        if let (Some(new), Input::File { path, root }) = (&report.output, input) {
+            if self.text {
+                self.out.diff(&diff::unified(old, new, name))?;
+            }
+            fate = self.write_file(name, path, root.as_deref(), (old, new), interactive)?;
+        } else if let (Some(new), Input::Stdin) = (&report.output, input) {
+            self.out.stdout(new)?;
+        }
+        if self.text {
+            let shown = if fate.applied {
+                report::remaining_text(name, report)
+            } else {
+                String::new()
+            };
+            self.out.stderr(&shown);
+        }
+        let left = if fate.applied {
+            report.workloads.iter().any(|w| !w.after().is_empty())
+        } else {
+            report.workloads.iter().any(|w| !w.before.is_empty())
+        };
+        if self.strict && left {
+            self.status = self.status.max(ExitStatus::Findings);
+        }
+        Ok(fate)
+    }
+
+    /// Ask first under `--interactive` (unless the user said "all"), then write `new` over
+    /// `old` in place.
+    fn write_file(
+        &mut self,
+        name: &str,
+        path: &Path,
+        root: Option<&Path>,
+        (old, new): (&str, &str),
+        interactive: bool,
+    ) -> io::Result<Fate> {
+        let answer = if interactive && !self.apply_all {
+            ask(name)?
+        } else {
+            Answer::Yes
+        };
+        self.apply_all |= matches!(answer, Answer::All);
+        let mut written = false;
+        if matches!(answer, Answer::Yes | Answer::All) {
+            match write::atomic_write(path, root, old.as_bytes(), new) {
+                Ok(()) => written = true,
+                Err(e) => {
+                    self.out.stderr(&format!("{name}: not written: {e}\n"));
+                    self.status = self.status.max(ExitStatus::Error);
+                    self.totals.errors += 1;
+                }
+            }
+        }
+        Ok(Fate {
+            written,
+            applied: written,
+            go_on: !matches!(answer, Answer::Quit),
+        })
     }
 
     /// A file that could not be read or processed: said at once in text mode, kept for the

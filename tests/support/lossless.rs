@@ -8,8 +8,7 @@
 // Shared by several test crates, each of which uses only a part.
 #![allow(dead_code)]
 
-use serde::Deserialize;
-use serde_yaml_ng::Value;
+pub use super::invariants::{documents, key_name};
 
 /// The checks a safe fix can make pass.
 pub const SAFE_CHECKS: [&str; 4] = [
@@ -55,20 +54,6 @@ pub fn show(line: &str) -> String {
         s.push('…');
     }
     format!("{s:?}")
-}
-
-/// Every document as serde_yaml_ng reads it. A BOM is no data, and libyaml stumbles over
-/// one before `---` ("mapping values are not allowed"), so it is taken off first.
-pub fn documents(text: &str) -> Result<Vec<Value>, String> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    serde_yaml_ng::Deserializer::from_str(text)
-        .map(|doc| Value::deserialize(doc).map_err(|e| e.to_string()))
-        .collect()
-}
-
-/// A mapping key as a path segment; a key that is not a string shows as what it is.
-pub fn key_name(k: &Value) -> String {
-    k.as_str().map_or_else(|| format!("{k:?}"), str::to_owned)
 }
 
 /// Every original line is found, in order, in the output, unchanged or changed in one of the
