@@ -7,6 +7,7 @@
 //! [`run::ExitStatus`]), and writes completions and the man page ([`shell`]). The library
 //! (`pss_fix`) never prints.
 
+mod patch;
 pub mod run;
 pub mod shell;
 mod walk;
@@ -29,6 +30,7 @@ Examples:
   pss-fix check --format sarif k8s/ > pss-fix.sarif   for code scanning (json, markdown too)
   pss-fix check --config ci/.pss-fix.yaml k8s/        project levels, exemptions, custom kinds
   helm template web ./chart | pss-fix fix -   fix a rendered stream, stdin to stdout
+  pss-fix patch base/ >> kustomization.yaml   the fixes as kustomize patches (--target flux too)
   helm install web ./chart --post-renderer pss-fix --post-renderer-args post-render   (Helm 3)
   helm plugin install ./helm-plugin/pss-fix && helm install web ./chart --post-renderer pss-fix   (Helm 4)
   kustomize build --enable-alpha-plugins --enable-exec .   with a transformer that runs `pss-fix krm`
@@ -53,6 +55,10 @@ pub enum Command {
     PostRender(PostRenderArgs),
     /// KRM function (kustomize, kpt): a ResourceList on stdin, the fixed ResourceList on stdout.
     Krm(PostRenderArgs),
+    /// Print the fixes as kustomize patches (JSON 6902): a `patches:` list for kustomization.yaml,
+    /// or a Flux HelmRelease post-renderer. Exit 1 when violations remain or an object cannot
+    /// be patched.
+    Patch(PatchArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -80,6 +86,22 @@ pub struct FixArgs {
     /// Exit 1 when violations remain that could not be fixed.
     #[arg(long)]
     pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PatchArgs {
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// Where the patches go: a kustomization's `patches:` list, or a Flux HelmRelease's
+    /// `spec.postRenderers`.
+    #[arg(long, value_enum, default_value_t = PatchTarget::Kustomize)]
+    pub target: PatchTarget,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PatchTarget {
+    Kustomize,
+    Flux,
 }
 
 #[derive(Debug, Args)]
