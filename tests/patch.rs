@@ -349,6 +349,44 @@ fn fixture_patches_applied_by_kustomize_equal_fix() {
     }
 }
 
+/// Every formatting and dialect fixture (flow style, JSON, CRLF, nulls, aliases and merge
+/// keys, …): where kustomize reads the input and every object can be patched, the patches
+/// give what `fix` gives.
+#[test]
+fn format_and_dialect_fixtures_through_kustomize() {
+    let Some(k) = kubectl() else { return };
+    let mut compared = 0;
+    for dir in ["fixtures/format", "fixtures/dialect"] {
+        for file in pss_fix_testkit::manifests_under(&root().join(dir)) {
+            let label = file.display().to_string();
+            let input = fs::read_to_string(&file).unwrap();
+            let out = pss_fix(&["patch", file.to_str().unwrap()], root(), None);
+            let fix = pss_fix(&["fix", "-"], root(), Some(&input));
+            if fix.status.code() == Some(2) {
+                // `fix` refuses it too: then so does `patch`.
+                assert_eq!(out.status.code(), Some(2), "{label}");
+                continue;
+            }
+            assert_ne!(out.status.code(), Some(2), "{label}: {}", text(&out.stderr));
+            let err = text(&out.stderr);
+            if err.contains("a kustomize patch cannot select")
+                || err.contains("selects objects by name")
+            {
+                continue;
+            }
+            let plain = kustomization(&input, "input.yaml", "");
+            if kustomize(&k, plain.path()).is_err() {
+                continue;
+            }
+            let patches = text(&out.stdout);
+            assert_kustomize_matches(&k, &label, &input, &patches, &text(&fix.stdout), false);
+            compared += 1;
+        }
+    }
+    eprintln!("format and dialect fixtures: {compared} compared through kubectl kustomize");
+    assert!(compared >= 15, "only {compared} fixtures compared");
+}
+
 #[test]
 fn directories_and_stdin_as_fix_reads_them() {
     // A directory is walked: one patch per changed object, in path order.
