@@ -5,7 +5,8 @@
 //! failed, what was fixed, the fixed text), under [`Options`] (the [`Policy`], which fixes are
 //! [`Allow`]ed, a project [`Config`]). [`report`] renders reports as text, JSON, SARIF and
 //! Markdown, [`yaml`] is the span-keeping reader of Kubernetes' YAML dialect, and
-//! [`policy::check`] the 19 official checks. Everything else is the crate's own.
+//! [`policy::check`] the 19 official checks, and [`patch`] turns a fixed file into kustomize
+//! and Flux patches (JSON 6902). Everything else is the crate's own.
 //!
 //! The pipeline, stage by stage (see ARCHITECTURE.md):
 //! - [`yaml`] reads: bytes to text, text to span trees (go-yaml's dialect, aliases resolved
@@ -21,6 +22,7 @@
 mod edit;
 mod engine;
 mod error;
+pub mod patch;
 mod path;
 pub mod policy;
 pub mod report;

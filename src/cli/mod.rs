@@ -8,6 +8,7 @@
 //! (`pss_fix`) never prints.
 
 mod helm;
+mod patch;
 pub mod run;
 pub mod shell;
 mod values;
@@ -31,6 +32,7 @@ Examples:
   pss-fix check --format sarif k8s/ > pss-fix.sarif   for code scanning (json, markdown too)
   pss-fix check --config ci/.pss-fix.yaml k8s/        project levels, exemptions, custom kinds
   helm template web ./chart | pss-fix fix -   fix a rendered stream, stdin to stdout
+  pss-fix patch base/ >> kustomization.yaml   the fixes as kustomize patches (--target flux too)
   helm install web ./chart --post-renderer pss-fix --post-renderer-args post-render   (Helm 3)
   helm plugin install ./helm-plugin/pss-fix && helm install web ./chart --post-renderer pss-fix   (Helm 4)
   kustomize build --enable-alpha-plugins --enable-exec .   with a transformer that runs `pss-fix krm`
@@ -58,6 +60,10 @@ pub enum Command {
     /// Print the Helm values overlay that makes CHART render its workloads fixed, verified
     /// by a real `helm template`; exit 1 when some fix no value reaches.
     Values(ValuesArgs),
+    /// Print the fixes as kustomize patches (JSON 6902): a `patches:` list for kustomization.yaml,
+    /// or a Flux HelmRelease post-renderer. Exit 1 when violations remain or an object cannot
+    /// be patched.
+    Patch(PatchArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -108,6 +114,22 @@ pub struct FixArgs {
     /// Exit 1 when violations remain that could not be fixed.
     #[arg(long)]
     pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PatchArgs {
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// Where the patches go: a kustomization's `patches:` list, or a Flux HelmRelease's
+    /// `spec.postRenderers`.
+    #[arg(long, value_enum, default_value_t = PatchTarget::Kustomize)]
+    pub target: PatchTarget,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PatchTarget {
+    Kustomize,
+    Flux,
 }
 
 #[derive(Debug, Args)]

@@ -120,6 +120,7 @@ pub fn run(cli: Cli) -> io::Result<ExitStatus> {
             io::stdout().lock().write_all(&out)?;
             Ok(ExitStatus::Clean)
         }
+        Command::Patch(p) => crate::cli::patch::run(&p),
         Command::Man => {
             let mut out = Vec::new();
             crate::cli::shell::man_page(&mut out)?;
@@ -146,8 +147,8 @@ pub fn run(cli: Cli) -> io::Result<ExitStatus> {
 /// What a run decided before reading any input: the options, and how each file's level is
 /// chosen (`--level` > the configuration's path globs > its default > `restricted:latest`;
 /// `--policy-version` then sets the version).
-struct Setup {
-    opts: Options,
+pub(super) struct Setup {
+    pub(super) opts: Options,
     args: PolicyArgs,
 }
 
@@ -207,7 +208,7 @@ impl Setup {
     }
 
     /// Options for one file.
-    fn options_for(&self, file: Option<&Path>) -> Options {
+    pub(super) fn options_for(&self, file: Option<&Path>) -> Options {
         Options {
             policy: self.policy_for(file),
             ..self.opts.clone()
@@ -215,7 +216,7 @@ impl Setup {
     }
 
     /// Learn the levels of the Namespace objects in these texts.
-    fn learn_namespaces<'t>(&mut self, texts: impl Iterator<Item = &'t str>) {
+    pub(super) fn learn_namespaces<'t>(&mut self, texts: impl Iterator<Item = &'t str>) {
         let mut namespaces = HashMap::new();
         for text in texts {
             pss_fix::scan_namespaces(text, &mut namespaces);
@@ -231,7 +232,7 @@ impl Setup {
     }
 }
 
-fn setup(common: &Common, first_path: Option<&Path>) -> Option<Setup> {
+pub(super) fn setup(common: &Common, first_path: Option<&Path>) -> Option<Setup> {
     match Setup::new(common, first_path) {
         Ok(s) => Some(s),
         Err(e) => {
@@ -645,7 +646,7 @@ fn too_large(name: &str) -> Error {
     )
 }
 
-fn read(input: &Input) -> Result<(String, Vec<u8>), Error> {
+pub(super) fn read(input: &Input) -> Result<(String, Vec<u8>), Error> {
     let size_hint;
     let (name, reader): (String, Box<dyn Read>) = match input {
         Input::Stdin => {
@@ -746,7 +747,7 @@ fn parallel_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(usize, T) -> R + Syn
 }
 
 /// The input's text and what the engine made of it.
-fn decode_and_process(
+pub(super) fn decode_and_process(
     name: &str,
     bytes: Vec<u8>,
     opts: &Options,

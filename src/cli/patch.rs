@@ -1,0 +1,115 @@
+//! `pss-fix patch`: the fixes `fix` would make, printed as kustomize patches (JSON 6902) or a
+//! Flux post-renderer instead of written into the files, for manifests that are not the
+//! user's to edit. Inputs are read and judged as `fix` reads them (same walk, same options,
+//! Namespace levels learnt across all inputs); the patches come from
+//! [`pss_fix::patch::patches`]. Stdout holds only the patches; every message goes to stderr.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+
+use crate::cli::run::{self, ExitStatus};
+use crate::cli::walk::{self, Input};
+use crate::cli::{PatchArgs, PatchTarget};
+use pss_fix::patch::{self, Output};
+use pss_fix::report::{self, Format, Outcome, Run};
+
+fn say(s: &str) {
+    if !s.is_empty() {
+        let _ = io::stderr()
+            .lock()
+            .write_all(report::sanitize(s).as_bytes());
+    }
+}
+
+pub fn run(args: &PatchArgs) -> io::Result<ExitStatus> {
+    let inputs = &args.inputs;
+    let Some(mut setup) = run::setup(&inputs.common, inputs.paths.first().map(PathBuf::as_path))
+    else {
+        return Ok(ExitStatus::Error);
+    };
+    if inputs.paths.is_empty() && io::stdin().is_terminal() {
+        say("pss-fix: no input: give files or directories, or pipe a stream and use `-`\n");
+        return Ok(ExitStatus::Error);
+    }
+    let paths = if inputs.paths.is_empty() {
+        vec!["-".into()]
+    } else {
+        inputs.paths.clone()
+    };
+    let (found, walk_errors) = walk::inputs(&paths);
+    let mut status = ExitStatus::Clean;
+    for (p, e) in walk_errors {
+        say(&format!("{}: {e}\n", p.display()));
+        status = ExitStatus::Error;
+    }
+    let loaded: Vec<_> = found.iter().map(run::read).collect();
+    setup.learn_namespaces(
+        loaded
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .filter_map(|(_, bytes)| std::str::from_utf8(bytes).ok()),
+    );
+    let text_format = inputs.common.format == Format::Text;
+    let mut all = Vec::new();
+    let mut outcomes = Vec::new();
+    for (input, loaded) in found.iter().zip(loaded) {
+        let opts = setup.options_for(match input {
+            Input::File { path, .. } => Some(path.as_path()),
+            Input::Stdin => None,
+        });
+        let done = loaded.and_then(|(name, bytes)| {
+            let (text, report) = run::decode_and_process(&name, bytes, &opts)?;
+            let (found, refused) = patch::patches(&name, &text, &report)?;
+            Ok((name, report, found, refused))
+        });
+        let (name, report, found, refused) = match done {
+            Ok(d) => d,
+            Err(e) => {
+                if text_format {
+                    say(&format!("{e}\n"));
+                }
+                status = ExitStatus::Error;
+                outcomes.push(Outcome {
+                    path: e.file.clone(),
+                    result: Err(e),
+                    written: false,
+                });
+                continue;
+            }
+        };
+        for r in &refused {
+            say(&format!("{r}\n"));
+        }
+        let left = report.workloads.iter().any(|w| !w.after().is_empty());
+        if left || !refused.is_empty() {
+            status = status.max(ExitStatus::Findings);
+        }
+        if text_format {
+            say(&report::remaining_text(&name, &report));
+        }
+        all.extend(found);
+        outcomes.push(Outcome {
+            path: name,
+            result: Ok(report),
+            written: false,
+        });
+    }
+    let output = match args.target {
+        PatchTarget::Kustomize => Output::Kustomize,
+        PatchTarget::Flux => Output::Flux,
+    };
+    let mut stdout = io::stdout().lock();
+    stdout.write_all(patch::render(&all, output).as_bytes())?;
+    stdout.flush()?;
+    if !text_format {
+        say(&report::render(
+            inputs.common.format,
+            &Run {
+                command: report::Command::Fix,
+                policy: setup.opts.policy,
+                files: &outcomes,
+            },
+        ));
+    }
+    Ok(status)
+}
