@@ -24,6 +24,7 @@ mod error;
 mod path;
 pub mod policy;
 pub mod report;
+pub mod values;
 pub mod yaml;
 
 pub use edit::Applicability;
