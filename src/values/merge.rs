@@ -77,6 +77,7 @@ struct Plan {
     set: Vec<(Path, Value)>,
     /// Comments to write above new keys: the key's path and the line's text.
     comments: Vec<(Path, String)>,
+    /// Keys left as the file has them (paths from the document root, as in the message).
     kept: Vec<Kept>,
 }
 
@@ -123,12 +124,20 @@ pub fn merge(
         .chain(&plan.set)
         .map(|(p, _)| relative(p))
         .collect();
+    let kept = plan
+        .kept
+        .iter()
+        .map(|k| Kept {
+            path: relative(&k.path),
+            ..k.clone()
+        })
+        .collect();
     let mut merged = Merged {
         output: None,
         document: target.index,
         root: root.clone(),
         added,
-        kept: plan.kept.clone(),
+        kept,
         uncommented: Vec::new(),
     };
     if plan.add.is_empty() && plan.set.is_empty() {
@@ -812,6 +821,16 @@ mod tests {
     }
 
     #[test]
+    fn json_stays_json_without_comments() {
+        let m = run("{\"replicaCount\": 1}\n", &overlay());
+        assert_eq!(
+            m.output.as_deref(),
+            Some("{\"replicaCount\": 1, \"podSecurityContext\": {\"runAsNonRoot\": true}, \"securityContext\": {\"seccompProfile\": {\"type\": \"RuntimeDefault\"}}}\n")
+        );
+        assert_eq!(m.uncommented.len(), 2);
+    }
+
+    #[test]
     fn a_helm_release_gets_spec_values() {
         let hr = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\nspec:\n  interval: 5m\n";
         let m = run(hr, &overlay());
@@ -820,6 +839,15 @@ mod tests {
             m.output.as_deref().unwrap().strip_prefix(hr),
             Some("  values:\n    podSecurityContext:\n      # Deployment/web: runAsNonRoot\n      runAsNonRoot: true\n    securityContext:\n      seccompProfile:\n        # Deployment/web: seccompProfile\n        type: RuntimeDefault\n")
         );
+        let with = format!("{hr}  values:\n    podSecurityContext:\n      fsGroup: 2000\n      runAsNonRoot: false\n");
+        let m = run(&with, &overlay());
+        assert_eq!(
+            m.kept[0].path.to_string(),
+            "podSecurityContext.runAsNonRoot"
+        );
+        assert!(m.kept[0]
+            .message
+            .starts_with("spec.values.podSecurityContext.runAsNonRoot is false"));
         let with = format!("{hr}  values:\n    podSecurityContext:\n      fsGroup: 2000\n");
         let m = run(&with, &overlay());
         assert!(m.output.unwrap().contains(
