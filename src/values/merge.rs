@@ -938,4 +938,25 @@ mod tests {
             .to_string();
         assert!(e.starts_with("v.yaml:1:22: podSecurityContext.runAsNonRoot is supplied by an alias or a merge key"), "{e}");
     }
+
+    #[test]
+    fn verification_refuses_what_is_not_the_input_plus_the_keys() {
+        let text = "a: 1\n---\nb: 1\n";
+        let docs: Vec<Document<'_>> = Documents::new(text).map(Result::unwrap).collect();
+        let added = [(Path::root().key("c"), Value::Int(2))];
+        assert_eq!(verify(&docs, "a: 1\nc: 2\n---\nb: 1\n", 0, &added), Ok(()));
+        for wrong in [
+            "a: 1\nc: 3\n---\nb: 1\n",
+            "a: 2\nc: 2\n---\nb: 1\n",
+            "a: 1\nc: 2\n---\nb: 2\n",
+            "a: 1\nc: 2\n",
+            "a: 1\nc: [2\n---\nb: 1\n",
+        ] {
+            let e = verify(&docs, wrong, 0, &added).unwrap_err();
+            assert!(
+                e.starts_with("internal: ") && e.ends_with("; nothing written"),
+                "{e}"
+            );
+        }
+    }
 }
