@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use crate::edit::value::Value;
 use crate::error::Located;
-use crate::path::Path;
+use crate::path::{Path, Seg};
 use crate::yaml::{Kind, Node};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -121,13 +121,12 @@ impl<'t, 'a> Planner<'t, 'a> {
     }
 
     /// Make `keys` (below the mapping at `base`) satisfy `want`, adding only what is absent.
-    /// Returns whether anything had to be planned.
-    pub fn ensure(
-        &mut self,
-        base: &Path,
-        keys: &[&'static str],
-        want: Want,
-    ) -> Result<bool, Refusal> {
+    /// Returns whether anything had to be planned. Keys are the checks' fixed names or, for a
+    /// values overlay, owned strings.
+    pub fn ensure<K>(&mut self, base: &Path, keys: &[K], want: Want) -> Result<bool, Refusal>
+    where
+        K: AsRef<str> + Clone + Into<Cow<'static, str>>,
+    {
         let mut node = self
             .root
             .at(base.segs())
@@ -136,6 +135,8 @@ impl<'t, 'a> Planner<'t, 'a> {
         let mut data = self.data.at(base.segs());
         for (i, key) in keys.iter().enumerate() {
             let last = i + 1 == keys.len();
+            let seg = || Seg::Key(key.clone().into());
+            let key = key.as_ref();
             if node.is_null() {
                 let value = build(&keys[i..], want);
                 return self.fill_null(node, path, value);
@@ -144,7 +145,7 @@ impl<'t, 'a> Planner<'t, 'a> {
             data = data.and_then(|d| d.get(key));
             match map.entries.iter().find(|(k, _)| k.as_str() == Some(key)) {
                 Some((_, v)) => {
-                    path = path.key(key);
+                    path = path.join(seg());
                     if last {
                         return self.settle(v, path, want);
                     }
@@ -165,13 +166,13 @@ impl<'t, 'a> Planner<'t, 'a> {
                         merge,
                         format!(
                             "{} comes from this merge key (<<): the fix would have to be written inside the merged mapping, which every mapping merging it shares; refusing to edit it",
-                            path.key(key)
+                            path.join(seg())
                         ),
                     ));
                 }
                 None => {
                     let value = build(&keys[i + 1..], want);
-                    return self.push(path, Op::AddEntries(vec![(Cow::Borrowed(*key), value)]));
+                    return self.push(path, Op::AddEntries(vec![(keys[i].clone().into(), value)]));
                 }
             }
         }
@@ -337,12 +338,14 @@ fn editable_map<'t, 'a>(
     }
 }
 
-fn build(keys: &[&'static str], want: Want) -> Value {
+fn build<K: Clone + Into<Cow<'static, str>>>(keys: &[K], want: Want) -> Value {
     let leaf = match want {
         Want::Present(v) => v,
         Want::Contains(item) => Value::Seq(vec![item]),
     };
-    keys.iter().rev().fold(leaf, |v, k| Value::entry(k, v))
+    keys.iter()
+        .rev()
+        .fold(leaf, |v, k| Value::Map(vec![(k.clone().into(), v)]))
 }
 
 fn merge_op(into: &mut Op, op: Op) {

@@ -546,7 +546,7 @@ impl Renderer<'_> {
     }
 }
 
-fn plain_safe(s: &str) -> bool {
+pub(crate) fn plain_safe(s: &str) -> bool {
     let scalar = Scalar {
         value: s.into(),
         style: ScalarStyle::Plain,
