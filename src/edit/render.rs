@@ -7,10 +7,12 @@
 //! are indented deeper than its keys (they belong to its last value) and before comments at
 //! its own indentation or shallower (they belong to what follows).
 
+use std::borrow::Cow;
+
 use crate::edit::plan::{Change, Op, Refusal};
 use crate::edit::value::Value;
 use crate::edit::Edit;
-use crate::path::Seg;
+use crate::path::{Path, Seg};
 use crate::yaml::scalar::{resolve, Resolved};
 use crate::yaml::source::{column, line_end, line_start, next_line};
 use crate::yaml::style::{dash_of, DocStyle};
@@ -60,132 +62,32 @@ pub fn edits(
     style: &DocStyle,
     change: &Change,
 ) -> Result<Vec<Edit>, Refusal> {
-    let t = locate(root, change.path.segs()).ok_or_else(|| Refusal {
+    let path = &change.path;
+    let t = locate(root, path.segs()).ok_or_else(|| Refusal {
         at: root.start,
-        message: format!("internal: no node at {}", change.path),
+        message: format!("internal: no node at {path}"),
     })?;
     // New lines copy their nearest neighbours: the mapping being edited, then its parent.
     let near: Vec<&Node<'_>> = [Some(t.node), t.parent].into_iter().flatten().collect();
     let local = style.near(text, &near);
-    let style = &local;
     let r = Renderer {
         text,
-        style,
-        depth: change.path.segs().len(),
+        style: &local,
+        depth: path.segs().len(),
     };
-    let flow = t.in_flow || t.node.is_flow() || style.json;
     match &change.op {
-        Op::AddEntries(entries) => match &t.node.kind {
-            Kind::Map(m) if !m.flow && m.entries.is_empty() => Err(Refusal {
-                at: t.node.start,
-                message: format!(
-                    "{} is an empty mapping pss-fix cannot place keys in",
-                    change.path
-                ),
-            }),
-            Kind::Map(m) if !m.flow => Ok(vec![r.append_block(
-                t.node,
-                m.entries[0].0.start,
-                |col, out| r.block_entries(entries, col, out),
-            )]),
-            Kind::Map(m) if m.entries.is_empty() => {
-                let value = Value::Map(entries.clone());
-                if t.in_flow || style.json || t.key.is_none() || r.has_comment(t.node) {
-                    Ok(vec![r.replace_flow(t.node, &value)])
-                } else {
-                    r.fill_block(&t, &value)
-                }
-            }
-            Kind::Map(m) => {
-                let (last_key, last_value) = m.entries.last().expect("non-empty");
-                let parts: Vec<String> = entries
-                    .iter()
-                    .map(|(k, v)| format!("{}: {}", r.key(k), r.flow(v)))
-                    .collect();
-                Ok(r.append_flow(t.node, last_key.start, last_value.end, &parts))
-            }
-            _ => Err(Refusal {
-                at: t.node.start,
-                message: format!("{} is not a mapping; cannot add keys to it", change.path),
-            }),
-        },
-        Op::AppendItems(items) => match &t.node.kind {
-            Kind::Seq(s) if !s.flow => {
-                let last = s.items.last().ok_or_else(|| Refusal {
-                    at: t.node.start,
-                    message: format!("{} is an empty list pss-fix cannot add to", change.path),
-                })?;
-                let dash = dash_of(text, last.start).ok_or_else(|| Refusal {
-                    at: last.start,
-                    message: format!("cannot find the dash of the last item of {}", change.path),
-                })?;
-                Ok(vec![r.append_block(t.node, dash, |col, out| {
-                    r.block_items(items, col, out)
-                })])
-            }
-            Kind::Seq(s) if s.items.is_empty() => {
-                Ok(vec![r.replace_flow(t.node, &Value::Seq(items.clone()))])
-            }
-            Kind::Seq(s) => {
-                let last = s.items.last().expect("non-empty");
-                let parts: Vec<String> = items.iter().map(|v| r.flow(v)).collect();
-                Ok(r.append_flow(t.node, last.start, last.end, &parts))
-            }
-            _ => Err(Refusal {
-                at: t.node.start,
-                message: format!("{} is not a list; cannot add to it", change.path),
-            }),
-        },
+        Op::AddEntries(entries) => r.add_entries(&t, path, entries),
+        Op::AppendItems(items) => r.append_items(&t, path, items),
         Op::FillNull(value) => {
-            if flow || t.key.is_none() {
+            if t.in_flow || t.node.is_flow() || r.style.json || t.key.is_none() {
                 Ok(vec![r.replace_flow(t.node, value)])
             } else {
                 r.fill_block(&t, value)
             }
         }
         Op::SetScalar(value) => Ok(vec![r.set_scalar(t.node, value)]),
-        Op::RemoveKeys(keys) => {
-            let Kind::Map(m) = &t.node.kind else {
-                return Err(Refusal {
-                    at: t.node.start,
-                    message: format!("{} is not a mapping", change.path),
-                });
-            };
-            let removed: Vec<bool> = m
-                .entries
-                .iter()
-                .map(|(k, _)| k.as_str().is_some_and(|k| keys.iter().any(|r| r == k)))
-                .collect();
-            let spans: Vec<(usize, usize)> =
-                m.entries.iter().map(|(k, v)| (k.start, v.end)).collect();
-            r.remove(&t, m.flow, &spans, &removed, "{}")
-        }
-        Op::RemoveItems(values) => {
-            let Kind::Seq(s) = &t.node.kind else {
-                return Err(Refusal {
-                    at: t.node.start,
-                    message: format!("{} is not a list", change.path),
-                });
-            };
-            let removed: Vec<bool> = s
-                .items
-                .iter()
-                .map(|i| i.as_str().is_some_and(|v| values.iter().any(|r| r == v)))
-                .collect();
-            let mut spans = Vec::with_capacity(s.items.len());
-            for item in &s.items {
-                let start = if s.flow {
-                    item.start
-                } else {
-                    dash_of(text, item.start).ok_or_else(|| Refusal {
-                        at: item.start,
-                        message: format!("cannot find the dash of an item of {}", change.path),
-                    })?
-                };
-                spans.push((start, item.end));
-            }
-            r.remove(&t, s.flow, &spans, &removed, "[]")
-        }
+        Op::RemoveKeys(keys) => r.remove_keys(&t, path, keys),
+        Op::RemoveItems(values) => r.remove_items(&t, path, values),
     }
 }
 
@@ -196,6 +98,133 @@ struct Renderer<'s> {
 }
 
 impl Renderer<'_> {
+    fn add_entries(
+        &self,
+        t: &Target<'_, '_>,
+        path: &Path,
+        entries: &[(Cow<'static, str>, Value)],
+    ) -> Result<Vec<Edit>, Refusal> {
+        match &t.node.kind {
+            Kind::Map(m) if !m.flow && m.entries.is_empty() => Err(Refusal {
+                at: t.node.start,
+                message: format!("{path} is an empty mapping pss-fix cannot place keys in"),
+            }),
+            Kind::Map(m) if !m.flow => Ok(vec![self.append_block(
+                t.node,
+                m.entries[0].0.start,
+                |col, out| self.block_entries(entries, col, out),
+            )]),
+            Kind::Map(m) if m.entries.is_empty() => {
+                let value = Value::Map(entries.to_vec());
+                if t.in_flow || self.style.json || t.key.is_none() || self.has_comment(t.node) {
+                    Ok(vec![self.replace_flow(t.node, &value)])
+                } else {
+                    self.fill_block(t, &value)
+                }
+            }
+            Kind::Map(m) => {
+                let (last_key, last_value) = m.entries.last().expect("non-empty");
+                let parts: Vec<String> = entries
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", self.key(k), self.flow(v)))
+                    .collect();
+                Ok(self.append_flow(t.node, last_key.start, last_value.end, &parts))
+            }
+            _ => Err(Refusal {
+                at: t.node.start,
+                message: format!("{path} is not a mapping; cannot add keys to it"),
+            }),
+        }
+    }
+
+    fn append_items(
+        &self,
+        t: &Target<'_, '_>,
+        path: &Path,
+        items: &[Value],
+    ) -> Result<Vec<Edit>, Refusal> {
+        match &t.node.kind {
+            Kind::Seq(s) if !s.flow => {
+                let last = s.items.last().ok_or_else(|| Refusal {
+                    at: t.node.start,
+                    message: format!("{path} is an empty list pss-fix cannot add to"),
+                })?;
+                let dash = dash_of(self.text, last.start).ok_or_else(|| Refusal {
+                    at: last.start,
+                    message: format!("cannot find the dash of the last item of {path}"),
+                })?;
+                Ok(vec![self.append_block(t.node, dash, |col, out| {
+                    self.block_items(items, col, out)
+                })])
+            }
+            Kind::Seq(s) if s.items.is_empty() => {
+                Ok(vec![self.replace_flow(t.node, &Value::Seq(items.to_vec()))])
+            }
+            Kind::Seq(s) => {
+                let last = s.items.last().expect("non-empty");
+                let parts: Vec<String> = items.iter().map(|v| self.flow(v)).collect();
+                Ok(self.append_flow(t.node, last.start, last.end, &parts))
+            }
+            _ => Err(Refusal {
+                at: t.node.start,
+                message: format!("{path} is not a list; cannot add to it"),
+            }),
+        }
+    }
+
+    fn remove_keys(
+        &self,
+        t: &Target<'_, '_>,
+        path: &Path,
+        keys: &[Cow<'static, str>],
+    ) -> Result<Vec<Edit>, Refusal> {
+        let Kind::Map(m) = &t.node.kind else {
+            return Err(Refusal {
+                at: t.node.start,
+                message: format!("{path} is not a mapping"),
+            });
+        };
+        let removed: Vec<bool> = m
+            .entries
+            .iter()
+            .map(|(k, _)| k.as_str().is_some_and(|k| keys.iter().any(|r| r == k)))
+            .collect();
+        let spans: Vec<(usize, usize)> = m.entries.iter().map(|(k, v)| (k.start, v.end)).collect();
+        self.remove(t, m.flow, &spans, &removed, "{}")
+    }
+
+    fn remove_items(
+        &self,
+        t: &Target<'_, '_>,
+        path: &Path,
+        values: &[String],
+    ) -> Result<Vec<Edit>, Refusal> {
+        let Kind::Seq(s) = &t.node.kind else {
+            return Err(Refusal {
+                at: t.node.start,
+                message: format!("{path} is not a list"),
+            });
+        };
+        let removed: Vec<bool> = s
+            .items
+            .iter()
+            .map(|i| i.as_str().is_some_and(|v| values.iter().any(|r| r == v)))
+            .collect();
+        let mut spans = Vec::with_capacity(s.items.len());
+        for item in &s.items {
+            let start = if s.flow {
+                item.start
+            } else {
+                dash_of(self.text, item.start).ok_or_else(|| Refusal {
+                    at: item.start,
+                    message: format!("cannot find the dash of an item of {path}"),
+                })?
+            };
+            spans.push((start, item.end));
+        }
+        self.remove(t, s.flow, &spans, &removed, "[]")
+    }
+
     fn eol(&self) -> &'static str {
         self.style.eol.as_str()
     }
@@ -442,12 +471,7 @@ impl Renderer<'_> {
         }
     }
 
-    fn block_entries(
-        &self,
-        entries: &[(std::borrow::Cow<'static, str>, Value)],
-        col: usize,
-        out: &mut String,
-    ) {
+    fn block_entries(&self, entries: &[(Cow<'static, str>, Value)], col: usize, out: &mut String) {
         for (k, v) in entries {
             out.push_str(&" ".repeat(col));
             self.block_entry_body(k, v, col, out);

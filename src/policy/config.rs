@@ -83,6 +83,118 @@ struct RawKind {
     pod_template: Vec<String>,
 }
 
+/// A syntax or shape error at its line and column; the message drops the position
+/// serde-saphyr appends, since [`Error`] prints it.
+fn syntax_error(name: &str, e: &serde_saphyr::Error) -> Error {
+    let pos = e.location().map(|l| Pos {
+        line: l.line() as usize,
+        col: l.column() as usize,
+    });
+    let mut message = e.without_snippet().to_string();
+    if let Some(p) = pos {
+        let suffix = format!(" at line {}, column {}", p.line, p.col);
+        if let Some(m) = message.strip_suffix(&suffix) {
+            message = m.to_owned();
+        }
+    }
+    Error::new(name, pos, message)
+}
+
+impl Raw {
+    /// The checked configuration, or the first section's message (in file order).
+    fn validate(self) -> Result<Config, String> {
+        let level = self.level.as_deref().map(str::parse).transpose()?;
+        let paths = self
+            .paths
+            .into_iter()
+            .map(RawPath::compile)
+            .collect::<Result<_, _>>()?;
+        let exempt_checks =
+            Checks::parse(Some(self.exempt.checks)).map_err(|e| format!("exempt.checks: {e}"))?;
+        let exempt_workloads = self
+            .exempt
+            .workloads
+            .into_iter()
+            .map(RawWorkload::rule)
+            .collect::<Result<_, _>>()?;
+        let exempt_images = self
+            .exempt
+            .images
+            .into_iter()
+            .map(RawImage::rule)
+            .collect::<Result<_, _>>()?;
+        let kinds = self
+            .kinds
+            .into_iter()
+            .map(RawKind::custom)
+            .collect::<Result<_, _>>()?;
+        Ok(Config {
+            file: None,
+            level,
+            run_as_user: self.run_as_user,
+            paths,
+            exempt_checks,
+            exempt_workloads,
+            exempt_images,
+            kinds,
+        })
+    }
+}
+
+impl RawPath {
+    fn compile(self) -> Result<(globset::GlobMatcher, Policy), String> {
+        let glob = globset::Glob::new(&self.glob)
+            .map_err(|e| format!("paths: bad glob {:?}: {e}", self.glob))?
+            .compile_matcher();
+        Ok((glob, self.level.parse().map_err(|e| format!("paths: {e}"))?))
+    }
+}
+
+impl RawWorkload {
+    fn rule(self) -> Result<WorkloadRule, String> {
+        Ok(WorkloadRule {
+            kind: self.kind,
+            namespace: self.namespace,
+            name: self.name,
+            checks: Checks::parse(self.checks).map_err(|e| format!("exempt.workloads: {e}"))?,
+        })
+    }
+}
+
+impl RawImage {
+    fn rule(self) -> Result<ImageRule, String> {
+        let image = globset::Glob::new(&self.image)
+            .map_err(|e| format!("exempt.images: bad pattern {:?}: {e}", self.image))?
+            .compile_matcher();
+        Ok(ImageRule {
+            image,
+            checks: Checks::parse(self.checks).map_err(|e| format!("exempt.images: {e}"))?,
+        })
+    }
+}
+
+impl RawKind {
+    fn custom(self) -> Result<CustomKind, String> {
+        if self.pod_template.is_empty() {
+            return Err(format!("kinds: {}: podTemplate is empty", self.kind));
+        }
+        let group = self
+            .api_version
+            .rsplit_once('/')
+            .map_or("", |(g, _)| g)
+            .to_owned();
+        Ok(CustomKind {
+            group,
+            kind: self.kind,
+            template: self
+                .pod_template
+                .into_iter()
+                .map(|s| Seg::Key(s.into()))
+                .collect(),
+        })
+    }
+}
+
 /// Which checks a rule covers: all, or these IDs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Checks {
@@ -182,102 +294,9 @@ impl Config {
 
     /// Parse and validate a configuration's text; `name` is for messages.
     pub fn parse(name: &str, text: &str) -> Result<Config, Error> {
-        let raw: Raw = serde_saphyr::from_str(text).map_err(|e| {
-            let loc = e.location();
-            let pos = loc.map(|l| Pos {
-                line: l.line() as usize,
-                col: l.column() as usize,
-            });
-            let mut message = e.without_snippet().to_string();
-            if let Some(p) = pos {
-                let suffix = format!(" at line {}, column {}", p.line, p.col);
-                if let Some(m) = message.strip_suffix(&suffix) {
-                    message = m.to_owned();
-                }
-            }
-            Error::new(name, pos, message)
-        })?;
-        let bad = |message: String| Error::new(name, None, message);
-        let level = raw
-            .level
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(bad)?;
-        let mut paths = Vec::new();
-        for p in raw.paths {
-            let glob = globset::Glob::new(&p.glob)
-                .map_err(|e| bad(format!("paths: bad glob {:?}: {e}", p.glob)))?
-                .compile_matcher();
-            paths.push((
-                glob,
-                p.level.parse().map_err(|e| bad(format!("paths: {e}")))?,
-            ));
-        }
-        let exempt_checks = Checks::parse(Some(raw.exempt.checks))
-            .map_err(|e| bad(format!("exempt.checks: {e}")))?;
-        let exempt_workloads = raw
-            .exempt
-            .workloads
-            .into_iter()
-            .map(|w| {
-                Ok(WorkloadRule {
-                    kind: w.kind,
-                    namespace: w.namespace,
-                    name: w.name,
-                    checks: Checks::parse(w.checks)
-                        .map_err(|e| bad(format!("exempt.workloads: {e}")))?,
-                })
-            })
-            .collect::<Result<_, Error>>()?;
-        let exempt_images = raw
-            .exempt
-            .images
-            .into_iter()
-            .map(|i| {
-                let image = globset::Glob::new(&i.image)
-                    .map_err(|e| bad(format!("exempt.images: bad pattern {:?}: {e}", i.image)))?
-                    .compile_matcher();
-                Ok(ImageRule {
-                    image,
-                    checks: Checks::parse(i.checks)
-                        .map_err(|e| bad(format!("exempt.images: {e}")))?,
-                })
-            })
-            .collect::<Result<_, Error>>()?;
-        let kinds = raw
-            .kinds
-            .into_iter()
-            .map(|k| {
-                if k.pod_template.is_empty() {
-                    return Err(bad(format!("kinds: {}: podTemplate is empty", k.kind)));
-                }
-                let group = k
-                    .api_version
-                    .rsplit_once('/')
-                    .map_or("", |(g, _)| g)
-                    .to_owned();
-                Ok(CustomKind {
-                    group,
-                    kind: k.kind,
-                    template: k
-                        .pod_template
-                        .into_iter()
-                        .map(|s| Seg::Key(s.into()))
-                        .collect(),
-                })
-            })
-            .collect::<Result<_, Error>>()?;
-        Ok(Config {
-            file: None,
-            level,
-            run_as_user: raw.run_as_user,
-            paths,
-            exempt_checks,
-            exempt_workloads,
-            exempt_images,
-            kinds,
-        })
+        let raw: Raw = serde_saphyr::from_str(text).map_err(|e| syntax_error(name, &e))?;
+        raw.validate()
+            .map_err(|message| Error::new(name, None, message))
     }
 
     /// The level for a file, by the first path glob that matches it (relative to the

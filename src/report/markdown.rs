@@ -18,51 +18,17 @@ use crate::policy::remedy::Action;
 
 /// Render the run as a Markdown pull-request body, ending with a newline.
 pub fn render(run: &Run<'_>) -> String {
-    let mut compliant = 0;
-    let mut fixed_rows = Vec::new();
-    let mut people = String::new();
-    let mut errors = String::new();
-    let mut passed = String::new();
+    let mut sections = Sections::default();
     for o in run.files {
-        let report = match &o.result {
-            Ok(r) => r,
-            Err(e) => {
-                let place = match e.pos {
-                    Some(p) => format!("{}:{}:{}", o.path, p.line, p.col),
-                    None => o.path.clone(),
-                };
-                let _ = writeln!(errors, "- {}: {}", code(&place), text(&e.message));
-                continue;
-            }
-        };
-        for p in &report.passed_through {
-            let place = format!("{}:{}:{}", o.path, p.line, p.col);
-            let _ = writeln!(
-                passed,
-                "- {}: {}: {}",
-                code(&place),
-                text(&super::passed_what(p)),
-                text(&p.message)
-            );
-        }
-        let applied = applied(run.command, o);
-        for w in &report.workloads {
-            if !w.added.is_empty() {
-                fixed_rows.push(fixed_row(o, w, applied));
-                if applied && !w.before.is_empty() && w.after().is_empty() {
-                    compliant += 1;
-                }
-            }
-            let left: Vec<Finding<'_>> = findings(Command::Fix, w)
-                .into_iter()
-                .filter(|f| !(f.fixed && applied))
-                .collect();
-            if !left.is_empty() {
-                people.push_str(&needs_a_person(o, w, &left));
-            }
-        }
+        sections.add(run.command, o);
     }
-
+    let Sections {
+        compliant,
+        fixed_rows,
+        people,
+        passed,
+        errors,
+    } = sections;
     let verb = if run.command == Command::Fix {
         "made"
     } else {
@@ -101,6 +67,59 @@ pub fn render(run: &Run<'_>) -> String {
         out.push_str(&errors);
     }
     out
+}
+
+/// The body's sections, gathered file by file in the run's order.
+#[derive(Default)]
+struct Sections {
+    /// Workloads the applied fixes take from failing to passing.
+    compliant: usize,
+    fixed_rows: Vec<String>,
+    people: String,
+    passed: String,
+    errors: String,
+}
+
+impl Sections {
+    fn add(&mut self, command: Command, o: &Outcome) {
+        let report = match &o.result {
+            Ok(r) => r,
+            Err(e) => {
+                let place = match e.pos {
+                    Some(p) => format!("{}:{}:{}", o.path, p.line, p.col),
+                    None => o.path.clone(),
+                };
+                let _ = writeln!(self.errors, "- {}: {}", code(&place), text(&e.message));
+                return;
+            }
+        };
+        for p in &report.passed_through {
+            let place = format!("{}:{}:{}", o.path, p.line, p.col);
+            let _ = writeln!(
+                self.passed,
+                "- {}: {}: {}",
+                code(&place),
+                text(&super::passed_what(p)),
+                text(&p.message)
+            );
+        }
+        let applied = applied(command, o);
+        for w in &report.workloads {
+            if !w.added.is_empty() {
+                self.fixed_rows.push(fixed_row(o, w, applied));
+                if applied && !w.before.is_empty() && w.after().is_empty() {
+                    self.compliant += 1;
+                }
+            }
+            let left: Vec<Finding<'_>> = findings(Command::Fix, w)
+                .into_iter()
+                .filter(|f| !(f.fixed && applied))
+                .collect();
+            if !left.is_empty() {
+                self.people.push_str(&needs_a_person(o, w, &left));
+            }
+        }
+    }
 }
 
 /// The fixes reached their destination: always for the plan of check/diff (what *would*

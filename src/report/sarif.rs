@@ -18,6 +18,7 @@ use serde_sarif::sarif::{
 
 use super::json::findings;
 use super::{Command, Run};
+use crate::engine::WorkloadReport;
 use crate::error::Pos;
 use crate::policy::check::{all_checks, Applicability, CheckInfo};
 
@@ -30,17 +31,15 @@ const SRCROOT: &str = "%SRCROOT%";
 /// Render the run as a pretty-printed SARIF 2.1.0 log, with a final newline.
 pub fn render(run: &Run<'_>) -> String {
     let mut results = Vec::new();
-    let mut notifications = Vec::new();
+    let mut errors = Vec::new();
     let mut warnings = Vec::new();
     for o in run.files {
         match &o.result {
-            Err(e) => notifications.push(
-                Notification::builder()
-                    .level(json!("error"))
-                    .message(Message::from(e.to_string().as_str()))
-                    .locations(vec![location(&o.path, e.pos)])
-                    .build(),
-            ),
+            Err(e) => errors.push(notification(
+                "error",
+                &e.to_string(),
+                location(&o.path, e.pos),
+            )),
             Ok(r) => {
                 for p in &r.passed_through {
                     let pos = Pos {
@@ -48,64 +47,18 @@ pub fn render(run: &Run<'_>) -> String {
                         col: p.col,
                     };
                     let message = super::passed_line(&o.path, p);
-                    warnings.push(
-                        Notification::builder()
-                            .level(json!("warning"))
-                            .message(Message::from(message.as_str()))
-                            .locations(vec![location(&o.path, Some(pos))])
-                            .build(),
-                    );
+                    warnings.push(notification(
+                        "warning",
+                        &message,
+                        location(&o.path, Some(pos)),
+                    ));
                 }
                 for w in &r.workloads {
-                    let pos = Some(Pos {
-                        line: w.line,
-                        col: w.col,
-                    });
-                    for f in findings(run.command, w) {
-                        // check reports what it found; diff and fix what is left.
-                        if run.command != Command::Check && f.fixed {
-                            continue;
-                        }
-                        let mut props = PropertyBag::builder().build();
-                        let extra = &mut props.additional_properties;
-                        extra.insert("fixApplicability".into(), json!(f.fix_applicability));
-                        extra.insert("fixed".into(), json!(f.fixed));
-                        if let Some(note) = &f.note {
-                            extra.insert("note".into(), json!(note));
-                        }
-                        extra.insert("namespace".into(), json!(w.namespace));
-                        let mut result = SarifResult::builder()
-                            .rule_id(f.check)
-                            .level(ResultLevel::Error)
-                            .message(Message::from(
-                                format!("{}: {}", w.label(), f.message).as_str(),
-                            ))
-                            .locations(vec![location(&o.path, pos)])
-                            .properties(props)
-                            .build();
-                        result.rule_index = all_checks()
-                            .iter()
-                            .position(|c| c.id == f.check)
-                            .map(|i| i as i64);
-                        results.push(result);
-                    }
+                    results.extend(workload_results(run.command, &o.path, w));
                 }
             }
         }
     }
-    let successful = notifications.is_empty();
-    let mut invocation = Invocation::builder()
-        .execution_successful(successful)
-        .build();
-    notifications.append(&mut warnings);
-    invocation.tool_execution_notifications = (!notifications.is_empty()).then_some(notifications);
-    let driver = ToolComponent::builder()
-        .name("pss-fix")
-        .version(env!("CARGO_PKG_VERSION"))
-        .semantic_version(env!("CARGO_PKG_VERSION"))
-        .information_uri(information_uri())
-        .rules(all_checks().iter().map(rule).collect::<Vec<_>>())
-        .build();
     let mut props = PropertyBag::builder().build();
     props
         .additional_properties
@@ -114,8 +67,8 @@ pub fn render(run: &Run<'_>) -> String {
         .additional_properties
         .insert("command".into(), json!(run.command));
     let sarif_run = SarifRun::builder()
-        .tool(Tool::from(driver))
-        .invocations(vec![invocation])
+        .tool(Tool::from(driver()))
+        .invocations(vec![invocation(errors, warnings)])
         .results(results)
         .column_kind(json!("unicodeCodePoints"))
         .properties(props)
@@ -128,6 +81,73 @@ pub fn render(run: &Run<'_>) -> String {
     let mut out = serde_json::to_string_pretty(&log).expect("the SARIF log serializes");
     out.push('\n');
     out
+}
+
+fn notification(level: &str, message: &str, at: Location) -> Notification {
+    Notification::builder()
+        .level(json!(level))
+        .message(Message::from(message))
+        .locations(vec![at])
+        .build()
+}
+
+/// One result per finding of the workload `w` in the file at `path`: for `check` what it
+/// found, for `diff` and `fix` what is left.
+fn workload_results(command: Command, path: &str, w: &WorkloadReport) -> Vec<SarifResult> {
+    let pos = Some(Pos {
+        line: w.line,
+        col: w.col,
+    });
+    let mut results = Vec::new();
+    for f in findings(command, w) {
+        if command != Command::Check && f.fixed {
+            continue;
+        }
+        let mut props = PropertyBag::builder().build();
+        let extra = &mut props.additional_properties;
+        extra.insert("fixApplicability".into(), json!(f.fix_applicability));
+        extra.insert("fixed".into(), json!(f.fixed));
+        if let Some(note) = &f.note {
+            extra.insert("note".into(), json!(note));
+        }
+        extra.insert("namespace".into(), json!(w.namespace));
+        let mut result = SarifResult::builder()
+            .rule_id(f.check)
+            .level(ResultLevel::Error)
+            .message(Message::from(
+                format!("{}: {}", w.label(), f.message).as_str(),
+            ))
+            .locations(vec![location(path, pos)])
+            .properties(props)
+            .build();
+        result.rule_index = all_checks()
+            .iter()
+            .position(|c| c.id == f.check)
+            .map(|i| i as i64);
+        results.push(result);
+    }
+    results
+}
+
+/// Files that could not be processed make the invocation unsuccessful; passed-through
+/// documents do not (they were not checked, but the run did what it promises).
+fn invocation(mut errors: Vec<Notification>, mut warnings: Vec<Notification>) -> Invocation {
+    let mut invocation = Invocation::builder()
+        .execution_successful(errors.is_empty())
+        .build();
+    errors.append(&mut warnings);
+    invocation.tool_execution_notifications = (!errors.is_empty()).then_some(errors);
+    invocation
+}
+
+fn driver() -> ToolComponent {
+    ToolComponent::builder()
+        .name("pss-fix")
+        .version(env!("CARGO_PKG_VERSION"))
+        .semantic_version(env!("CARGO_PKG_VERSION"))
+        .information_uri(information_uri())
+        .rules(all_checks().iter().map(rule).collect::<Vec<_>>())
+        .build()
 }
 
 /// The tool's home: the package's repository or homepage when Cargo.toml names one, else the

@@ -236,18 +236,7 @@ impl<'a> Documents<'a> {
     }
 
     fn next_document(&mut self) -> Result<Option<Document<'a>>, Located> {
-        let mut stack: Vec<Frame> = Vec::new();
-        // Children of the open collections, innermost last: one buffer for the whole
-        // document, so each finished collection costs one exact-size allocation.
-        let mut scratch: Vec<Node<'a>> = Vec::new();
-        let mut root: Option<Node<'a>> = None;
-        // Anchored nodes by anchor id, and whether any alias or merge key needs them.
-        let mut anchors: Vec<(usize, Node<'a>)> = Vec::new();
-        let mut refers = false;
-        let mut doc_start = None;
-        // End of the last token that can precede a scalar's own text (a key, an item, a flow
-        // opener): the header of a block scalar is searched from here.
-        let mut prev_end = 0usize;
+        let mut tree = Tree::new();
         loop {
             let Some(event) = self.parser.next_event() else {
                 return Ok(None);
@@ -255,140 +244,65 @@ impl<'a> Documents<'a> {
             let (event, span) = event.map_err(|e| self.scan_error(&e))?;
             let start = self.byte(span.start.index());
             let end = self.byte(span.end.index());
-            // A node's span starts at its own text, after an anchor or a tag.
-            let start = match event {
-                Event::Scalar(_, _, a, ref t) if a != 0 || t.is_some() => {
-                    past_properties(self.text, start)
-                }
-                Event::MappingStart(a, ref t) | Event::SequenceStart(a, ref t)
-                    if a != 0 || t.is_some() =>
-                {
-                    past_properties(self.text, start)
-                }
-                _ => start,
-            };
-            // The anchor id of the node this event completes, if it has one.
-            let mut anchor_id = 0;
+            let start = node_start(self.text, &event, start);
+            // The node this event completes, with its anchor id (0 for none).
             let done = match event {
                 Event::StreamStart | Event::Nothing => None,
                 Event::StreamEnd => return Ok(None),
                 Event::DocumentStart(_) => {
-                    if let Some(wanted) = self.wanted.as_ref().filter(|_| self.shift.is_none()) {
-                        let end = crate::yaml::source::next_document_marker(self.text, start);
-                        if !wanted(&self.text[start..end]) {
-                            return self.skim(self.index, start);
-                        }
+                    if !self.wants(start) {
+                        return self.skim(self.index, start);
                     }
-                    doc_start = Some(start);
-                    prev_end = end;
+                    tree.doc_start = Some(start);
+                    tree.prev_end = end;
                     None
                 }
                 Event::DocumentEnd => {
                     self.consumed = start;
-                    let root = root.take().unwrap_or_else(|| empty_node(prev_end));
-                    let start = doc_start.unwrap_or(root.start);
-                    let mut doc = Document::new(self.index, start, root);
-                    if refers {
-                        doc.anchors = Some(std::mem::take(&mut anchors));
-                    }
+                    let doc = tree.finish(self.index);
                     self.index += 1;
                     return Ok(Some(doc));
                 }
                 Event::Alias(id) => {
-                    refers = true;
-                    Some(Node {
+                    tree.refers = true;
+                    let node = Node {
                         start,
                         end,
                         anchored: false,
                         kind: Kind::Alias(id),
-                    })
+                    };
+                    Some((0, node))
                 }
                 Event::Scalar(value, style, anchor, tag) => {
-                    let end = match style {
-                        ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
-                            scalar::quoted_end(self.text, start)
-                        }
-                        ScalarStyle::Literal | ScalarStyle::Folded => {
-                            scalar::block_end(self.text, prev_end)
-                        }
-                        ScalarStyle::Plain => end,
-                    };
-                    let (start, end) = if style == ScalarStyle::Plain && value.is_empty() {
-                        let at = if self.text.as_bytes().get(start) == Some(&b':') {
-                            start + 1
-                        } else {
-                            start
-                        };
-                        (at, at)
-                    } else {
-                        (start, end)
-                    };
-                    let tag = tag.map(|t| tag_suffix(&t));
-                    anchor_id = anchor;
-                    refers |= value == "<<";
-                    Some(Node {
-                        start,
-                        end,
-                        anchored: anchor != 0,
-                        kind: Kind::Scalar(Scalar { value, style, tag }),
-                    })
+                    let node = tree.scalar(self.text, start..end, value, style, anchor, tag);
+                    Some((anchor, node))
                 }
                 Event::MappingStart(anchor, ref tag) | Event::SequenceStart(anchor, ref tag) => {
                     // A tagged collection is held like an anchored one: not edited.
                     let pinned = anchor != 0 || tag.is_some();
-                    if stack.len() >= MAX_DEPTH {
+                    if tree.stack.len() >= MAX_DEPTH {
                         return Err(self.too_deep(span.start.index()));
                     }
-                    // A tag or anchor gives a block collection a span too: only a bracket
-                    // makes it flow. (Past its properties a block collection may start after
-                    // the span saphyr gave them.)
-                    let span = self.text.get(start..end).unwrap_or("");
-                    let before_comment = span.split(" #").next().unwrap_or(span);
-                    let flow = before_comment.contains(['{', '[']);
-                    if flow {
-                        prev_end = end;
-                    }
                     let is_map = matches!(event, Event::MappingStart(..));
-                    stack.push(Frame {
-                        start,
-                        flow,
-                        anchor,
-                        anchored: pinned,
-                        is_map,
-                        first: scratch.len(),
-                    });
+                    tree.open(self.text, start..end, anchor, pinned, is_map);
                     None
                 }
-                Event::MappingEnd | Event::SequenceEnd => {
-                    let Some(frame) = stack.pop() else {
-                        return Err(Located::nowhere("unbalanced YAML events"));
-                    };
-                    // A flow collection ends just after its closing bracket: saphyr's span
-                    // runs on over trailing blanks and a comment, and after a trailing comma
-                    // it sits before the bracket.
-                    let close = if frame.flow {
-                        closing_bracket(self.text, start).map_or(end, |at| at + 1)
-                    } else {
-                        end
-                    };
-                    anchor_id = frame.anchor;
-                    match frame.finish(close, &mut scratch) {
-                        Ok(node) => Some(node),
-                        Err(at) => return Err(complex_key(self.text, at)),
-                    }
-                }
+                Event::MappingEnd | Event::SequenceEnd => Some(tree.close(self.text, start, end)?),
             };
-            if let Some(node) = done {
-                if anchor_id != 0 {
-                    anchors.push((anchor_id, node.clone()));
-                }
-                prev_end = node.end;
-                if stack.is_empty() {
-                    root = Some(node);
-                } else {
-                    scratch.push(node);
-                }
+            if let Some((anchor, node)) = done {
+                tree.add(anchor, node);
             }
+        }
+    }
+
+    /// Whether the document starting at `start` needs its tree (a rewrite's always does).
+    fn wants(&self, start: usize) -> bool {
+        match self.wanted.as_ref().filter(|_| self.shift.is_none()) {
+            Some(wanted) => {
+                let end = crate::yaml::source::next_document_marker(self.text, start);
+                wanted(&self.text[start..end])
+            }
+            None => true,
         }
     }
 }
@@ -461,6 +375,171 @@ impl<'a> Documents<'a> {
             self.done = false;
         }
         Ok(())
+    }
+}
+
+/// The document being built, carried from one parser event to the next.
+struct Tree<'a> {
+    /// The open collections, innermost last.
+    stack: Vec<Frame>,
+    /// Children of the open collections, innermost last: one buffer for the whole
+    /// document, so each finished collection costs one exact-size allocation.
+    scratch: Vec<Node<'a>>,
+    root: Option<Node<'a>>,
+    /// Anchored nodes by anchor id, and whether any alias or merge key needs them.
+    anchors: Vec<(usize, Node<'a>)>,
+    refers: bool,
+    doc_start: Option<usize>,
+    /// End of the last token that can precede a scalar's own text (a key, an item, a flow
+    /// opener): the header of a block scalar is searched from here.
+    prev_end: usize,
+}
+
+impl<'a> Tree<'a> {
+    fn new() -> Self {
+        Tree {
+            stack: Vec::new(),
+            scratch: Vec::new(),
+            root: None,
+            anchors: Vec::new(),
+            refers: false,
+            doc_start: None,
+            prev_end: 0,
+        }
+    }
+
+    /// A scalar spanning its own text: saphyr's span is wrong for quoted and block scalars,
+    /// and an empty plain one sits where its value would be (after a `:`).
+    #[inline]
+    fn scalar(
+        &mut self,
+        text: &str,
+        span: std::ops::Range<usize>,
+        value: Cow<'a, str>,
+        style: ScalarStyle,
+        anchor: usize,
+        tag: Option<Cow<'a, saphyr_parser::Tag>>,
+    ) -> Node<'a> {
+        let start = span.start;
+        let end = match style {
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                scalar::quoted_end(text, start)
+            }
+            ScalarStyle::Literal | ScalarStyle::Folded => scalar::block_end(text, self.prev_end),
+            ScalarStyle::Plain => span.end,
+        };
+        let (start, end) = if style == ScalarStyle::Plain && value.is_empty() {
+            let at = if text.as_bytes().get(start) == Some(&b':') {
+                start + 1
+            } else {
+                start
+            };
+            (at, at)
+        } else {
+            (start, end)
+        };
+        let tag = tag.map(|t| tag_suffix(&t));
+        self.refers |= value == "<<";
+        Node {
+            start,
+            end,
+            anchored: anchor != 0,
+            kind: Kind::Scalar(Scalar { value, style, tag }),
+        }
+    }
+
+    #[inline]
+    fn open(
+        &mut self,
+        text: &str,
+        span: std::ops::Range<usize>,
+        anchor: usize,
+        pinned: bool,
+        is_map: bool,
+    ) {
+        // A tag or anchor gives a block collection a span too: only a bracket makes it flow.
+        // (Past its properties a block collection may start after the span saphyr gave them.)
+        let own = text.get(span.clone()).unwrap_or("");
+        let before_comment = own.split(" #").next().unwrap_or(own);
+        let flow = before_comment.contains(['{', '[']);
+        if flow {
+            self.prev_end = span.end;
+        }
+        self.stack.push(Frame {
+            start: span.start,
+            flow,
+            anchor,
+            anchored: pinned,
+            is_map,
+            first: self.scratch.len(),
+        });
+    }
+
+    /// The collection the end event at `start..end` closes, with its anchor id.
+    #[inline]
+    fn close(
+        &mut self,
+        text: &str,
+        start: usize,
+        end: usize,
+    ) -> Result<(usize, Node<'a>), Located> {
+        let Some(frame) = self.stack.pop() else {
+            return Err(Located::nowhere("unbalanced YAML events"));
+        };
+        // A flow collection ends just after its closing bracket: saphyr's span runs on over
+        // trailing blanks and a comment, and after a trailing comma it sits before the
+        // bracket.
+        let close = if frame.flow {
+            closing_bracket(text, start).map_or(end, |at| at + 1)
+        } else {
+            end
+        };
+        let anchor = frame.anchor;
+        match frame.finish(close, &mut self.scratch) {
+            Ok(node) => Ok((anchor, node)),
+            Err(at) => Err(complex_key(text, at)),
+        }
+    }
+
+    /// A finished node goes to its parent's children, or is the root.
+    #[inline]
+    fn add(&mut self, anchor: usize, node: Node<'a>) {
+        if anchor != 0 {
+            self.anchors.push((anchor, node.clone()));
+        }
+        self.prev_end = node.end;
+        if self.stack.is_empty() {
+            self.root = Some(node);
+        } else {
+            self.scratch.push(node);
+        }
+    }
+
+    /// The document, at its end event; without content its root is empty, where its last
+    /// token ended.
+    fn finish(self, index: usize) -> Document<'a> {
+        let root = self.root.unwrap_or_else(|| empty_node(self.prev_end));
+        let start = self.doc_start.unwrap_or(root.start);
+        let mut doc = Document::new(index, start, root);
+        if self.refers {
+            doc.anchors = Some(self.anchors);
+        }
+        doc
+    }
+}
+
+/// A node's span starts at its own text, after an anchor or a tag.
+#[inline]
+fn node_start(text: &str, event: &Event<'_>, start: usize) -> usize {
+    match event {
+        Event::Scalar(_, _, anchor, tag)
+        | Event::MappingStart(anchor, tag)
+        | Event::SequenceStart(anchor, tag)
+            if *anchor != 0 || tag.is_some() =>
+        {
+            past_properties(text, start)
+        }
+        _ => start,
     }
 }
 

@@ -5,7 +5,7 @@
 use std::hash::Hasher;
 
 use super::scalar::{resolve, Resolved};
-use super::{Kind, Node};
+use super::{Kind, Map, Node, Scalar, Seq};
 use crate::edit::plan::{Change, Op};
 use crate::edit::value::Value;
 use crate::path::Seg;
@@ -70,80 +70,93 @@ fn feed(node: &Node<'_>, depth: usize, changes: &[&Change], h: &mut impl Hasher)
         return feed_value(v, h);
     }
     match &node.kind {
-        Kind::Scalar(s) => match resolve(s) {
-            Resolved::Null => h.write_u8(NULL),
-            Resolved::Bool(b) => {
-                h.write_u8(BOOL);
-                h.write_u8(u8::from(b));
-            }
-            Resolved::Int(i) => {
-                h.write_u8(INT);
-                h.write_i128(i);
-            }
-            Resolved::Float(f) => {
-                h.write_u8(FLOAT);
-                h.write_u64(if f.is_nan() { u64::MAX } else { f.to_bits() });
-            }
-            Resolved::Str(s) => feed_str(&s, h),
-        },
+        Kind::Scalar(s) => feed_scalar(s, h),
         Kind::Alias(_) => h.write_u8(ALIAS),
-        Kind::Map(m) => {
-            let extra = match op {
-                Some(Op::AddEntries(e)) => e.as_slice(),
-                _ => &[],
-            };
-            let removed = m
-                .entries
-                .iter()
-                .filter(|(k, _)| is_removed_key(op, k))
-                .count();
-            h.write_u8(MAP);
-            h.write_usize(m.entries.len() - removed + extra.len());
-            for (k, v) in &m.entries {
-                if removed > 0 && is_removed_key(op, k) {
-                    continue;
-                }
-                feed(k, 0, &[], h);
-                if changes.is_empty() {
-                    feed(v, depth + 1, &[], h);
-                } else {
-                    let key = k.as_str();
-                    let inner = below(
-                        changes,
-                        depth,
-                        |s| matches!(s, Seg::Key(sk) if Some(sk.as_ref()) == key),
-                    );
-                    feed(v, depth + 1, &inner, h);
-                }
-            }
-            for (k, v) in extra {
-                feed_str(k, h);
-                feed_value(v, h);
-            }
+        Kind::Map(m) => feed_map(m, depth, changes, op, h),
+        Kind::Seq(s) => feed_seq(s, depth, changes, op, h),
+    }
+}
+
+#[inline]
+fn feed_scalar(s: &Scalar<'_>, h: &mut impl Hasher) {
+    match resolve(s) {
+        Resolved::Null => h.write_u8(NULL),
+        Resolved::Bool(b) => {
+            h.write_u8(BOOL);
+            h.write_u8(u8::from(b));
         }
-        Kind::Seq(s) => {
-            let extra = match op {
-                Some(Op::AppendItems(e)) => e.as_slice(),
-                _ => &[],
-            };
-            let removed = s.items.iter().filter(|i| is_removed_item(op, i)).count();
-            h.write_u8(SEQ);
-            h.write_usize(s.items.len() - removed + extra.len());
-            for (i, item) in s.items.iter().enumerate() {
-                if removed > 0 && is_removed_item(op, item) {
-                    continue;
-                }
-                if changes.is_empty() {
-                    feed(item, depth + 1, &[], h);
-                } else {
-                    let inner = below(changes, depth, |s| *s == Seg::Index(i));
-                    feed(item, depth + 1, &inner, h);
-                }
-            }
-            for v in extra {
-                feed_value(v, h);
-            }
+        Resolved::Int(i) => {
+            h.write_u8(INT);
+            h.write_i128(i);
         }
+        Resolved::Float(f) => {
+            h.write_u8(FLOAT);
+            h.write_u64(if f.is_nan() { u64::MAX } else { f.to_bits() });
+        }
+        Resolved::Str(s) => feed_str(&s, h),
+    }
+}
+
+/// A mapping's entries, less the keys `op` removes, plus those it adds.
+#[inline]
+fn feed_map(m: &Map<'_>, depth: usize, changes: &[&Change], op: Option<&Op>, h: &mut impl Hasher) {
+    let extra = match op {
+        Some(Op::AddEntries(e)) => e.as_slice(),
+        _ => &[],
+    };
+    let removed = m
+        .entries
+        .iter()
+        .filter(|(k, _)| is_removed_key(op, k))
+        .count();
+    h.write_u8(MAP);
+    h.write_usize(m.entries.len() - removed + extra.len());
+    for (k, v) in &m.entries {
+        if removed > 0 && is_removed_key(op, k) {
+            continue;
+        }
+        feed(k, 0, &[], h);
+        if changes.is_empty() {
+            feed(v, depth + 1, &[], h);
+        } else {
+            let key = k.as_str();
+            let inner = below(
+                changes,
+                depth,
+                |s| matches!(s, Seg::Key(sk) if Some(sk.as_ref()) == key),
+            );
+            feed(v, depth + 1, &inner, h);
+        }
+    }
+    for (k, v) in extra {
+        feed_str(k, h);
+        feed_value(v, h);
+    }
+}
+
+/// A sequence's items, less those `op` removes, plus those it appends.
+#[inline]
+fn feed_seq(s: &Seq<'_>, depth: usize, changes: &[&Change], op: Option<&Op>, h: &mut impl Hasher) {
+    let extra = match op {
+        Some(Op::AppendItems(e)) => e.as_slice(),
+        _ => &[],
+    };
+    let removed = s.items.iter().filter(|i| is_removed_item(op, i)).count();
+    h.write_u8(SEQ);
+    h.write_usize(s.items.len() - removed + extra.len());
+    for (i, item) in s.items.iter().enumerate() {
+        if removed > 0 && is_removed_item(op, item) {
+            continue;
+        }
+        if changes.is_empty() {
+            feed(item, depth + 1, &[], h);
+        } else {
+            let inner = below(changes, depth, |s| *s == Seg::Index(i));
+            feed(item, depth + 1, &inner, h);
+        }
+    }
+    for v in extra {
+        feed_value(v, h);
     }
 }
 

@@ -311,13 +311,8 @@ impl<'t, 'f> Lexer<'t, 'f> {
             let c = self.at(i);
             let in_flow = !self.flow.is_empty();
             match c {
-                b' ' => {
-                    after_close = false;
-                    i += 1;
-                    continue;
-                }
-                b'\t' => {
-                    if in_flow || tab_ok {
+                b' ' | b'\t' => {
+                    if c == b'\t' && (in_flow || tab_ok) {
                         self.fixes.push((i, Fix::Untab));
                     }
                     after_close = false;
@@ -342,10 +337,7 @@ impl<'t, 'f> Lexer<'t, 'f> {
             let col = self.col(i);
             match c {
                 b'[' | b'{' => {
-                    if self.flow.is_empty() {
-                        self.flow_need = col as usize;
-                    }
-                    self.flow.push(c);
+                    self.open_flow(c, col);
                     i += 1;
                 }
                 b']' | b'}' => {
@@ -368,49 +360,69 @@ impl<'t, 'f> Lexer<'t, 'f> {
                     return;
                 }
                 b'\'' | b'"' => {
-                    let need = if in_flow {
-                        self.flow_need
-                    } else {
-                        col as usize
+                    let Some(after) = self.quoted(c, i, eol, col, in_flow) else {
+                        return;
                     };
-                    match self.quoted_rest(c, i + 1, eol) {
-                        Some(after) => {
-                            i = after;
-                            after_close = true;
-                            // A quoted key owns what follows its `:`; in flow the `:` may
-                            // be glued to it (`"a":b`).
-                            let colon = self.b[i..eol].iter().position(|&c| c != b' ');
-                            if colon.is_some_and(|k| self.b[i + k] == b':') {
-                                self.owner = col;
-                                if self.at(i) == b':' {
-                                    i += 1;
-                                }
-                            }
-                        }
-                        None => {
-                            self.carry = Carry::Quoted(c, need);
-                            return;
-                        }
-                    }
+                    i = after;
+                    after_close = true;
                 }
                 b'&' | b'!' | b'*' => {
                     while i < eol && !self.ends_word(i, in_flow) {
                         i += 1;
                     }
                 }
-                _ => {
-                    let start_col = col;
-                    let (end, key) = self.plain(i, eol, in_flow);
-                    i = end;
-                    self.flow_plain = in_flow && i >= eol;
-                    if key {
-                        self.owner = start_col;
-                    } else if !in_flow && i >= eol {
-                        self.carry = Carry::Plain(self.owner);
-                    }
-                }
+                _ => i = self.plain_token(i, eol, col, in_flow),
             }
         }
+    }
+
+    /// A flow collection opens with `bracket` at column `col`; the outermost one sets the
+    /// column its continuation lines are padded to.
+    #[inline]
+    fn open_flow(&mut self, bracket: u8, col: isize) {
+        if self.flow.is_empty() {
+            self.flow_need = col as usize;
+        }
+        self.flow.push(bracket);
+    }
+
+    /// The quoted scalar whose quote `q` is at `i`, column `col`: where scanning goes on
+    /// after it, or `None` when it runs on to the next line (then it is carried).
+    #[inline]
+    fn quoted(&mut self, q: u8, i: usize, eol: usize, col: isize, in_flow: bool) -> Option<usize> {
+        let need = if in_flow {
+            self.flow_need
+        } else {
+            col as usize
+        };
+        let Some(mut i) = self.quoted_rest(q, i + 1, eol) else {
+            self.carry = Carry::Quoted(q, need);
+            return None;
+        };
+        // A quoted key owns what follows its `:`; in flow the `:` may be glued to it
+        // (`"a":b`).
+        let colon = self.b[i..eol].iter().position(|&c| c != b' ');
+        if colon.is_some_and(|k| self.b[i + k] == b':') {
+            self.owner = col;
+            if self.at(i) == b':' {
+                i += 1;
+            }
+        }
+        Some(i)
+    }
+
+    /// The plain scalar starting at `i`, column `col`: where it ends. A key owns what follows
+    /// it; outside flow, one that reaches the end of the line may go on below.
+    #[inline]
+    fn plain_token(&mut self, i: usize, eol: usize, col: isize, in_flow: bool) -> usize {
+        let (end, key) = self.plain(i, eol, in_flow);
+        self.flow_plain = in_flow && end >= eol;
+        if key {
+            self.owner = col;
+        } else if !in_flow && end >= eol {
+            self.carry = Carry::Plain(self.owner);
+        }
+        end
     }
 
     /// The column of byte `i` on its line, in characters (as saphyr counts).

@@ -352,6 +352,9 @@ fn a_list_item_is_inspected_at_its_own_path() {
     );
 }
 
+/// One pod spec that sets many of the fields the guard knows. The function is long because
+/// the manifest is: the fields are checked together, as they appear in a real spec, so the
+/// literal stays whole.
 #[test]
 fn a_full_pod_spec_has_no_issue() {
     let text = deployment(concat!(

@@ -33,6 +33,8 @@ use crate::path::Path;
 use crate::policy::remedy::{quote_names, sc_path, Remedy, RUN_AS_NON_ROOT_CAVEAT};
 use crate::policy::Level;
 
+const ID: &str = INFO.id;
+
 pub(super) const INFO: CheckInfo = CheckInfo {
     id: "runAsNonRoot",
     level: Level::Restricted,
@@ -106,109 +108,126 @@ fn eval(minor: u32, _meta: &ObjectMeta, spec: &PodSpec) -> Option<Finding> {
 /// The remedy: `runAsNonRoot: true`, pod-level, or per container beside containers that run
 /// as UID 0, which are reported instead (safe); `false` becomes `true` (unsafe).
 pub(crate) fn remedy(r: &mut Remedy<'_, '_, '_, '_>) -> Result<(), Refusal> {
+    if !r.failing(ID) {
+        return Ok(());
+    }
     let w = r.w;
     let allow = r.allow;
     let pod_sc = r.view.spec.security_context.as_ref();
-    let pod_sc_path = r.w.spec.key("securityContext");
-    let pod_uid = r.pod_uid();
-    let all = r.all.clone();
-    // Root containers exempt from runAsNonRoot still block a pod-level `true` (it would
-    // apply to them too); only the others are fixed or reported.
-    let any_root = all.iter().any(|c| r.runs_as_root(c));
-    let root: Vec<ContainerView<'_>> = r
-        .of("runAsNonRoot")
-        .into_iter()
-        .filter(|c| r.runs_as_root(c))
-        .collect();
-    if r.failing("runAsNonRoot") {
-        const ID: &str = "runAsNonRoot";
-        match pod_sc.and_then(|s| s.run_as_non_root) {
-            Some(true) => {}
-            Some(false) => {
-                let msg = "the pod sets runAsNonRoot: false".to_owned();
-                r.d.unsafe_fix(allow, ID, msg, |d| {
-                    d.set(
-                        r.planner,
-                        ID,
-                        pod_sc_path.key("runAsNonRoot"),
-                        Value::Bool(true),
-                    )
-                })?;
-            }
-            None => {
-                // Where `runAsNonRoot: true` goes, the UID already in force there, and whether
-                // a container it covers has none (then its image decides, hence the caveat).
-                // A pod-level `true` would reach the root containers too, exempt or not, so
-                // beside them each other container is marked on its own.
-                let sites: Vec<(Path, Option<i64>, bool)> = if any_root {
-                    r.of(ID)
-                        .into_iter()
-                        .filter(|c| {
-                            c.security_context.and_then(|s| s.run_as_non_root).is_none()
-                                && !r.runs_as_root(c)
-                        })
-                        .map(|c| {
-                            let uid = c.security_context.and_then(|s| s.run_as_user).or(pod_uid);
-                            (c.path(&w.spec), uid, uid.is_none())
-                        })
-                        .collect()
-                } else {
-                    let unset = pod_uid.is_none()
-                        && all
-                            .iter()
-                            .any(|c| c.security_context.and_then(|s| s.run_as_user).is_none());
-                    vec![(w.spec.clone(), pod_uid, unset)]
-                };
-                let mut caveat = false;
-                for (base, uid, unset) in sites {
-                    r.d.ensure(
-                        r.planner,
-                        ID,
-                        &base,
-                        &["securityContext", "runAsNonRoot"],
-                        Want::Present(Value::Bool(true)),
-                    )?;
-                    if let (Some(uid), None) = (allow.run_as_user, uid) {
-                        r.d.ensure(
-                            r.planner,
-                            ID,
-                            &base,
-                            &["securityContext", "runAsUser"],
-                            Want::Present(Value::Int(uid)),
-                        )?;
-                    } else {
-                        caveat |= unset;
-                    }
-                }
-                if caveat {
-                    r.d.note(ID, Applicability::Safe, RUN_AS_NON_ROOT_CAVEAT.to_owned());
-                }
-                if !root.is_empty() {
-                    let names: Vec<&str> = root.iter().map(|c| c.name).collect();
-                    r.d.note(ID, Applicability::Unsafe, format!(
-                        "runAsNonRoot: true not added: {} run{} as UID 0, and the kubelet would refuse to start {}; \
-                         --unsafe removes runAsUser: 0, --unsafe --run-as-user N sets a non-root UID instead",
-                        quote_names(&names), if names.len() == 1 { "s" } else { "" }, if names.len() == 1 { "it" } else { "them" }));
-                }
-            }
-        }
-        for c in r
-            .of(ID)
-            .into_iter()
-            .filter(|c| c.security_context.and_then(|s| s.run_as_non_root) == Some(false))
-        {
-            let msg = format!("container {:?} sets runAsNonRoot: false", c.name);
+    match pod_sc.and_then(|s| s.run_as_non_root) {
+        Some(true) => {}
+        Some(false) => {
+            let msg = "the pod sets runAsNonRoot: false".to_owned();
             r.d.unsafe_fix(allow, ID, msg, |d| {
                 d.set(
                     r.planner,
                     ID,
-                    sc_path(&c, &w.spec).key("runAsNonRoot"),
+                    w.spec.key("securityContext").key("runAsNonRoot"),
                     Value::Bool(true),
                 )
             })?;
         }
+        None => add_true(r)?,
+    }
+    for c in r
+        .of(ID)
+        .into_iter()
+        .filter(|c| c.security_context.and_then(|s| s.run_as_non_root) == Some(false))
+    {
+        let msg = format!("container {:?} sets runAsNonRoot: false", c.name);
+        r.d.unsafe_fix(allow, ID, msg, |d| {
+            d.set(
+                r.planner,
+                ID,
+                sc_path(&c, &w.spec).key("runAsNonRoot"),
+                Value::Bool(true),
+            )
+        })?;
     }
     Ok(())
+}
+
+/// Where `runAsNonRoot: true` goes.
+struct Site {
+    base: Path,
+    /// The UID already in force there.
+    uid: Option<i64>,
+    /// A container it covers has no UID: its image decides, hence the caveat.
+    unset: bool,
+}
+
+/// The pod sets no `runAsNonRoot`: add `true` at each [`Site`] (with `--run-as-user`'s UID
+/// where none is in force), and report the containers that run as UID 0 instead of fixing
+/// them, since the kubelet would refuse to start them.
+fn add_true(r: &mut Remedy<'_, '_, '_, '_>) -> Result<(), Refusal> {
+    let allow = r.allow;
+    let root: Vec<ContainerView<'_>> = r.of(ID).into_iter().filter(|c| r.runs_as_root(c)).collect();
+    let mut caveat = false;
+    for Site { base, uid, unset } in sites(r) {
+        r.d.ensure(
+            r.planner,
+            ID,
+            &base,
+            &["securityContext", "runAsNonRoot"],
+            Want::Present(Value::Bool(true)),
+        )?;
+        if let (Some(uid), None) = (allow.run_as_user, uid) {
+            r.d.ensure(
+                r.planner,
+                ID,
+                &base,
+                &["securityContext", "runAsUser"],
+                Want::Present(Value::Int(uid)),
+            )?;
+        } else {
+            caveat |= unset;
+        }
+    }
+    if caveat {
+        r.d.note(ID, Applicability::Safe, RUN_AS_NON_ROOT_CAVEAT.to_owned());
+    }
+    if !root.is_empty() {
+        let names: Vec<&str> = root.iter().map(|c| c.name).collect();
+        r.d.note(ID, Applicability::Unsafe, format!(
+            "runAsNonRoot: true not added: {} run{} as UID 0, and the kubelet would refuse to start {}; \
+             --unsafe removes runAsUser: 0, --unsafe --run-as-user N sets a non-root UID instead",
+            quote_names(&names), if names.len() == 1 { "s" } else { "" }, if names.len() == 1 { "it" } else { "them" }));
+    }
+    Ok(())
+}
+
+/// The pod spec, or, when any container runs as UID 0, each other container that sets no
+/// `runAsNonRoot`: a pod-level `true` would reach the root containers too, exempt from the
+/// check or not, and block them.
+fn sites(r: &Remedy<'_, '_, '_, '_>) -> Vec<Site> {
+    let w = r.w;
+    let pod_uid = r.pod_uid();
+    if r.all.iter().any(|c| r.runs_as_root(c)) {
+        r.of(ID)
+            .into_iter()
+            .filter(|c| {
+                c.security_context.and_then(|s| s.run_as_non_root).is_none() && !r.runs_as_root(c)
+            })
+            .map(|c| {
+                let uid = c.security_context.and_then(|s| s.run_as_user).or(pod_uid);
+                Site {
+                    base: c.path(&w.spec),
+                    uid,
+                    unset: uid.is_none(),
+                }
+            })
+            .collect()
+    } else {
+        let unset = pod_uid.is_none()
+            && r.all
+                .iter()
+                .any(|c| c.security_context.and_then(|s| s.run_as_user).is_none());
+        vec![Site {
+            base: w.spec.clone(),
+            uid: pod_uid,
+            unset,
+        }]
+    }
 }
 
 #[cfg(test)]
