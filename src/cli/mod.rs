@@ -100,6 +100,11 @@ pub struct ValuesArgs {
     /// The Helm binary (Helm 3 or 4); default: `$HELM_BIN`, else `helm` on PATH.
     #[arg(long, value_name = "PATH")]
     pub helm: Option<PathBuf>,
+    /// Merge the verified overlay into FILE (a values file, a Flux HelmRelease's
+    /// `spec.values`, an Argo CD Application's `helm.valuesObject`): the diff is shown, then
+    /// the file written atomically. An existing value is kept (and reported) unless `--unsafe`.
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
     #[command(flatten)]
     pub common: Common,
 }

@@ -3,7 +3,10 @@
 //! Renders: the plain render (what fails, what `fix` would set), one probe render (or a few,
 //! when probe values break a template: the probe set is halved until the keys that break it
 //! are isolated and left out), then the overlay's render, again after any key verification
-//! drops. The overlay goes to stdout, the summary to stderr.
+//! drops. The overlay goes to stdout, the summary to stderr. With `--write FILE` the verified
+//! overlay is merged into FILE instead ([`pss_fix::values::merge`]): its diff goes to stdout,
+//! the file is replaced atomically, and values the file already sets otherwise are kept and
+//! count as remaining.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
@@ -11,15 +14,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use pss_fix::report::Format;
-use pss_fix::values::draft::Overlay;
 use pss_fix::values::plan::{self, Need, Plan};
 use pss_fix::values::probe::{self, Mark, Seen};
 use pss_fix::values::tree::{parse_stream, parse_values, to_yaml, Tree};
 use pss_fix::values::verify::{self, Claim, Difference};
+use pss_fix::values::{merge, Kept, Overlay};
 use pss_fix::{Allow, Config, Context, FileReport, Options, Policy};
 
 use crate::cli::helm::{chart_values, Failed, Helm};
 use crate::cli::run::ExitStatus;
+use crate::cli::write::atomic_write;
 use crate::cli::ValuesArgs;
 
 /// Probe renders at most, bisecting included: past this, the keys not yet probed are left.
@@ -101,6 +105,8 @@ fn options(args: &ValuesArgs) -> Result<Options, Stop> {
 /// What the run found, for every output format.
 struct Outcome {
     overlay: Overlay,
+    /// The overlay as data (the JSON output's).
+    data: Tree,
     /// Key → the needs it meets.
     fixes: Vec<(Vec<String>, Vec<usize>)>,
     needs: Vec<Need>,
@@ -111,6 +117,15 @@ struct Outcome {
     failing: usize,
     fixed: usize,
     renders: usize,
+    /// `--write`: whether FILE was written, and the values it kept.
+    written: Option<Written>,
+}
+
+struct Written {
+    file: String,
+    diff: String,
+    changed: bool,
+    kept: Vec<Kept>,
 }
 
 fn values(args: &ValuesArgs) -> Result<ExitStatus, Stop> {
@@ -194,12 +209,14 @@ fn values(args: &ValuesArgs) -> Result<ExitStatus, Stop> {
                 .collect();
             values.at(&steps) != Some(v)
         });
+        unwritable(&mut plan);
         if plan.keys.is_empty() {
             verified = Some((plan, base_text.clone()));
             break;
         }
+        // The render verifies the very text printed (or merged).
         let overlay_file = tmp.path().join(format!("overlay-{round}.yaml"));
-        std::fs::write(&overlay_file, to_yaml(&overlay_tree(&plan)))?;
+        std::fs::write(&overlay_file, overlay_of(&plan, &needs).to_yaml())?;
         let text = match helm.template(&[&overlay_file], false) {
             Ok(t) => t,
             Err(Failed::Refused(stderr)) => {
@@ -241,13 +258,119 @@ fn values(args: &ValuesArgs) -> Result<ExitStatus, Stop> {
         }
     };
     let after = pss_fix::process("helm template (overlay)", &final_text, &opts)?;
-    let outcome = outcome(&plan, needs, &after, failing, dropped, helm.renders.get());
+    let mut outcome = outcome(&plan, needs, &after, failing, dropped, helm.renders.get());
+    if let Some(file) = &args.write {
+        let show = matches!(args.common.format, Format::Text);
+        outcome.written = Some(write_into(
+            file,
+            &outcome.overlay,
+            opts.allow.unsafe_fixes,
+            show,
+        )?);
+    }
     print(args.common.format, &outcome, &left_out, &marks)?;
-    Ok(if outcome.remaining.is_empty() {
+    let kept = outcome.written.as_ref().is_some_and(|w| !w.kept.is_empty());
+    Ok(if outcome.remaining.is_empty() && !kept {
         ExitStatus::Clean
     } else {
         ExitStatus::Findings
     })
+}
+
+/// Merge the verified overlay into `file` and write it, when the merge changes anything; a
+/// merge that refuses writes nothing and is an error (`file:line:col: reason`). With `show`,
+/// the diff goes to stdout before the file is written, as `fix` does.
+fn write_into(
+    file: &Path,
+    overlay: &Overlay,
+    overwrite: bool,
+    show: bool,
+) -> Result<Written, Stop> {
+    let name = file.to_string_lossy().into_owned();
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Stop::Error(format!("{name}: cannot read: {e}")))?;
+    let merged = merge(&name, &text, overlay, overwrite)?;
+    let mut written = Written {
+        diff: String::new(),
+        changed: false,
+        kept: merged.kept,
+        file: name,
+    };
+    if let Some(new) = merged.output.filter(|new| *new != text) {
+        written.diff = pss_fix::report::diff::unified(&text, &new, &written.file);
+        if show {
+            let mut out = io::stdout().lock();
+            write!(out, "{}", written.diff)?;
+            out.flush()?;
+        }
+        atomic_write(file, None, text.as_bytes(), &new)
+            .map_err(|e| Stop::Error(format!("{}: not written: {e}", written.file)))?;
+        written.changed = true;
+    }
+    Ok(written)
+}
+
+/// Keys whose value pss-fix does not write into values (a null, which deletes a key in
+/// Helm's merge, or a float) leave the plan: their needs are unmet, left to the
+/// post-renderer.
+fn unwritable(plan: &mut Plan) {
+    let keys: Vec<Vec<String>> = plan
+        .keys
+        .iter()
+        .filter(|(_, (v, _))| v.to_value().is_none())
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in keys {
+        if let Some((v, who)) = plan.keys.remove(&k) {
+            let what = if matches!(v, Tree::Null) {
+                "the fix removes a field, which a values overlay would do with null; pss-fix writes no null into values"
+            } else {
+                "the value is a float, which pss-fix does not write into values"
+            };
+            plan.unmet.extend(
+                who.into_iter()
+                    .map(|i| (i, format!("{}: {what}", k.join(".")))),
+            );
+        }
+    }
+}
+
+/// The overlay of a plan: each key with a comment naming the workloads and checks it fixes
+/// (one comment per place; the overlay prints them on one line, `; ` between).
+fn overlay_of(plan: &Plan, needs: &[Need]) -> Overlay {
+    let mut overlay = Overlay::new();
+    for (key, (value, who)) in &plan.keys {
+        let Some(value) = value.to_value() else {
+            continue;
+        };
+        let mut lines: Vec<String> = Vec::new();
+        if key.last().is_some_and(|l| l == "enabled")
+            && plan.enabled.contains(&key[..key.len() - 1].to_vec())
+        {
+            lines.push(
+                "turns on the chart's own securityContext here (its defaults come along)".into(),
+            );
+        }
+        let mut by_place: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for &i in who {
+            let e = by_place.entry(needs[i].place()).or_default();
+            for c in &needs[i].checks {
+                if !e.contains(c) {
+                    e.push(c);
+                }
+            }
+        }
+        for (p, checks) in by_place {
+            lines.push(format!("{p}: {}", checks.join(", ")));
+        }
+        if lines.is_empty() {
+            lines.push(String::new());
+        }
+        for line in lines {
+            overlay.insert(key, value.clone(), line);
+        }
+    }
+    overlay
 }
 
 /// Render with the probe values of `ids`; when Helm refuses, halve and try each half, down
@@ -363,32 +486,12 @@ fn outcome(
     dropped: Vec<(String, String)>,
     renders: usize,
 ) -> Outcome {
-    let mut overlay = Overlay::default();
-    let mut fixes = Vec::new();
-    for (key, (value, who)) in &plan.keys {
-        let mut lines: Vec<String> = Vec::new();
-        if key.last().is_some_and(|l| l == "enabled")
-            && plan.enabled.contains(&key[..key.len() - 1].to_vec())
-        {
-            lines.push(
-                "turns on the chart's own securityContext here (its defaults come along)".into(),
-            );
-        }
-        let mut by_place: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-        for &i in who {
-            let e = by_place.entry(needs[i].place()).or_default();
-            for c in &needs[i].checks {
-                if !e.contains(c) {
-                    e.push(c);
-                }
-            }
-        }
-        for (p, checks) in by_place {
-            lines.push(format!("{p}: {}", checks.join(", ")));
-        }
-        overlay.insert(key, value.clone(), lines.join("\n"));
-        fixes.push((key.clone(), who.clone()));
-    }
+    let overlay = overlay_of(plan, &needs);
+    let fixes: Vec<(Vec<String>, Vec<usize>)> = plan
+        .keys
+        .iter()
+        .map(|(key, (_, who))| (key.clone(), who.clone()))
+        .collect();
     // What the overlay's render still needs fixed, per workload and check.
     let mut unmet: HashMap<(String, &str), &str> = HashMap::new();
     for (i, why) in &plan.unmet {
@@ -417,6 +520,7 @@ fn outcome(
         .count();
     Outcome {
         overlay,
+        data: overlay_tree(plan),
         fixes,
         needs,
         remaining,
@@ -424,6 +528,7 @@ fn outcome(
         failing,
         fixed: failing.saturating_sub(still),
         renders,
+        written: None,
     }
 }
 
@@ -441,7 +546,12 @@ fn json_of(t: &Tree) -> serde_json::Value {
 }
 
 fn print(format: Format, o: &Outcome, left_out: &[usize], marks: &[Mark]) -> io::Result<()> {
-    let yaml = o.overlay.to_yaml();
+    // No key, no text (rather than `{}`): nothing to apply.
+    let yaml = if o.overlay.is_empty() {
+        String::new()
+    } else {
+        o.overlay.to_yaml()
+    };
     let mut summary = format!(
         "pss-fix values: {} workload(s) failing, {} pass with the overlay, {} key(s), {} render(s)\n",
         o.failing,
@@ -454,6 +564,19 @@ fn print(format: Format, o: &Outcome, left_out: &[usize], marks: &[Mark]) -> io:
     }
     for (k, why) in &o.dropped {
         summary.push_str(&format!("  dropped: {k}: {why}\n"));
+    }
+    if let Some(w) = &o.written {
+        for k in &w.kept {
+            summary.push_str(&format!(
+                "  kept: {}:{}:{}: {}: {}\n",
+                w.file, k.line, k.col, k.path, k.message
+            ));
+        }
+        summary.push_str(&if w.changed {
+            format!("  written: {}\n", w.file)
+        } else {
+            format!("  not written: {} needs no change\n", w.file)
+        });
     }
     if !left_out.is_empty() {
         let keys: Vec<String> = left_out
@@ -489,7 +612,7 @@ fn print(format: Format, o: &Outcome, left_out: &[usize], marks: &[Mark]) -> io:
                 })
                 .collect();
             let v = serde_json::json!({
-                "overlay": json_of(&o.overlay.to_tree()),
+                "overlay": json_of(&o.data),
                 "fixes": fixes,
                 "remaining": o.remaining.iter().map(|[w, _, c, why]| serde_json::json!({"workload": w, "check": c, "reason": why})).collect::<Vec<_>>(),
                 "dropped": o.dropped.iter().map(|(k, why)| serde_json::json!({"key": k, "reason": why})).collect::<Vec<_>>(),
@@ -497,6 +620,16 @@ fn print(format: Format, o: &Outcome, left_out: &[usize], marks: &[Mark]) -> io:
                 "fixed": o.fixed,
                 "renders": o.renders,
             });
+            let mut v = v;
+            if let Some(w) = &o.written {
+                v["file"] = serde_json::json!(w.file);
+                v["written"] = serde_json::json!(w.changed);
+                v["kept"] = w
+                    .kept
+                    .iter()
+                    .map(|k| serde_json::json!({"key": k.path.to_string(), "line": k.line, "column": k.col, "reason": k.message}))
+                    .collect();
+            }
             writeln!(
                 out,
                 "{}",
@@ -521,10 +654,27 @@ fn print(format: Format, o: &Outcome, left_out: &[usize], marks: &[Mark]) -> io:
             for (k, why) in &o.dropped {
                 md.push_str(&format!("- dropped `{k}`: {why}\n"));
             }
+            if let Some(w) = &o.written {
+                for k in &w.kept {
+                    md.push_str(&format!(
+                        "- kept `{}` ({}:{}:{}): {}\n",
+                        k.path, w.file, k.line, k.col, k.message
+                    ));
+                }
+                if w.changed {
+                    md.push_str(&format!(
+                        "\nWritten to `{}`:\n\n```diff\n{}```\n",
+                        w.file, w.diff
+                    ));
+                }
+            }
             write!(out, "{md}")?;
         }
         _ => {
-            write!(out, "{yaml}")?;
+            // With --write the diff is already out.
+            if o.written.is_none() {
+                write!(out, "{yaml}")?;
+            }
             out.flush()?;
             eprint!("{}", pss_fix::report::sanitize(&summary));
         }

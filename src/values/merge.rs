@@ -19,8 +19,8 @@ use crate::edit::value::Value;
 use crate::edit::{apply, Edit};
 use crate::error::{Error, Located};
 use crate::path::{Path, Seg};
-use crate::values::data::Data;
 use crate::values::overlay::{flow, Node as Key, Overlay, Tree};
+use crate::values::tree::{self, from_node};
 use crate::yaml::source::{line_start, Eol, LineIndex};
 use crate::yaml::style::DocStyle;
 use crate::yaml::{Document, Documents, Kind, Node};
@@ -447,7 +447,7 @@ impl Decider<'_, '_> {
                     self.decide(inner, Some(have), &here, plan)?;
                     continue;
                 }
-                Tree::Leaf(v) if Data::of(have).ok() == Some(Data::of_value(v)) => continue,
+                Tree::Leaf(v) if from_node(have).ok() == Some(tree::Tree::of_value(v)) => continue,
                 _ => {}
             }
             let pos = self.lines.pos(self.text, have.start);
@@ -619,23 +619,23 @@ fn verify(
             out.len()
         )));
     }
-    let as_data = |d: &Document<'_>| -> Result<Data, String> {
+    let as_data = |d: &Document<'_>| -> Result<tree::Tree, String> {
         let node = d.data().map_err(|u| {
             fail(&format!(
                 "the merged text does not read back ({})",
                 u.message
             ))
         })?;
-        Data::of(node).map_err(fail)
+        from_node(node).map_err(fail)
     };
     for (i, doc) in out.iter().enumerate() {
         let mut expected = match docs.get(i) {
             Some(d) => as_data(d)?,
-            None => Data::Null,
+            None => tree::Tree::Null,
         };
         if i == index {
             for (path, value) in applied {
-                if !expected.put(path.segs(), Data::of_value(value)) {
+                if !expected.put(path.segs(), tree::Tree::of_value(value)) {
                     return Err(fail(&format!("{path} has no place in the input")));
                 }
             }

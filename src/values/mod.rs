@@ -12,8 +12,6 @@
 //! kept unless overwriting is allowed, and the result is read back and compared with the
 //! input plus the merged keys before it is returned.
 
-mod data;
-pub mod draft;
 mod merge;
 mod overlay;
 pub mod plan;

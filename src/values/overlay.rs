@@ -265,7 +265,7 @@ fn string(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::values::data::{Data, Entry};
+    use crate::values::tree::{self, from_node};
     use crate::yaml::Documents;
 
     fn path(keys: &[&str]) -> Vec<String> {
@@ -277,11 +277,11 @@ mod tests {
     }
 
     /// The overlay as data, built without YAML: what its rendering must read back as.
-    fn data_of(entries: &[(String, Node)]) -> Data {
-        Data::Map(
+    fn data_of(entries: &[(String, Node)]) -> tree::Tree {
+        tree::Tree::Map(
             entries
                 .iter()
-                .map(|(k, n)| Entry::new(k, Data::of_value(&n.value())))
+                .map(|(k, n)| (k.clone(), tree::Tree::of_value(&n.value())))
                 .collect(),
         )
     }
@@ -291,7 +291,7 @@ mod tests {
         let docs: Vec<_> = Documents::new(&text).map(Result::unwrap).collect();
         assert_eq!(docs.len(), 1, "one document:\n{text}");
         assert_eq!(
-            Data::of(docs[0].data().unwrap()).unwrap(),
+            from_node(docs[0].data().unwrap()).unwrap(),
             data_of(&o.entries),
             "{text}"
         );

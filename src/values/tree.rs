@@ -1,15 +1,22 @@
 //! Values and rendered objects as plain data: the tree `pss-fix values` reads a chart's
 //! `values.yaml`, a user's `-f` files and Helm's output into, merges as Helm does, compares,
-//! and writes back out as YAML.
+//! and writes back out as YAML; and what a merge into a values file is verified with (the
+//! merged file must read back as the input with exactly the overlay's keys put in).
 //!
 //! Reading goes through the crate's own reader ([`crate::yaml::Documents`]), so scalars
 //! resolve by the go-yaml rules Helm itself reads with (`yes` is a boolean, `0x1F` an
-//! integer). Mappings keep their order, for output that follows the chart's; comparison
-//! ignores it, as Helm's maps do.
+//! integer), keys included: Helm's reader turns a key `on` into `true`, so a key written
+//! `on` and one written `"on"` are different keys here too. Mappings keep their order, for
+//! output that follows the chart's; comparison ignores it, as Helm's maps do.
 
+use crate::edit::value::Value;
 use crate::error::Error;
+use crate::path::Seg;
 use crate::yaml::scalar::{resolve, Resolved};
 use crate::yaml::{Documents, Kind, Node};
+
+/// Deeper data than this is not read (aliases can nest a document deeper than its text).
+const MAX_DEPTH: usize = 1024;
 
 /// A YAML value as data.
 #[derive(Clone, Debug)]
@@ -158,6 +165,74 @@ impl Tree {
         }
     }
 
+    /// An inserted value as data.
+    pub fn of_value(v: &Value) -> Tree {
+        match v {
+            Value::Bool(b) => Tree::Bool(*b),
+            Value::Int(i) => Tree::Int(i128::from(*i)),
+            Value::Str(s) => Tree::Str(s.to_string()),
+            Value::Seq(items) => Tree::Seq(items.iter().map(Tree::of_value).collect()),
+            Value::Map(entries) => Tree::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), Tree::of_value(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The data as a value pss-fix can write, if it is one: a null (which deletes a key in
+    /// Helm's merge) and floats are not, nor are integers beyond 64 bits.
+    pub fn to_value(&self) -> Option<Value> {
+        Some(match self {
+            Tree::Null | Tree::Float(_) => return None,
+            Tree::Bool(b) => Value::Bool(*b),
+            Tree::Int(i) => Value::Int(i64::try_from(*i).ok()?),
+            Tree::Str(s) => Value::Str(s.clone().into()),
+            Tree::Seq(items) => {
+                Value::Seq(items.iter().map(Tree::to_value).collect::<Option<_>>()?)
+            }
+            Tree::Map(entries) => Value::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| Some((k.clone().into(), v.to_value()?)))
+                    .collect::<Option<_>>()?,
+            ),
+        })
+    }
+
+    /// Put `value` at `path` below this node, as a merge into a file writes it: absent or
+    /// null mappings on the way are created, the last step is replaced. Returns false when the
+    /// path runs through something else (a scalar, a missing list item).
+    pub fn put(&mut self, path: &[Seg], value: Tree) -> bool {
+        let Some((first, rest)) = path.split_first() else {
+            *self = value;
+            return true;
+        };
+        match first {
+            Seg::Key(k) => {
+                if *self == Tree::Null {
+                    *self = Tree::empty_map();
+                }
+                let Tree::Map(entries) = self else {
+                    return false;
+                };
+                let at = match entries.iter().position(|(key, _)| key == k.as_ref()) {
+                    Some(i) => i,
+                    None => {
+                        entries.push((k.to_string(), Tree::Null));
+                        entries.len() - 1
+                    }
+                };
+                entries[at].1.put(rest, value)
+            }
+            Seg::Index(i) => match self {
+                Tree::Seq(items) => items.get_mut(*i).is_some_and(|item| item.put(rest, value)),
+                _ => false,
+            },
+        }
+    }
+
     /// The value as a scalar's text, for messages.
     pub fn scalar_text(&self) -> Option<String> {
         Some(match self {
@@ -171,31 +246,44 @@ impl Tree {
     }
 }
 
-/// Convert a span tree (aliases already resolved) to data.
-pub fn from_node(node: &Node<'_>) -> Tree {
-    match &node.kind {
-        Kind::Scalar(s) => match resolve(s) {
-            Resolved::Null => Tree::Null,
-            Resolved::Bool(b) => Tree::Bool(b),
-            Resolved::Int(i) => Tree::Int(i),
-            Resolved::Float(f) => Tree::Float(f),
-            Resolved::Str(s) => Tree::Str(s.into_owned()),
-        },
-        Kind::Map(m) => Tree::Map(
-            m.entries
+/// A span tree (a document's data, aliases resolved) as data.
+pub fn from_node(node: &Node<'_>) -> Result<Tree, &'static str> {
+    of_node(node, 0)
+}
+
+fn of_node(node: &Node<'_>, depth: usize) -> Result<Tree, &'static str> {
+    if depth > MAX_DEPTH {
+        return Err("the values nest too deeply to be read");
+    }
+    Ok(match &node.kind {
+        Kind::Scalar(s) => scalar(s),
+        Kind::Map(m) => {
+            let mut entries = Vec::with_capacity(m.entries.len());
+            for (k, v) in &m.entries {
+                // A key as Helm's reader sees it: `on` is the boolean `true`, keyed "true".
+                let key = of_node(k, depth + 1)?;
+                let key = key.scalar_text().unwrap_or_default();
+                entries.push((key, of_node(v, depth + 1)?));
+            }
+            Tree::Map(entries)
+        }
+        Kind::Seq(s) => Tree::Seq(
+            s.items
                 .iter()
-                .map(|(k, v)| {
-                    // A key is its text (`y`, `on` stay strings): values keys are names.
-                    let key = match &k.kind {
-                        Kind::Scalar(s) => s.value.to_string(),
-                        _ => from_node(k).scalar_text().unwrap_or_default(),
-                    };
-                    (key, from_node(v))
-                })
-                .collect(),
+                .map(|i| of_node(i, depth + 1))
+                .collect::<Result<_, _>>()?,
         ),
-        Kind::Seq(s) => Tree::Seq(s.items.iter().map(from_node).collect()),
-        Kind::Alias(_) => Tree::Null,
+        Kind::Alias(_) => return Err("an alias could not be resolved"),
+    })
+}
+
+fn scalar(s: &crate::yaml::Scalar<'_>) -> Tree {
+    match resolve(s) {
+        Resolved::Null => Tree::Null,
+        Resolved::Bool(b) => Tree::Bool(b),
+        Resolved::Int(i) => Tree::Int(i),
+        Resolved::Float(f) => Tree::Float(f),
+        Resolved::Str(s) => Tree::Str(s.into_owned()),
     }
 }
 
@@ -208,7 +296,7 @@ pub fn parse_stream(name: &str, text: &str) -> Result<Vec<Tree>, Error> {
             let pos = crate::yaml::source::LineIndex::new(text).pos(text, e.at);
             Error::new(name, Some(pos), e.message.clone())
         })?;
-        out.push(from_node(data));
+        out.push(from_node(data).map_err(|m| Error::new(name, None, m))?);
     }
     Ok(out)
 }
@@ -342,6 +430,46 @@ pub fn quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn data(text: &str) -> Tree {
+        let doc = Documents::new(text).next().unwrap().unwrap();
+        from_node(doc.data().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn scalars_and_keys_resolve_as_go_yaml_reads_them() {
+        let d = data("a: on\nb: '1'\nc: 1\nd: ~\ne: .nan\non: 1\n'on': 2\n");
+        let Tree::Map(e) = d else { panic!() };
+        assert_eq!(
+            e,
+            [
+                ("a".into(), Tree::Bool(true)),
+                ("b".into(), Tree::Str("1".into())),
+                ("c".into(), Tree::Int(1)),
+                ("d".into(), Tree::Null),
+                ("e".into(), Tree::Float(f64::NAN)),
+                ("true".into(), Tree::Int(1)),
+                ("on".into(), Tree::Int(2)),
+            ]
+        );
+    }
+
+    #[test]
+    fn put_creates_mappings_through_nulls_and_refuses_scalars() {
+        let mut d = data("a:\nb: 1\n");
+        let path = [Seg::key("a"), Seg::key("x")];
+        assert!(d.put(&path, Tree::Int(2)));
+        assert_eq!(d, data("a: {x: 2}\nb: 1\n"));
+        assert!(!d.put(&[Seg::key("b"), Seg::key("y")], Tree::Int(3)));
+    }
+
+    #[test]
+    fn values_convert_both_ways_but_nulls_and_floats_do_not_write() {
+        let t = data("a: {b: [x, 1, true]}\n");
+        assert_eq!(Tree::of_value(&t.to_value().unwrap()), t);
+        assert_eq!(data("a: null\n").to_value(), None);
+        assert_eq!(data("a: [0.5]\n").to_value(), None);
+    }
 
     #[test]
     fn merge_is_helms() {
