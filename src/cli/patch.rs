@@ -12,6 +12,7 @@ use crate::cli::walk::{self, Input};
 use crate::cli::{PatchArgs, PatchTarget};
 use pss_fix::patch::{self, Output};
 use pss_fix::report::{self, Format, Outcome, Run};
+use pss_fix::{Error, Options, Policy};
 
 fn say(s: &str) {
     if !s.is_empty() {
@@ -50,15 +51,35 @@ pub fn run(args: &PatchArgs) -> io::Result<ExitStatus> {
             .filter_map(|(_, bytes)| std::str::from_utf8(bytes).ok()),
     );
     let text_format = inputs.common.format == Format::Text;
-    let mut all = Vec::new();
-    let mut outcomes = Vec::new();
+    let mut made = Made::default();
     for (input, loaded) in found.iter().zip(loaded) {
         let opts = setup.options_for(match input {
             Input::File { path, .. } => Some(path.as_path()),
             Input::Stdin => None,
         });
+        status = status.max(made.add(loaded, &opts, text_format));
+    }
+    made.print(args, setup.opts.policy)?;
+    Ok(status)
+}
+
+/// The patches of every input, and each input's outcome for the report.
+#[derive(Default)]
+struct Made {
+    patches: Vec<patch::Patch>,
+    outcomes: Vec<Outcome>,
+}
+
+impl Made {
+    /// Judge one loaded input and keep its patches; the status it calls for.
+    fn add(
+        &mut self,
+        loaded: Result<(String, Vec<u8>), Error>,
+        opts: &Options,
+        text_format: bool,
+    ) -> ExitStatus {
         let done = loaded.and_then(|(name, bytes)| {
-            let (text, report) = run::decode_and_process(&name, bytes, &opts)?;
+            let (text, report) = run::decode_and_process(&name, bytes, opts)?;
             let (found, refused) = patch::patches(&name, &text, &report)?;
             Ok((name, report, found, refused))
         });
@@ -68,48 +89,53 @@ pub fn run(args: &PatchArgs) -> io::Result<ExitStatus> {
                 if text_format {
                     say(&format!("{e}\n"));
                 }
-                status = ExitStatus::Error;
-                outcomes.push(Outcome {
+                self.outcomes.push(Outcome {
                     path: e.file.clone(),
                     result: Err(e),
                     written: false,
                 });
-                continue;
+                return ExitStatus::Error;
             }
         };
         for r in &refused {
             say(&format!("{r}\n"));
         }
         let left = report.workloads.iter().any(|w| !w.after().is_empty());
-        if left || !refused.is_empty() {
-            status = status.max(ExitStatus::Findings);
-        }
+        let status = if left || !refused.is_empty() {
+            ExitStatus::Findings
+        } else {
+            ExitStatus::Clean
+        };
         if text_format {
             say(&report::remaining_text(&name, &report));
         }
-        all.extend(found);
-        outcomes.push(Outcome {
+        self.patches.extend(found);
+        self.outcomes.push(Outcome {
             path: name,
             result: Ok(report),
             written: false,
         });
+        status
     }
-    let output = match args.target {
-        PatchTarget::Kustomize => Output::Kustomize,
-        PatchTarget::Flux => Output::Flux,
-    };
-    let mut stdout = io::stdout().lock();
-    stdout.write_all(patch::render(&all, output).as_bytes())?;
-    stdout.flush()?;
-    if !text_format {
-        say(&report::render(
-            inputs.common.format,
-            &Run {
+
+    /// The patches to stdout; with a report format, the report to stderr.
+    fn print(&self, args: &PatchArgs, policy: Policy) -> io::Result<()> {
+        let output = match args.target {
+            PatchTarget::Kustomize => Output::Kustomize,
+            PatchTarget::Flux => Output::Flux,
+        };
+        let mut stdout = io::stdout().lock();
+        stdout.write_all(patch::render(&self.patches, output).as_bytes())?;
+        stdout.flush()?;
+        let format = args.inputs.common.format;
+        if format != Format::Text {
+            let run = Run {
                 command: report::Command::Fix,
-                policy: setup.opts.policy,
-                files: &outcomes,
-            },
-        ));
+                policy,
+                files: &self.outcomes,
+            };
+            say(&report::render(format, &run));
+        }
+        Ok(())
     }
-    Ok(status)
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use pss_fix::report::Format;
 use pss_fix::values::plan::{self, Need, Plan};
 use pss_fix::values::probe::{self, Mark, Seen};
-use pss_fix::values::tree::{parse_stream, parse_values, to_yaml, Tree};
+use pss_fix::values::tree::{parse_stream, parse_values, to_yaml, Step, Tree};
 use pss_fix::values::verify::{self, Claim, Difference};
 use pss_fix::values::{merge, Kept, Overlay};
 use pss_fix::{Allow, Config, Context, FileReport, Options, Policy};
@@ -133,7 +133,54 @@ fn values(args: &ValuesArgs) -> Result<ExitStatus, Stop> {
         return Err(Stop::Error("`values` prints text, json or markdown".into()));
     }
     let opts = options(args)?;
-    let helm = Helm {
+    let helm = helm_of(args);
+    let chart_name = args.chart.to_string_lossy().into_owned();
+    // The user's values files first: a bad one is named with its line and column.
+    let values = user_values(args)?;
+    let plain = plain_render(&helm, &opts, &chart_name)?;
+    let marks = probe::marks(&values);
+    let tmp = tempfile::tempdir()?;
+    let probed = probe_all(&helm, &values, &marks, &plain.needs, tmp.path())?;
+    let search = Search {
+        helm: &helm,
+        chart_name: &chart_name,
+        tmp: tmp.path(),
+        plain: &plain,
+        marks: &marks,
+        values: &values,
+        seen: &probed.seen,
+        unsafe_fixes: opts.allow.unsafe_fixes,
+    };
+    let verified = verified_plan(&search)?;
+    let after = pss_fix::process("helm template (overlay)", &verified.text, &opts)?;
+    let mut outcome = outcome(
+        &verified.plan,
+        plain.needs,
+        &after,
+        plain.failing,
+        verified.dropped,
+        helm.renders.get(),
+    );
+    if let Some(file) = &args.write {
+        let show = matches!(args.common.format, Format::Text);
+        outcome.written = Some(write_into(
+            file,
+            &outcome.overlay,
+            opts.allow.unsafe_fixes,
+            show,
+        )?);
+    }
+    print(args.common.format, &outcome, &probed.left_out, &marks)?;
+    let kept = outcome.written.as_ref().is_some_and(|w| !w.kept.is_empty());
+    Ok(if outcome.remaining.is_empty() && !kept {
+        ExitStatus::Clean
+    } else {
+        ExitStatus::Findings
+    })
+}
+
+fn helm_of(args: &ValuesArgs) -> Helm {
+    Helm {
         bin: args
             .helm
             .clone()
@@ -145,136 +192,185 @@ fn values(args: &ValuesArgs) -> Result<ExitStatus, Stop> {
         values: args.values.clone(),
         set: args.set.clone(),
         renders: Default::default(),
-    };
-    let chart_name = args.chart.to_string_lossy().into_owned();
-    // The user's values files first: a bad one is named with its line and column.
+    }
+}
+
+/// The chart's values with the user's `-f` files merged over them, as Helm merges them.
+fn user_values(args: &ValuesArgs) -> Result<Tree, Stop> {
     let mut values = chart_values(&args.chart)?;
     for f in &args.values {
         let text = std::fs::read_to_string(f)
             .map_err(|e| Stop::Error(format!("{}: cannot read: {e}", f.display())))?;
         values.merge(&parse_values(&f.to_string_lossy(), &text)?);
     }
-    let base_text = helm
+    Ok(values)
+}
+
+/// The chart rendered with no overlay, and what `fix` would set in it.
+struct Plain {
+    text: String,
+    docs: Vec<Tree>,
+    needs: Vec<Need>,
+    /// Workloads failing the policy.
+    failing: usize,
+}
+
+fn plain_render(helm: &Helm, opts: &Options, chart_name: &str) -> Result<Plain, Stop> {
+    let text = helm
         .template(&[], false)
-        .map_err(|f| failed(f, &chart_name))?;
-    let report = pss_fix::process("helm template", &base_text, &opts)?;
-    let base = parse_stream("helm template", &base_text)?;
+        .map_err(|f| failed(f, chart_name))?;
+    let report = pss_fix::process("helm template", &text, opts)?;
+    let docs = parse_stream("helm template", &text)?;
     let fixed = match &report.output {
         Some(t) => parse_stream("helm template (fixed)", t)?,
-        None => base.clone(),
+        None => docs.clone(),
     };
-    let needs = plan::needs(&report, &base, &fixed);
+    let needs = plan::needs(&report, &docs, &fixed);
     let failing = report
         .workloads
         .iter()
         .filter(|w| !w.before.is_empty())
         .count();
+    Ok(Plain {
+        text,
+        docs,
+        needs,
+        failing,
+    })
+}
 
-    let marks = probe::marks(&values);
-    let tmp = tempfile::tempdir()?;
-    let mut seen: HashMap<usize, Vec<Seen>> = HashMap::new();
-    let mut left_out = Vec::new();
+/// Where the probe markers showed up, and the marks no render could take.
+struct Probed {
+    seen: HashMap<usize, Vec<Seen>>,
+    left_out: Vec<usize>,
+}
+
+/// Probe every mark, unless nothing needs fixing.
+fn probe_all(
+    helm: &Helm,
+    values: &Tree,
+    marks: &[Mark],
+    needs: &[Need],
+    tmp: &Path,
+) -> Result<Probed, Stop> {
+    let mut probed = Probed {
+        seen: HashMap::new(),
+        left_out: Vec::new(),
+    };
     if !needs.is_empty() {
         let all: Vec<usize> = (0..marks.len()).collect();
-        probe_renders(
-            &helm,
-            &values,
-            &marks,
-            &all,
-            tmp.path(),
-            &mut seen,
-            &mut left_out,
-        )?;
+        let (seen, left_out) = (&mut probed.seen, &mut probed.left_out);
+        probe_renders(helm, values, marks, &all, tmp, seen, left_out)?;
     }
+    Ok(probed)
+}
 
-    // Plan, render with the overlay, drop what verification refuses, again.
+/// What the overlay search works from, round after round.
+struct Search<'a> {
+    helm: &'a Helm,
+    chart_name: &'a str,
+    tmp: &'a Path,
+    plain: &'a Plain,
+    marks: &'a [Mark],
+    values: &'a Tree,
+    seen: &'a HashMap<usize, Vec<Seen>>,
+    unsafe_fixes: bool,
+}
+
+/// The plan kept, the render that verified it, and the keys verification dropped on the way.
+struct Verified {
+    plan: Plan,
+    text: String,
+    /// (key, reason)
+    dropped: Vec<(String, String)>,
+}
+
+/// One overlay render: verified, or the keys to drop (with why) before the next.
+enum Round {
+    Verified(String),
+    Drop(Vec<(Vec<String>, String)>),
+}
+
+/// Plan, render with the overlay, drop what verification refuses, again.
+fn verified_plan(s: &Search) -> Result<Verified, Stop> {
     let mut skip: Vec<Vec<String>> = Vec::new();
     let mut dropped: Vec<(String, String)> = Vec::new();
-    let mut verified: Option<(Plan, String)> = None;
     for round in 0..MAX_VERIFY_RENDERS {
-        let mut plan = plan::plan(
-            &needs,
-            &marks,
-            &seen,
-            &values,
-            opts.allow.unsafe_fixes,
-            &skip,
-        );
-        // A key whose value the values already hold changes nothing.
-        plan.keys.retain(|k, (v, _)| {
-            let steps: Vec<_> = k
-                .iter()
-                .cloned()
-                .map(pss_fix::values::tree::Step::Key)
-                .collect();
-            values.at(&steps) != Some(v)
-        });
-        unwritable(&mut plan);
+        let plan = round_plan(s, &skip);
         if plan.keys.is_empty() {
-            verified = Some((plan, base_text.clone()));
-            break;
+            let text = s.plain.text.clone();
+            return Ok(Verified {
+                plan,
+                text,
+                dropped,
+            });
         }
-        // The render verifies the very text printed (or merged).
-        let overlay_file = tmp.path().join(format!("overlay-{round}.yaml"));
-        std::fs::write(&overlay_file, overlay_of(&plan, &needs).to_yaml())?;
-        let text = match helm.template(&[&overlay_file], false) {
-            Ok(t) => t,
-            Err(Failed::Refused(stderr)) => {
-                for k in plan.keys.keys() {
-                    dropped.push((
-                        k.join("."),
-                        format!("the chart does not render with it: {}", stderr.trim()),
-                    ));
-                    skip.push(k.clone());
-                }
-                continue;
+        match render_round(s, &plan, round)? {
+            Round::Verified(text) => {
+                return Ok(Verified {
+                    plan,
+                    text,
+                    dropped,
+                })
             }
-            Err(f) => return Err(failed(f, &chart_name)),
-        };
-        let after = parse_stream("helm template (overlay)", &text)?;
-        let claims = claims(&plan, &needs);
-        let open: Vec<_> = enabled_locs(&plan, &needs);
-        let diffs = verify::differences(&base, &after, &claims, &open);
-        if diffs.is_empty() {
-            verified = Some((plan, text));
-            break;
-        }
-        for (key, why) in blame(&plan, &needs, &diffs) {
-            dropped.push((key.join("."), why));
-            skip.push(key);
+            Round::Drop(keys) => {
+                for (key, why) in keys {
+                    dropped.push((key.join("."), why));
+                    skip.push(key);
+                }
+            }
         }
     }
-    let (plan, final_text) = match verified {
-        Some(v) => v,
-        None => {
-            // Every attempt was refused: nothing is claimed.
-            let plan = Plan {
-                unmet: (0..needs.len())
-                    .map(|i| (i, "verification dropped every key that reached it".into()))
-                    .collect(),
-                ..Plan::default()
-            };
-            (plan, base_text.clone())
-        }
+    // Every attempt was refused: nothing is claimed.
+    let plan = Plan {
+        unmet: (0..s.plain.needs.len())
+            .map(|i| (i, "verification dropped every key that reached it".into()))
+            .collect(),
+        ..Plan::default()
     };
-    let after = pss_fix::process("helm template (overlay)", &final_text, &opts)?;
-    let mut outcome = outcome(&plan, needs, &after, failing, dropped, helm.renders.get());
-    if let Some(file) = &args.write {
-        let show = matches!(args.common.format, Format::Text);
-        outcome.written = Some(write_into(
-            file,
-            &outcome.overlay,
-            opts.allow.unsafe_fixes,
-            show,
-        )?);
-    }
-    print(args.common.format, &outcome, &left_out, &marks)?;
-    let kept = outcome.written.as_ref().is_some_and(|w| !w.kept.is_empty());
-    Ok(if outcome.remaining.is_empty() && !kept {
-        ExitStatus::Clean
-    } else {
-        ExitStatus::Findings
+    let text = s.plain.text.clone();
+    Ok(Verified {
+        plan,
+        text,
+        dropped,
     })
+}
+
+/// The plan of one round, less the keys it must not or need not write.
+fn round_plan(s: &Search, skip: &[Vec<String>]) -> Plan {
+    let needs = &s.plain.needs;
+    let mut plan = plan::plan(needs, s.marks, s.seen, s.values, s.unsafe_fixes, skip);
+    // A key whose value the values already hold changes nothing.
+    plan.keys
+        .retain(|k, (v, _)| s.values.at(&Step::keys(k)) != Some(v));
+    unwritable(&mut plan);
+    plan
+}
+
+/// Render with the plan's overlay and compare with the plain render.
+fn render_round(s: &Search, plan: &Plan, round: usize) -> Result<Round, Stop> {
+    let needs = &s.plain.needs;
+    // The render verifies the very text printed (or merged).
+    let overlay_file = s.tmp.join(format!("overlay-{round}.yaml"));
+    std::fs::write(&overlay_file, overlay_of(plan, needs).to_yaml())?;
+    let text = match s.helm.template(&[&overlay_file], false) {
+        Ok(t) => t,
+        Err(Failed::Refused(stderr)) => {
+            let why = format!("the chart does not render with it: {}", stderr.trim());
+            let keys = plan.keys.keys().map(|k| (k.clone(), why.clone()));
+            return Ok(Round::Drop(keys.collect()));
+        }
+        Err(f) => return Err(failed(f, s.chart_name)),
+    };
+    let after = parse_stream("helm template (overlay)", &text)?;
+    let claims = claims(plan, needs);
+    let open: Vec<_> = enabled_locs(plan, needs);
+    let diffs = verify::differences(&s.plain.docs, &after, &claims, &open);
+    if diffs.is_empty() {
+        Ok(Round::Verified(text))
+    } else {
+        Ok(Round::Drop(blame(plan, needs, &diffs)))
+    }
 }
 
 /// Merge the verified overlay into `file` and write it, when the merge changes anything; a
@@ -344,9 +440,7 @@ fn overlay_of(plan: &Plan, needs: &[Need]) -> Overlay {
             continue;
         };
         let mut lines: Vec<String> = Vec::new();
-        if key.last().is_some_and(|l| l == "enabled")
-            && plan.enabled.contains(&key[..key.len() - 1].to_vec())
-        {
+        if plan.turns_on(key) {
             lines.push(
                 "turns on the chart's own securityContext here (its defaults come along)".into(),
             );
@@ -444,10 +538,7 @@ fn claims(plan: &Plan, needs: &[Need]) -> Vec<Claim> {
 fn enabled_locs(plan: &Plan, needs: &[Need]) -> Vec<pss_fix::values::probe::Loc> {
     plan.keys
         .iter()
-        .filter(|(k, _)| {
-            k.last().is_some_and(|l| l == "enabled")
-                && plan.enabled.contains(&k[..k.len() - 1].to_vec())
-        })
+        .filter(|(k, _)| plan.turns_on(k))
         .flat_map(|(_, (_, who))| who.iter().map(|&i| needs[i].loc.clone()))
         .collect()
 }
@@ -552,6 +643,34 @@ fn print(format: Format, o: &Outcome, left_out: &[usize], marks: &[Mark]) -> io:
     } else {
         o.overlay.to_yaml()
     };
+    let summary = summary(o, left_out, marks);
+    let mut out = io::stdout().lock();
+    match format {
+        Format::Json => {
+            let v = json(o);
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&v).unwrap_or_default()
+            )?;
+        }
+        Format::Markdown => write!(out, "{}", markdown(o, &yaml))?,
+        _ => {
+            // With --write the diff is already out.
+            if o.written.is_none() {
+                write!(out, "{yaml}")?;
+            }
+            out.flush()?;
+            eprint!("{}", pss_fix::report::sanitize(&summary));
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The text summary (stderr): counts, then what remains, was dropped, kept, written and
+/// not probed.
+fn summary(o: &Outcome, left_out: &[usize], marks: &[Mark]) -> String {
     let mut summary = format!(
         "pss-fix values: {} workload(s) failing, {} pass with the overlay, {} key(s), {} render(s)\n",
         o.failing,
@@ -588,97 +707,85 @@ fn print(format: Format, o: &Outcome, left_out: &[usize], marks: &[Mark]) -> io:
             keys.join(", ")
         ));
     }
-    let mut out = io::stdout().lock();
-    match format {
-        Format::Json => {
-            let fixes: serde_json::Map<String, serde_json::Value> = o
-                .fixes
+    summary
+}
+
+fn json(o: &Outcome) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "overlay": json_of(&o.data),
+        "fixes": fixes_json(o),
+        "remaining": o.remaining.iter().map(|[w, _, c, why]| serde_json::json!({"workload": w, "check": c, "reason": why})).collect::<Vec<_>>(),
+        "dropped": o.dropped.iter().map(|(k, why)| serde_json::json!({"key": k, "reason": why})).collect::<Vec<_>>(),
+        "failing": o.failing,
+        "fixed": o.fixed,
+        "renders": o.renders,
+    });
+    if let Some(w) = &o.written {
+        v["file"] = serde_json::json!(w.file);
+        v["written"] = serde_json::json!(w.changed);
+        v["kept"] = w
+            .kept
+            .iter()
+            .map(|k| serde_json::json!({"key": k.path.to_string(), "line": k.line, "column": k.col, "reason": k.message}))
+            .collect();
+    }
+    v
+}
+
+/// Key → the places it fixes, for the JSON output.
+fn fixes_json(o: &Outcome) -> serde_json::Map<String, serde_json::Value> {
+    o.fixes
+        .iter()
+        .map(|(k, who)| {
+            let list: Vec<_> = who
                 .iter()
-                .map(|(k, who)| {
-                    let list: Vec<_> = who
-                        .iter()
-                        .map(|&i| {
-                            let n = &o.needs[i];
-                            serde_json::json!({
-                                "workload": n.loc.object.label(),
-                                "namespace": n.loc.object.namespace,
-                                "container": n.loc.container.as_ref().map(|c| c.1.clone()),
-                                "field": n.field.join("."),
-                                "checks": n.checks,
-                            })
-                        })
-                        .collect();
-                    (k.join("."), serde_json::Value::Array(list))
+                .map(|&i| {
+                    let n = &o.needs[i];
+                    serde_json::json!({
+                        "workload": n.loc.object.label(),
+                        "namespace": n.loc.object.namespace,
+                        "container": n.loc.container.as_ref().map(|c| c.1.clone()),
+                        "field": n.field.join("."),
+                        "checks": n.checks,
+                    })
                 })
                 .collect();
-            let v = serde_json::json!({
-                "overlay": json_of(&o.data),
-                "fixes": fixes,
-                "remaining": o.remaining.iter().map(|[w, _, c, why]| serde_json::json!({"workload": w, "check": c, "reason": why})).collect::<Vec<_>>(),
-                "dropped": o.dropped.iter().map(|(k, why)| serde_json::json!({"key": k, "reason": why})).collect::<Vec<_>>(),
-                "failing": o.failing,
-                "fixed": o.fixed,
-                "renders": o.renders,
-            });
-            let mut v = v;
-            if let Some(w) = &o.written {
-                v["file"] = serde_json::json!(w.file);
-                v["written"] = serde_json::json!(w.changed);
-                v["kept"] = w
-                    .kept
-                    .iter()
-                    .map(|k| serde_json::json!({"key": k.path.to_string(), "line": k.line, "column": k.col, "reason": k.message}))
-                    .collect();
-            }
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&v).unwrap_or_default()
-            )?;
+            (k.join("."), serde_json::Value::Array(list))
+        })
+        .collect()
+}
+
+fn markdown(o: &Outcome, yaml: &str) -> String {
+    let mut md = format!(
+        "### pss-fix values\n\n{} of {} failing workload(s) pass with this values overlay.\n\n",
+        o.fixed, o.failing
+    );
+    if !yaml.is_empty() {
+        md.push_str(&format!("```yaml\n{yaml}```\n\n"));
+    }
+    if !o.remaining.is_empty() {
+        md.push_str("| Workload | Check | Why it remains |\n| --- | --- | --- |\n");
+        for [w, _, c, why] in &o.remaining {
+            md.push_str(&format!("| {w} | `{c}` | {} |\n", why.replace('|', "\\|")));
         }
-        Format::Markdown => {
-            let mut md = format!(
-                "### pss-fix values\n\n{} of {} failing workload(s) pass with this values overlay.\n\n",
-                o.fixed, o.failing
-            );
-            if !yaml.is_empty() {
-                md.push_str(&format!("```yaml\n{yaml}```\n\n"));
-            }
-            if !o.remaining.is_empty() {
-                md.push_str("| Workload | Check | Why it remains |\n| --- | --- | --- |\n");
-                for [w, _, c, why] in &o.remaining {
-                    md.push_str(&format!("| {w} | `{c}` | {} |\n", why.replace('|', "\\|")));
-                }
-                md.push('\n');
-            }
-            for (k, why) in &o.dropped {
-                md.push_str(&format!("- dropped `{k}`: {why}\n"));
-            }
-            if let Some(w) = &o.written {
-                for k in &w.kept {
-                    md.push_str(&format!(
-                        "- kept `{}` ({}:{}:{}): {}\n",
-                        k.path, w.file, k.line, k.col, k.message
-                    ));
-                }
-                if w.changed {
-                    md.push_str(&format!(
-                        "\nWritten to `{}`:\n\n```diff\n{}```\n",
-                        w.file, w.diff
-                    ));
-                }
-            }
-            write!(out, "{md}")?;
+        md.push('\n');
+    }
+    for (k, why) in &o.dropped {
+        md.push_str(&format!("- dropped `{k}`: {why}\n"));
+    }
+    if let Some(w) = &o.written {
+        for k in &w.kept {
+            md.push_str(&format!(
+                "- kept `{}` ({}:{}:{}): {}\n",
+                k.path, w.file, k.line, k.col, k.message
+            ));
         }
-        _ => {
-            // With --write the diff is already out.
-            if o.written.is_none() {
-                write!(out, "{yaml}")?;
-            }
-            out.flush()?;
-            eprint!("{}", pss_fix::report::sanitize(&summary));
+        if w.changed {
+            md.push_str(&format!(
+                "\nWritten to `{}`:\n\n```diff\n{}```\n",
+                w.file, w.diff
+            ));
         }
     }
-    out.flush()?;
-    Ok(())
+    md
 }

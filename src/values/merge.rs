@@ -117,74 +117,101 @@ pub fn merge(
     decider
         .decide(&overlay.entries, values, &root, &mut plan)
         .map_err(|e| e.in_file(name))?;
-    let relative = |p: &Path| Path(p.segs()[root.segs().len()..].to_vec());
-    let added: Vec<Path> = plan
-        .add
-        .iter()
-        .chain(&plan.set)
-        .map(|(p, _)| relative(p))
-        .collect();
-    let kept = plan
-        .kept
-        .iter()
-        .map(|k| Kept {
-            path: relative(&k.path),
-            ..k.clone()
-        })
-        .collect();
+    let added = plan.add.iter().chain(&plan.set);
+    let kept = plan.kept.iter().map(|k| Kept {
+        path: relative(&root, &k.path),
+        ..k.clone()
+    });
     let mut merged = Merged {
         output: None,
         document: target.index,
         root: root.clone(),
-        added,
-        kept,
+        added: added.map(|(p, _)| relative(&root, p)).collect(),
+        kept: kept.collect(),
         uncommented: Vec::new(),
     };
     if plan.add.is_empty() && plan.set.is_empty() {
         return Ok(merged);
     }
-
-    let refuse = |r: Refusal| r.locate(text, &lines).in_file(name);
-    let mut adds = Planner::new(&doc.root, data);
-    for (path, value) in &plan.add {
-        let keys: Vec<Cow<'static, str>> = path.segs()[target.base.segs().len()..]
-            .iter()
-            .filter_map(|s| match s {
-                Seg::Key(k) => Some(k.clone()),
-                Seg::Index(_) => None,
-            })
-            .collect();
-        adds.ensure(&target.base, &keys, Want::Present(value.clone()))
-            .map_err(refuse)?;
-    }
-    let mut sets = Planner::new(&doc.root, data);
-    for (path, value) in &plan.set {
-        sets.set(path, value.clone()).map_err(refuse)?;
-    }
-    let eol = Eol::of(text);
-    let style = DocStyle::of(text, &doc.root, eol);
-    let mut edits = Vec::new();
-    for change in adds.into_changes().iter().chain(&sets.into_changes()) {
-        edits.extend(render::edits(text, &doc.root, &style, change).map_err(refuse)?);
-    }
-    let written = written_ranges(&edits);
-    let first = apply(text, edits).map_err(|o| {
-        at(
-            o.at,
-            "internal: two planned edits overlap; nothing written".into(),
-        )
-        .in_file(name)
-    })?;
-
-    let (output, uncommented) = write_comments(&first, target.index, &plan.comments, &written, eol)
-        .map_err(|m| Error::new(name, Some(lines.pos(text, doc.start)), m))?;
-    merged.uncommented = uncommented.iter().map(relative).collect();
-
-    let applied: Vec<(Path, Value)> = plan.add.into_iter().chain(plan.set).collect();
-    verify(&docs, &output, target.index, &applied)
-        .map_err(|m| Error::new(name, Some(lines.pos(text, doc.start)), m))?;
+    let source = Source {
+        name,
+        text,
+        lines: &lines,
+        docs: &docs,
+        target: &target,
+        data,
+    };
+    let (output, uncommented) = source.write(plan)?;
+    merged.uncommented = uncommented.iter().map(|p| relative(&root, p)).collect();
     merged.output = Some(output);
     Ok(merged)
+}
+
+/// `path` (from the document root) from the values root.
+fn relative(root: &Path, path: &Path) -> Path {
+    Path(path.segs()[root.segs().len()..].to_vec())
+}
+
+/// The file a merge edits, and where its values sit.
+struct Source<'a> {
+    name: &'a str,
+    text: &'a str,
+    lines: &'a LineIndex,
+    docs: &'a [Document<'a>],
+    target: &'a Target,
+    /// The target document's data.
+    data: &'a Node<'a>,
+}
+
+impl Source<'_> {
+    /// Apply `plan`, write its comments, and read the result back: the merged text, and the
+    /// keys whose comment could not be written.
+    fn write(&self, plan: Plan) -> Result<(String, Vec<Path>), Error> {
+        let doc = &self.docs[self.target.index];
+        let eol = Eol::of(self.text);
+        let edits = self.edits(&plan, eol)?;
+        let written = written_ranges(&edits);
+        let first = apply(self.text, edits).map_err(|o| {
+            let message = "internal: two planned edits overlap; nothing written".to_owned();
+            Located::at(self.lines.pos(self.text, o.at), message).in_file(self.name)
+        })?;
+        let at_doc = |m| Error::new(self.name, Some(self.lines.pos(self.text, doc.start)), m);
+        let (output, uncommented) =
+            write_comments(&first, self.target.index, &plan.comments, &written, eol)
+                .map_err(at_doc)?;
+        let applied: Vec<(Path, Value)> = plan.add.into_iter().chain(plan.set).collect();
+        verify(self.docs, &output, self.target.index, &applied).map_err(at_doc)?;
+        Ok((output, uncommented))
+    }
+
+    /// The text edits of the plan's additions and replacements, in the document's style.
+    fn edits(&self, plan: &Plan, eol: Eol) -> Result<Vec<Edit>, Error> {
+        let doc = &self.docs[self.target.index];
+        let base = &self.target.base;
+        let refuse = |r: Refusal| r.locate(self.text, self.lines).in_file(self.name);
+        let mut adds = Planner::new(&doc.root, self.data);
+        for (path, value) in &plan.add {
+            let keys: Vec<Cow<'static, str>> = path.segs()[base.segs().len()..]
+                .iter()
+                .filter_map(|s| match s {
+                    Seg::Key(k) => Some(k.clone()),
+                    Seg::Index(_) => None,
+                })
+                .collect();
+            adds.ensure(base, &keys, Want::Present(value.clone()))
+                .map_err(refuse)?;
+        }
+        let mut sets = Planner::new(&doc.root, self.data);
+        for (path, value) in &plan.set {
+            sets.set(path, value.clone()).map_err(refuse)?;
+        }
+        let style = DocStyle::of(self.text, &doc.root, eol);
+        let mut edits = Vec::new();
+        for change in adds.into_changes().iter().chain(&sets.into_changes()) {
+            edits.extend(render::edits(self.text, &doc.root, &style, change).map_err(refuse)?);
+        }
+        Ok(edits)
+    }
 }
 
 fn keys_path(keys: &[&'static str]) -> Vec<Seg> {

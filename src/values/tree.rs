@@ -60,6 +60,13 @@ pub enum Step {
     Index(usize),
 }
 
+impl Step {
+    /// The steps of a key path, the form plans and overlays name keys in.
+    pub fn keys(keys: &[String]) -> Vec<Step> {
+        keys.iter().cloned().map(Step::Key).collect()
+    }
+}
+
 impl Tree {
     pub fn empty_map() -> Tree {
         Tree::Map(Vec::new())

@@ -114,7 +114,7 @@ pub fn differences(
             let Some(mut path) = context_path(old, &c.loc) else {
                 continue;
             };
-            path.extend(c.field.iter().map(|f| Step::Key(f.clone())));
+            path.extend(Step::keys(&c.field));
             put(&mut expected, &path, c.value.clone());
         }
         for loc in open.iter().filter(|l| Some(&l.object) == object.as_ref()) {
