@@ -18,7 +18,7 @@ use crate::policy::remedy::Action;
 
 /// Render the run as a Markdown pull-request body, ending with a newline.
 pub fn render(run: &Run<'_>) -> String {
-    let mut compliant = 0;
+    let compliant = super::Totals::of_run(run).workloads_fixed;
     let mut fixed_rows = Vec::new();
     let mut people = String::new();
     let mut errors = String::new();
@@ -45,13 +45,10 @@ pub fn render(run: &Run<'_>) -> String {
                 text(&p.message)
             );
         }
-        let applied = applied(run.command, o);
+        let applied = super::applied(run.command, o);
         for w in &report.workloads {
             if !w.added.is_empty() {
                 fixed_rows.push(fixed_row(o, w, applied));
-                if applied && !w.before.is_empty() && w.after().is_empty() {
-                    compliant += 1;
-                }
             }
             let left: Vec<Finding<'_>> = findings(Command::Fix, w)
                 .into_iter()
@@ -101,12 +98,6 @@ pub fn render(run: &Run<'_>) -> String {
         out.push_str(&errors);
     }
     out
-}
-
-/// The fixes reached their destination: always for the plan of check/diff (what *would*
-/// be fixed); for fix, when the file was written or the stream went to stdout.
-fn applied(command: Command, o: &Outcome) -> bool {
-    command != Command::Fix || o.written || o.path == "<stdin>"
 }
 
 fn fixed_row(o: &Outcome, w: &WorkloadReport, applied: bool) -> String {
