@@ -9,15 +9,19 @@
 #   INPUT_UNSAFE          true: also apply value-changing fixes (--unsafe)      (default: false)
 #   INPUT_SARIF           true: write INPUT_SARIF-FILE from `pss-fix check --format sarif`
 #   INPUT_SARIF-FILE      where the SARIF log goes                            (default: pss-fix.sarif)
-#   INPUT_VERSION         empty: build the action's own source with
-#                         `cargo install --locked --path <source>`; X.Y.Z: `cargo install
-#                         --locked pss-fix --version X.Y.Z` from crates.io
+#   INPUT_VERSION         the release to install; empty: the action's own (its tag, else the
+#                         version in its Cargo.toml). See scripts/action-install.sh.
+#   INPUT_INSTALL         auto (default; also true): the prebuilt release binary, checksum
+#                         verified and cached, built from source when there is none; binary:
+#                         the release binary or fail; source: `cargo install` (the action's
+#                         own checkout, or INPUT_VERSION from crates.io); false: the pss-fix
+#                         on PATH
 #   INPUT_COMMIT-MESSAGE  fix-and-commit: the commit's subject     (default: "pss-fix: ...")
 #
 # `-` is not a valid character in a shell variable name, so the three hyphenated inputs are
 # also read as INPUT_SARIF_FILE and INPUT_COMMIT_MESSAGE (the underscore spelling wins).
 #
-#   PSS_FIX_SKIP_INSTALL=1  use the `pss-fix` already on PATH; build nothing
+#   PSS_FIX_SKIP_INSTALL=1  use the `pss-fix` already on PATH; install nothing
 #   PSS_FIX_NO_PUSH=1       fix-and-commit: commit, but do not push
 #   PSS_FIX_PUSH_REF        fix-and-commit: the branch to push to (default: $GITHUB_HEAD_REF on
 #                           pull requests, else $GITHUB_REF_NAME; neither: plain `git push`)
@@ -40,12 +44,10 @@
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-source_dir="${GITHUB_ACTION_PATH:-$(dirname "$here")}"
 
 mode="${INPUT_MODE:-check}"
 paths_input="${INPUT_PATHS:-.}"
 level="${INPUT_LEVEL:-restricted}"
-version="${INPUT_VERSION:-}"
 sarif_file="${INPUT_SARIF_FILE:-$(printenv 'INPUT_SARIF-FILE' || true)}"
 sarif_file="${sarif_file:-pss-fix.sarif}"
 commit_message="${INPUT_COMMIT_MESSAGE:-$(printenv 'INPUT_COMMIT-MESSAGE' || true)}"
@@ -79,22 +81,20 @@ endgroup() {
 	if [ "${GITHUB_ACTIONS:-}" = true ]; then echo "::endgroup::"; fi
 }
 
+# The release binary (checksum verified, cached) or a build from source:
+# scripts/action-install.sh, which prints the directory it put pss-fix in as `bin-dir=`.
 install() {
-	if [ "${PSS_FIX_SKIP_INSTALL:-}" = 1 ]; then
+	if [ "${PSS_FIX_SKIP_INSTALL:-}" = 1 ] || [ "${INPUT_INSTALL:-}" = false ]; then
 		command -v pss-fix >/dev/null || die "PSS_FIX_SKIP_INSTALL=1 but no pss-fix on PATH"
 		return
 	fi
-	command -v cargo >/dev/null || die "cargo is needed to install pss-fix (GitHub's runners have it; elsewhere use rustup)"
-	if [ -n "$version" ]; then
-		group "cargo install pss-fix $version (crates.io)"
-		cargo install --locked pss-fix --version "$version" || die "cargo install pss-fix --version $version failed"
-	else
-		[ -f "$source_dir/Cargo.toml" ] || die "no Cargo.toml in $source_dir: set INPUT_VERSION to install from crates.io"
-		group "cargo install --locked --path $source_dir"
-		cargo install --locked --path "$source_dir" || die "cargo install --path $source_dir failed"
-	fi
+	group "install pss-fix (${INPUT_INSTALL:-auto})"
+	local result bin_dir
+	result="$(bash "$here/action-install.sh")" || die "pss-fix could not be installed"
 	endgroup
-	export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+	bin_dir="$(sed -n 's/^bin-dir=//p' <<<"$result" | tail -n 1)"
+	[ -n "$bin_dir" ] || die "the installer named no directory"
+	export PATH="$bin_dir:$PATH"
 }
 
 # Split the paths on whitespace, without globbing.

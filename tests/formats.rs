@@ -205,6 +205,9 @@ fn assert_schema(report: &Value) {
             "workloads",
             "workloadsFailing",
             "workloadsFixed",
+            "workloadsFixable",
+            "workloadsUnsafe",
+            "workloadsManual",
             "violationsFound",
             "violationsFixed",
             "violationsLeft",
@@ -220,6 +223,13 @@ fn assert_schema(report: &Value) {
     assert_eq!(
         summary["files"].as_u64().unwrap() as usize,
         report["files"].as_array().unwrap().len()
+    );
+    // Each failing workload is counted once, by what the fixes do for it.
+    let n = |k: &str| summary[k].as_u64().unwrap();
+    assert_eq!(
+        n("workloadsFailing"),
+        n("workloadsFixed") + n("workloadsFixable") + n("workloadsUnsafe") + n("workloadsManual"),
+        "{summary}"
     );
 }
 

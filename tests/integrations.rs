@@ -644,6 +644,7 @@ fn action_yml_passes_every_input_to_the_script() {
         ("unsafe", "false"),
         ("sarif", "false"),
         ("version", ""),
+        ("install", "auto"),
     ] {
         assert_eq!(
             yml["inputs"][name]["default"].as_str(),
@@ -652,18 +653,32 @@ fn action_yml_passes_every_input_to_the_script() {
         );
     }
     let steps = yml["runs"]["steps"].as_sequence().unwrap();
-    let run = &steps[0];
+    // First the release and platform are resolved, then the cache is restored, keyed on them.
+    assert_eq!(steps[0]["id"], "resolve");
+    assert!(steps[0]["run"]
+        .as_str()
+        .unwrap()
+        .contains("scripts/action-install.sh\" --resolve"));
+    assert_eq!(steps[1]["uses"], "actions/cache@v4");
+    let key = steps[1]["with"]["key"].as_str().unwrap();
+    assert!(
+        key.contains("steps.resolve.outputs.version")
+            && key.contains("steps.resolve.outputs.target"),
+        "{key}"
+    );
+    let run = &steps[2];
     assert_eq!(run["id"], "run");
     assert!(run["run"]
         .as_str()
         .unwrap()
         .contains("$GITHUB_ACTION_PATH/scripts/action.sh"));
     let env = run["env"].as_mapping().unwrap();
-    let script = fs::read_to_string(root().join("scripts/action.sh")).unwrap();
+    // The install inputs are read by the installer that action.sh runs.
+    let script = fs::read_to_string(root().join("scripts/action.sh")).unwrap()
+        + &fs::read_to_string(root().join("scripts/action-install.sh")).unwrap();
     for name in inputs.keys().map(|k| k.as_str().unwrap()) {
         let var = format!("INPUT_{}", name.to_uppercase().replace('-', "_"));
         let used_as = match name {
-            "install" => "PSS_FIX_SKIP_INSTALL".to_owned(),
             "github-token" => "GH_TOKEN".to_owned(),
             _ => var,
         };
@@ -676,7 +691,7 @@ fn action_yml_passes_every_input_to_the_script() {
             "scripts/action.sh never reads {used_as}"
         );
     }
-    let upload = &steps[1];
+    let upload = &steps[3];
     assert_eq!(upload["uses"], "github/codeql-action/upload-sarif@v3");
     assert!(
         upload["if"].as_str().unwrap().contains("!cancelled()"),

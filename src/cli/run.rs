@@ -274,12 +274,55 @@ fn run_paths(inputs: &Inputs, mode: Mode, strict: bool) -> io::Result<ExitStatus
         totals: Totals::default(),
         outcomes: Vec::new(),
         apply_all: false,
+        fix_commands: fix_commands(inputs),
     };
     for (p, e) in walk_errors {
         run.failed(Error::new(p.to_string_lossy(), None, e));
     }
     run.files(&inputs_found, processed)?;
     run.finish(inputs.common.format)
+}
+
+/// The command that applies this run's fixes, as the user would type it: `pss-fix fix`, the
+/// options that change what it does, the paths; and the same with `--unsafe`. Only what
+/// the user gave is repeated, so the command means the same in the same directory.
+fn fix_commands(inputs: &Inputs) -> (String, String) {
+    let c = &inputs.common;
+    let mut args: Vec<String> = Vec::new();
+    let mut option = |name: &str, value: Option<String>| {
+        if let Some(v) = value {
+            args.push(name.to_owned());
+            args.push(v);
+        }
+    };
+    option("--level", c.level.clone());
+    option("--policy-version", c.policy_version.clone());
+    option("--config", c.config.as_ref().map(|p| display(p)));
+    option("--run-as-user", c.run_as_user.map(|u| u.to_string()));
+    let paths: Vec<String> = if inputs.paths.is_empty() {
+        vec!["-".to_owned()]
+    } else {
+        inputs.paths.iter().map(|p| display(p)).collect()
+    };
+    let line = |unsafe_fixes: bool| {
+        let mut words = vec!["pss-fix".to_owned(), "fix".to_owned()];
+        if unsafe_fixes {
+            words.push("--unsafe".to_owned());
+        }
+        words.extend(args.iter().chain(&paths).map(|w| shell_word(w)));
+        words.join(" ")
+    };
+    (line(c.unsafe_fixes), line(true))
+}
+
+/// `w` as one shell word: as it is when it is plainly safe, else in single quotes.
+fn shell_word(w: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=+,@%".contains(c);
+    if !w.is_empty() && w.chars().all(plain) {
+        w.to_owned()
+    } else {
+        format!("'{}'", w.replace('\'', "'\\''"))
+    }
 }
 
 /// The paths to walk (`-` when none is given and a stream is piped in), or `None`, said on
@@ -369,6 +412,9 @@ struct PathRun {
     totals: Totals,
     outcomes: Vec<Outcome>,
     apply_all: bool,
+    /// The `pss-fix fix` command lines the closing summary offers, without and with
+    /// `--unsafe`.
+    fix_commands: (String, String),
 }
 
 /// What became of one file's fixes.
@@ -427,15 +473,24 @@ impl PathRun {
             );
             self.out.stdout(&rendered)?;
         }
-        match self.mode {
-            Mode::Fix { .. } => self
-                .out
-                .stderr(&format!("{}\n", self.totals.line("changed"))),
-            Mode::Diff => self
-                .out
-                .stderr(&format!("{}\n", self.totals.line("would change"))),
-            Mode::Check => {}
-        }
+        let command = match self.mode {
+            Mode::Fix { .. } => {
+                self.out
+                    .stderr(&format!("{}\n", self.totals.line("changed")));
+                report::Command::Fix
+            }
+            Mode::Diff => {
+                self.out
+                    .stderr(&format!("{}\n", self.totals.line("would change")));
+                report::Command::Diff
+            }
+            Mode::Check => report::Command::Check,
+        };
+        let (fix, unsafe_fix) = self.fix_commands;
+        self.out.stderr(&format!(
+            "{}\n",
+            self.totals.summary(command, Some(&fix), Some(&unsafe_fix))
+        ));
         Ok(self.status)
     }
 
@@ -454,7 +509,13 @@ impl PathRun {
             Mode::Diff => self.diff_file(&name, &old, &report).map(|()| Fate::SHOWN)?,
             Mode::Fix { interactive } => self.fix_file(input, &name, &old, &report, interactive)?,
         };
-        self.totals.add(&report, fate.applied);
+        self.totals.add(
+            &report,
+            fate.applied,
+            fate.written,
+            !self.setup.opts.findings_only,
+            self.setup.opts.allow.unsafe_fixes,
+        );
         self.outcomes.push(Outcome {
             path: name,
             result: Ok(report),
@@ -567,7 +628,7 @@ impl PathRun {
             self.out.stderr(&format!("{e}\n"));
         }
         self.status = self.status.max(ExitStatus::Error);
-        self.totals.errors += 1;
+        self.totals.add_error();
         self.outcomes.push(Outcome {
             path: e.file.clone(),
             result: Err(e),
@@ -610,6 +671,12 @@ fn stream(out: &Out, mut setup: Setup, format: Format, strict: bool) -> io::Resu
         report.workloads.iter().any(|w| !w.after().is_empty()) || !report.passed_through.is_empty();
     if format == Format::Text {
         out.stderr(&report::remaining_text(&name, &report));
+        let mut totals = Totals::default();
+        totals.add(&report, true, report.changed, true, opts.allow.unsafe_fixes);
+        // No command to offer: the fixes were just made, and `--unsafe` goes where this
+        // command was given (a Helm flag, a kustomize function's script).
+        let summary = totals.summary(report::Command::Fix, None, None);
+        out.stderr(&format!("{summary}\n"));
     } else {
         let written = report.changed;
         let files = [Outcome {

@@ -8,8 +8,8 @@
 
 use serde::Serialize;
 
-use super::{Command, Outcome, Run};
-use crate::engine::{FileReport, PassedThrough, WorkloadReport};
+use super::{fix_applicability, Command, Outcome, Run, Totals};
+use crate::engine::{PassedThrough, WorkloadReport};
 use crate::policy::check::{check_info, Applicability, Violation};
 use crate::policy::remedy::Action;
 use crate::policy::{Level, Policy};
@@ -117,6 +117,12 @@ pub(super) struct Summary {
     pub workloads_failing: usize,
     /// Workloads failing as found that pass once the planned fixes are applied.
     pub workloads_fixed: usize,
+    /// Workloads `fix` would make pass whose file was not written (declined, a write error).
+    pub workloads_fixable: usize,
+    /// Workloads failing after the fixes that `--unsafe` would fix (it was not given).
+    pub workloads_unsafe: usize,
+    /// Workloads failing after the fixes with something left that needs a person.
+    pub workloads_manual: usize,
     pub violations_found: usize,
     pub violations_fixed: usize,
     pub violations_left: usize,
@@ -218,12 +224,7 @@ fn finding<'a>(w: &'a WorkloadReport, v: &'a Violation, fixed: bool) -> Finding<
     let info = check_info(v.check);
     let notes: Vec<_> = w.notes.iter().filter(|n| n.check == v.check).collect();
     // Several notes for one check (one per container): the least trusted decides.
-    let fix_applicability = notes
-        .iter()
-        .map(|n| n.applicability)
-        .min()
-        .or(info.map(|c| c.fix_safety))
-        .unwrap_or(Applicability::Manual);
+    let fix_applicability = fix_applicability(w, v.check);
     let note = (!notes.is_empty()).then(|| {
         notes
             .iter()
@@ -260,37 +261,24 @@ fn finding<'a>(w: &'a WorkloadReport, v: &'a Violation, fixed: bool) -> Finding<
     }
 }
 
-/// The counts at the end of the JSON report (also used by the Markdown title).
+/// The counts at the end of the JSON report, read from [`Totals`] (also used by the
+/// Markdown title).
 pub(super) fn summary(run: &Run<'_>) -> Summary {
-    let mut s = Summary {
-        files: run.files.len(),
-        ..Summary::default()
-    };
-    for o in run.files {
-        match &o.result {
-            Err(_) => s.errors += 1,
-            Ok(r) => add_file(&mut s, r, o.written),
-        }
-    }
-    s
-}
-
-fn add_file(s: &mut Summary, r: &FileReport, written: bool) {
-    s.files_changed += usize::from(r.changed);
-    s.documents_passed_through += r.passed_through.len();
-    s.files_written += usize::from(written);
-    for w in &r.workloads {
-        s.workloads += 1;
-        if !w.before.is_empty() {
-            s.workloads_failing += 1;
-            s.workloads_fixed += usize::from(w.after().is_empty());
-        }
-        s.violations_found += w.before.len();
-        s.violations_left += w.after().len();
-        s.violations_fixed += w
-            .before
-            .iter()
-            .filter(|b| !w.after().iter().any(|a| a.check == b.check))
-            .count();
+    let t = Totals::of_run(run);
+    Summary {
+        files: t.files,
+        files_changed: t.files_changed,
+        files_written: t.files_written,
+        workloads: t.workloads,
+        workloads_failing: t.workloads_failing,
+        workloads_fixed: t.workloads_fixed,
+        workloads_fixable: t.workloads_fixable,
+        workloads_unsafe: t.workloads_unsafe,
+        workloads_manual: t.workloads_manual,
+        violations_found: t.violations_found,
+        violations_fixed: t.violations_fixed,
+        violations_left: t.violations_left,
+        errors: t.errors,
+        documents_passed_through: t.documents_passed_through,
     }
 }

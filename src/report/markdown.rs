@@ -22,8 +22,9 @@ pub fn render(run: &Run<'_>) -> String {
     for o in run.files {
         sections.add(run.command, o);
     }
+    // Counted where the text and JSON summaries count it, not again here.
+    let compliant = super::Totals::of_run(run).workloads_fixed;
     let Sections {
-        compliant,
         fixed_rows,
         people,
         passed,
@@ -72,8 +73,6 @@ pub fn render(run: &Run<'_>) -> String {
 /// The body's sections, gathered file by file in the run's order.
 #[derive(Default)]
 struct Sections {
-    /// Workloads the applied fixes take from failing to passing.
-    compliant: usize,
     fixed_rows: Vec<String>,
     people: String,
     passed: String,
@@ -103,13 +102,10 @@ impl Sections {
                 text(&p.message)
             );
         }
-        let applied = applied(command, o);
+        let applied = super::applied(command, o);
         for w in &report.workloads {
             if !w.added.is_empty() {
                 self.fixed_rows.push(fixed_row(o, w, applied));
-                if applied && !w.before.is_empty() && w.after().is_empty() {
-                    self.compliant += 1;
-                }
             }
             let left: Vec<Finding<'_>> = findings(Command::Fix, w)
                 .into_iter()
@@ -120,12 +116,6 @@ impl Sections {
             }
         }
     }
-}
-
-/// The fixes reached their destination: always for the plan of check/diff (what *would*
-/// be fixed); for fix, when the file was written or the stream went to stdout.
-fn applied(command: Command, o: &Outcome) -> bool {
-    command != Command::Fix || o.written || o.path == "<stdin>"
 }
 
 fn fixed_row(o: &Outcome, w: &WorkloadReport, applied: bool) -> String {

@@ -226,47 +226,195 @@ pub fn unexplained(v: &crate::policy::check::Violation) -> String {
     }
 }
 
-/// Totals of a run, for the closing line.
+/// What the fixes do for one workload that fails its level as found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// The fixes made (or, for `check` and `diff`, would make) it pass.
+    Fixed,
+    /// `fix` would make it pass, but its file was not written (declined, a write error), or
+    /// no fixes were planned (`check` in text form: judged by each check's kind of fix).
+    Fixable,
+    /// What is left needs `--unsafe` (value-changing fixes), which was not given.
+    Unsafe,
+    /// Something left needs a person.
+    Manual,
+}
+
+/// How sure pss-fix is about fixing one check of one workload: the least trusted of its
+/// fix notes for that check (one per container), else the check's own kind of fix.
+pub fn fix_applicability(w: &WorkloadReport, check: &str) -> Applicability {
+    w.notes
+        .iter()
+        .filter(|n| n.check == check)
+        .map(|n| n.applicability)
+        .min()
+        .or(crate::policy::check::check_info(check).map(|c| c.fix_safety))
+        .unwrap_or(Applicability::Manual)
+}
+
+/// What the fixes do for `w`, or `None` when it passes as found. `applied`: the file's fixes
+/// count as made (see [`applied`]); `planned`: the engine planned fixes (every mode but
+/// `check` in text form); `unsafe_given`: `--unsafe` was on, so nothing is left for it.
+pub fn fate(w: &WorkloadReport, applied: bool, planned: bool, unsafe_given: bool) -> Option<Fate> {
+    if w.before.is_empty() {
+        return None;
+    }
+    if planned && w.after().is_empty() {
+        return Some(if applied { Fate::Fixed } else { Fate::Fixable });
+    }
+    // By each remaining check's kind of fix, not by the notes: a safe fix held back next to
+    // `privileged: true` is noted as manual, yet `--unsafe` (privileged: false) lets it in.
+    // Anything with no fix at all needs a person; what is left for `--unsafe` waits for it;
+    // safe fixes alone fix it when none were planned, and when they were planned and still
+    // left something (a held-back edit, a Windows pod) a person must look.
+    let kinds: Vec<Applicability> = w
+        .after()
+        .iter()
+        .map(|v| {
+            crate::policy::check::check_info(v.check)
+                .map_or(Applicability::Manual, |c| c.fix_safety)
+        })
+        .collect();
+    let any = |k: Applicability| kinds.contains(&k);
+    Some(if any(Applicability::Manual) {
+        Fate::Manual
+    } else if any(Applicability::Unsafe) && !unsafe_given {
+        Fate::Unsafe
+    } else if !planned {
+        Fate::Fixable
+    } else {
+        Fate::Manual
+    })
+}
+
+/// A file's fixes count as made: always for `check` and `diff` (they say what `fix` would
+/// do), for `fix` when the file was written, had nothing to write, or was a stream (its
+/// fixed text went to stdout).
+pub fn applied(command: Command, o: &Outcome) -> bool {
+    let changed = o.result.as_ref().is_ok_and(|r| r.changed);
+    command != Command::Fix || o.written || !changed || o.path == "<stdin>"
+}
+
+/// The counts of a run, in one place: the closing summary of the text output, the JSON
+/// report's `summary` and the Markdown title are all read from here.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Totals {
+    /// Inputs read, errors included.
+    pub files: usize,
+    /// Files the fixes change (pending for `check` and `diff`, made or declined for `fix`).
     pub files_changed: usize,
+    /// Files the fixes change, counted only when the change counts as made ([`applied`]).
+    pub files_applied: usize,
+    /// Files written to disk (`fix` only).
+    pub files_written: usize,
+    /// Files with a workload failing its level as found.
+    pub files_failing: usize,
+    pub workloads: usize,
+    /// Workloads failing their level as found.
+    pub workloads_failing: usize,
+    /// Failing workloads by [`Fate`].
     pub workloads_fixed: usize,
+    pub workloads_fixable: usize,
+    pub workloads_unsafe: usize,
+    pub workloads_manual: usize,
+    pub violations_found: usize,
+    /// Violations the fixes resolve, and those left (all of a file's when its fixes do not
+    /// count as made).
+    pub violations_fixed: usize,
     pub violations_left: usize,
+    /// Inputs that could not be read, parsed or safely edited (or written).
     pub errors: usize,
+    pub documents_passed_through: usize,
     /// Workloads that got `runAsNonRoot: true` with no UID to run as.
     pub run_as_non_root_caveats: usize,
+    /// Inputs that could not be read or processed at all (not in `files - errors`: a file
+    /// that was processed but not written is an error too).
+    unprocessed: usize,
+    /// The distinct policies the workloads were judged at, up to two (more are not named).
+    policies: [Option<Policy>; 2],
 }
 
 impl Totals {
-    /// Count a file's outcome; `applied` is false when its fix was declined or not
-    /// written, so its workloads count as they were.
-    pub fn add(&mut self, report: &FileReport, applied: bool) {
-        if report.changed && applied {
-            self.files_changed += 1;
+    /// The counts of a finished run, as the structured formats see it: every file's fixes
+    /// planned, applied as [`applied`] says, `--unsafe` read from the reports.
+    pub fn of_run(run: &Run<'_>) -> Totals {
+        let mut t = Totals::default();
+        for o in run.files {
+            match &o.result {
+                Err(_) => t.add_error(),
+                Ok(r) => t.add(r, applied(run.command, o), o.written, true, false),
+            }
         }
+        t
+    }
+
+    /// An input that could not be read or processed.
+    pub fn add_error(&mut self) {
+        self.files += 1;
+        self.errors += 1;
+        self.unprocessed += 1;
+    }
+
+    /// Count one file's report. `applied`: its fixes count as made; `written`: they reached
+    /// the disk; `planned`: fixes were planned at all; `unsafe_given`: `--unsafe` was on.
+    pub fn add(
+        &mut self,
+        report: &FileReport,
+        applied: bool,
+        written: bool,
+        planned: bool,
+        unsafe_given: bool,
+    ) {
+        self.files += 1;
+        self.files_changed += usize::from(report.changed);
+        self.files_applied += usize::from(report.changed && applied);
+        self.files_written += usize::from(written);
+        self.documents_passed_through += report.passed_through.len();
+        self.files_failing += usize::from(report.workloads.iter().any(|w| !w.before.is_empty()));
         for w in &report.workloads {
-            if !applied {
-                self.violations_left += w.before.len();
-                continue;
+            self.workloads += 1;
+            self.note_policy(w.policy);
+            self.violations_found += w.before.len();
+            let left = if applied { w.after() } else { &w.before };
+            self.violations_left += left.len();
+            self.violations_fixed += w.before.len().saturating_sub(left.len());
+            match fate(w, applied, planned, unsafe_given) {
+                None => {}
+                Some(f) => {
+                    self.workloads_failing += 1;
+                    *match f {
+                        Fate::Fixed => &mut self.workloads_fixed,
+                        Fate::Fixable => &mut self.workloads_fixable,
+                        Fate::Unsafe => &mut self.workloads_unsafe,
+                        Fate::Manual => &mut self.workloads_manual,
+                    } += 1;
+                }
             }
-            if !w.added.is_empty() {
-                self.workloads_fixed += 1;
-            }
-            self.violations_left += w.after().len();
-            if w.notes
-                .iter()
-                .any(|n| n.applicability == Applicability::Safe)
+            if applied
+                && w.notes
+                    .iter()
+                    .any(|n| n.applicability == Applicability::Safe)
             {
                 self.run_as_non_root_caveats += 1;
             }
         }
     }
 
+    fn note_policy(&mut self, p: Policy) {
+        match self.policies {
+            [None, _] => self.policies[0] = Some(p),
+            [Some(a), None] if a != p => self.policies[1] = Some(p),
+            _ => {}
+        }
+    }
+
+    /// The tally line of `fix` (`verb` "changed") and `diff` ("would change"):
+    /// `pss-fix: 3 files changed, 2 workloads fixed, 4 violations left`, and the
+    /// runAsNonRoot caveat when it applies.
     pub fn line(&self, verb: &str) -> String {
-        let plural = |n: usize, s: &str| format!("{n} {s}{}", if n == 1 { "" } else { "s" });
         let mut line = format!(
             "pss-fix: {} {verb}, {} fixed, {} left",
-            plural(self.files_changed, "file"),
+            plural(self.files_applied, "file"),
             plural(self.workloads_fixed, "workload"),
             plural(self.violations_left, "violation"),
         );
@@ -286,4 +434,104 @@ impl Totals {
         }
         line
     }
+
+    /// The closing summary: how many workloads fail, what each kind of fix does for them,
+    /// and the command that applies the fixes. `fix` is that command as the user would type
+    /// it (`pss-fix fix k8s/`), `None` where there is none to give (`post-render`, `krm`:
+    /// the fix is the flag in the pipeline); `unsafe_fix` the same with `--unsafe`.
+    ///
+    /// `pss-fix: 12 of 40 workloads fail restricted:latest (in 4 of 9 files): 9 fixable with
+    /// `pss-fix fix k8s/`, 2 more with `pss-fix fix --unsafe k8s/`, 1 needs a person; 1 file
+    /// could not be read.`
+    pub fn summary(&self, command: Command, fix: Option<&str>, unsafe_fix: Option<&str>) -> String {
+        let policy = match self.policies {
+            [Some(p), None] => p.to_string(),
+            [Some(_), Some(_)] => "their levels".to_owned(),
+            [None, _] => Policy::default().to_string(),
+        };
+        let read = self.files - self.unprocessed;
+        let files = match read {
+            1 => String::new(),
+            n => format!(" in {n} files"),
+        };
+        let mut out = if self.workloads_failing == 0 {
+            match self.workloads {
+                0 => format!("pss-fix: no workloads{}", files.replace(" in", " among")),
+                1 => format!("pss-fix: the one workload passes {policy}"),
+                n => format!("pss-fix: all {n} workloads pass {policy}{files}"),
+            }
+        } else {
+            let (verb, found) = match (command, self.workloads_failing) {
+                (Command::Check, 1) => ("fails", ""),
+                (Command::Check, _) => ("fail", ""),
+                _ => ("failed", " as found"),
+            };
+            let mut parts = Vec::new();
+            let with = |cmd: Option<&str>| cmd.map_or(String::new(), |c| format!(" with `{c}`"));
+            if self.workloads_fixed > 0 {
+                parts.push(match command {
+                    Command::Fix => format!("{} fixed", self.workloads_fixed),
+                    _ => format!("{} fixable{}", self.workloads_fixed, with(fix)),
+                });
+            }
+            if self.workloads_fixable > 0 {
+                parts.push(match command {
+                    Command::Fix => format!("{} fixable but not written", self.workloads_fixable),
+                    _ => format!("{} fixable{}", self.workloads_fixable, with(fix)),
+                });
+            }
+            if self.workloads_unsafe > 0 {
+                let more = if parts.is_empty() {
+                    " fixable"
+                } else {
+                    " more"
+                };
+                parts.push(match unsafe_fix {
+                    Some(c) => format!("{}{more} with `{c}`", self.workloads_unsafe),
+                    None => format!("{}{more} with --unsafe", self.workloads_unsafe),
+                });
+            }
+            if self.workloads_manual > 0 {
+                parts.push(format!(
+                    "{} {} a person",
+                    self.workloads_manual,
+                    if self.workloads_manual == 1 {
+                        "needs"
+                    } else {
+                        "need"
+                    }
+                ));
+            }
+            let files_failing = match (read, self.files_failing) {
+                (1, _) => String::new(),
+                (2, 2) => " in both files".to_owned(),
+                (n, f) if n == f => format!(" in all {n} files"),
+                (n, f) => format!(" in {f} of {n} files"),
+            };
+            format!(
+                "pss-fix: {} of {} {verb} {policy}{found}{files_failing}: {}",
+                self.workloads_failing,
+                plural(self.workloads, "workload"),
+                parts.join(", ")
+            )
+        };
+        if self.documents_passed_through > 0 {
+            out.push_str(&format!(
+                "; {} passed through unchanged",
+                plural(self.documents_passed_through, "document")
+            ));
+        }
+        if self.errors > 0 {
+            out.push_str(&format!(
+                "; {} could not be read, processed or written",
+                plural(self.errors, "file")
+            ));
+        }
+        out.push('.');
+        out
+    }
+}
+
+fn plural(n: usize, s: &str) -> String {
+    format!("{n} {s}{}", if n == 1 { "" } else { "s" })
 }
