@@ -461,59 +461,7 @@ impl Totals {
                 n => format!("pss-fix: all {n} workloads pass {policy}{files}"),
             }
         } else {
-            let (verb, found) = match (command, self.workloads_failing) {
-                (Command::Check, 1) => ("fails", ""),
-                (Command::Check, _) => ("fail", ""),
-                _ => ("failed", " as found"),
-            };
-            let mut parts = Vec::new();
-            let with = |cmd: Option<&str>| cmd.map_or(String::new(), |c| format!(" with `{c}`"));
-            if self.workloads_fixed > 0 {
-                parts.push(match command {
-                    Command::Fix => format!("{} fixed", self.workloads_fixed),
-                    _ => format!("{} fixable{}", self.workloads_fixed, with(fix)),
-                });
-            }
-            if self.workloads_fixable > 0 {
-                parts.push(match command {
-                    Command::Fix => format!("{} fixable but not written", self.workloads_fixable),
-                    _ => format!("{} fixable{}", self.workloads_fixable, with(fix)),
-                });
-            }
-            if self.workloads_unsafe > 0 {
-                let more = if parts.is_empty() {
-                    " fixable"
-                } else {
-                    " more"
-                };
-                parts.push(match unsafe_fix {
-                    Some(c) => format!("{}{more} with `{c}`", self.workloads_unsafe),
-                    None => format!("{}{more} with --unsafe", self.workloads_unsafe),
-                });
-            }
-            if self.workloads_manual > 0 {
-                parts.push(format!(
-                    "{} {} a person",
-                    self.workloads_manual,
-                    if self.workloads_manual == 1 {
-                        "needs"
-                    } else {
-                        "need"
-                    }
-                ));
-            }
-            let files_failing = match (read, self.files_failing) {
-                (1, _) => String::new(),
-                (2, 2) => " in both files".to_owned(),
-                (n, f) if n == f => format!(" in all {n} files"),
-                (n, f) => format!(" in {f} of {n} files"),
-            };
-            format!(
-                "pss-fix: {} of {} {verb} {policy}{found}{files_failing}: {}",
-                self.workloads_failing,
-                plural(self.workloads, "workload"),
-                parts.join(", ")
-            )
+            self.failing_line(command, &policy, read, fix, unsafe_fix)
         };
         if self.documents_passed_through > 0 {
             out.push_str(&format!(
@@ -529,6 +477,71 @@ impl Totals {
         }
         out.push('.');
         out
+    }
+
+    /// The summary when some workload fails: how many, where, and what each command does
+    /// about them (fixed or fixable, fixable with `--unsafe`, needing a person).
+    fn failing_line(
+        &self,
+        command: Command,
+        policy: &str,
+        read: usize,
+        fix: Option<&str>,
+        unsafe_fix: Option<&str>,
+    ) -> String {
+        let (verb, found) = match (command, self.workloads_failing) {
+            (Command::Check, 1) => ("fails", ""),
+            (Command::Check, _) => ("fail", ""),
+            _ => ("failed", " as found"),
+        };
+        let mut parts = Vec::new();
+        let with = |cmd: Option<&str>| cmd.map_or(String::new(), |c| format!(" with `{c}`"));
+        if self.workloads_fixed > 0 {
+            parts.push(match command {
+                Command::Fix => format!("{} fixed", self.workloads_fixed),
+                _ => format!("{} fixable{}", self.workloads_fixed, with(fix)),
+            });
+        }
+        if self.workloads_fixable > 0 {
+            parts.push(match command {
+                Command::Fix => format!("{} fixable but not written", self.workloads_fixable),
+                _ => format!("{} fixable{}", self.workloads_fixable, with(fix)),
+            });
+        }
+        if self.workloads_unsafe > 0 {
+            let more = if parts.is_empty() {
+                " fixable"
+            } else {
+                " more"
+            };
+            parts.push(match unsafe_fix {
+                Some(c) => format!("{}{more} with `{c}`", self.workloads_unsafe),
+                None => format!("{}{more} with --unsafe", self.workloads_unsafe),
+            });
+        }
+        if self.workloads_manual > 0 {
+            parts.push(format!(
+                "{} {} a person",
+                self.workloads_manual,
+                if self.workloads_manual == 1 {
+                    "needs"
+                } else {
+                    "need"
+                }
+            ));
+        }
+        let files_failing = match (read, self.files_failing) {
+            (1, _) => String::new(),
+            (2, 2) => " in both files".to_owned(),
+            (n, f) if n == f => format!(" in all {n} files"),
+            (n, f) => format!(" in {f} of {n} files"),
+        };
+        format!(
+            "pss-fix: {} of {} {verb} {policy}{found}{files_failing}: {}",
+            self.workloads_failing,
+            plural(self.workloads, "workload"),
+            parts.join(", ")
+        )
     }
 }
 
