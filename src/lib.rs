@@ -34,6 +34,9 @@ pub use engine::{
     process, process_in_parts, Context, FileReport, Fixed, Options, PassedThrough, Remark,
     WorkloadReport,
 };
+// Not part of the API: the bench's all-core parser baseline splits streams as pss-fix does.
+#[doc(hidden)]
+pub use engine::stream_runs;
 pub use error::{Error, Pos};
 pub use path::{Path, Seg};
 pub use policy::check::Violation;

@@ -148,6 +148,14 @@ pub fn process_in_parts(
     whole.finish(failure)
 }
 
+/// The runs of whole documents [`process`] cuts `text` into on this machine, as byte ranges.
+/// Only for the throughput bench: its all-core parser baseline must read the stream in the
+/// same pieces on the same threads as pss-fix does, or the ratio would compare two splits.
+#[doc(hidden)]
+pub fn stream_runs(text: &str) -> Vec<std::ops::Range<usize>> {
+    Runs::of(text, &Options::default()).ranges
+}
+
 /// Where a piece of text sits in its file: reports and messages give the file's numbers.
 #[derive(Clone, Copy, Debug, Default)]
 struct Base {

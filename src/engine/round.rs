@@ -146,7 +146,9 @@ impl Pass<'_> {
         if verify.is_none() && !all_fingerprints && crate::yaml::source::independent_documents(text)
         {
             let kinds = &opts.context.config.kinds;
-            documents = documents.skimming(Box::new(move |doc| workload::may_hold(doc, kinds)));
+            documents = documents
+                .skimming(Box::new(move |doc| workload::may_hold(doc, kinds)))
+                .skimming_kinds(Box::new(move |kind| workload::may_be_kind(kind, kinds)));
         }
         for doc in documents {
             *at_document = out.expected.len();

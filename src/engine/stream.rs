@@ -277,7 +277,7 @@ fn document_pieces(text: &str, range: std::ops::Range<usize>) -> Vec<std::ops::R
 }
 
 pub(super) fn count_lines(text: &str) -> usize {
-    text.as_bytes().iter().filter(|&&b| b == b'\n').count()
+    crate::yaml::source::count_newlines(text.as_bytes())
 }
 
 /// Cut `text` into runs of whole documents, each after the first starting at a `---` line

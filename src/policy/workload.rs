@@ -89,6 +89,16 @@ pub fn may_hold(text: &str, custom: &[CustomKind]) -> bool {
         || custom.iter().any(|c| text.contains(c.kind.as_str()))
 }
 
+/// Whether an object whose top-level `kind` is `kind` may carry a pod spec: a workload kind,
+/// a `List` or `ResourceList` (whose items may), or a configured custom kind. The API group
+/// is not looked at: a superset of what [`find`] accepts, so a `false` here is safe to skip.
+pub fn may_be_kind(kind: &str, custom: &[CustomKind]) -> bool {
+    KINDS.iter().any(|k| k.kind == kind)
+        || kind == "List"
+        || kind == "ResourceList"
+        || custom.iter().any(|c| c.kind == kind)
+}
+
 /// A workload found in a document.
 #[derive(Clone, Debug)]
 pub struct Workload {
@@ -192,6 +202,22 @@ mod tests {
             "an escape may spell anything"
         );
         assert!(!may_hold("kind: ConfigMap\ndata: {a: b}\n", &[]));
+    }
+
+    /// Every kind `find` classifies passes the kind test, so no workload is ever skimmed.
+    #[test]
+    fn every_workload_kind_is_a_may_be_kind() {
+        for k in KINDS {
+            assert!(may_be_kind(k.kind, &[]), "{}", k.kind);
+        }
+        assert!(may_be_kind("List", &[]) && may_be_kind("ResourceList", &[]));
+        assert!(!may_be_kind("ConfigMap", &[]));
+        let custom = CustomKind {
+            group: "example.com".into(),
+            kind: "Runner".into(),
+            template: Vec::new(),
+        };
+        assert!(may_be_kind("Runner", std::slice::from_ref(&custom)));
     }
 
     use super::*;

@@ -101,6 +101,9 @@ pub struct Documents<'a> {
     index: usize,
     done: bool,
     wanted: Option<Wanted<'a>>,
+    /// Decides from a document's top-level `kind` whether it needs its tree (see
+    /// [`Documents::skimming_kinds`]).
+    kind_wanted: Option<Wanted<'a>>,
     /// Where `read` starts in the author's text (the parser restarts after a rewritten
     /// document).
     base: usize,
@@ -123,6 +126,7 @@ impl<'a> Documents<'a> {
             index: 0,
             done: false,
             wanted: None,
+            kind_wanted: None,
             base: 0,
             failed_at: None,
             consumed: 0,
@@ -141,6 +145,7 @@ impl<'a> Documents<'a> {
             index: 0,
             done: false,
             wanted: None,
+            kind_wanted: None,
             base,
             failed_at: None,
             consumed: base,
@@ -158,11 +163,31 @@ impl<'a> Documents<'a> {
         self
     }
 
+    /// Also stop building a document's tree once its top-level `kind` is read and `wanted`
+    /// refuses it: the rest is skimmed, as [`Documents::skimming`] skims a whole document.
+    /// The text test cannot tell a ConfigMap whose data mentions `Pod` (a dashboard) from a
+    /// workload; the parsed `kind` can. A document whose `kind` is not a plain scalar value
+    /// of the root mapping (an alias, a collection), or whose root has a merge key before
+    /// it, is built as before. Same condition on the stream as [`Documents::skimming`].
+    pub fn skimming_kinds(mut self, wanted: Wanted<'a>) -> Self {
+        self.kind_wanted = Some(wanted);
+        self
+    }
+
     /// Parse the rest of a document without building anything.
     fn skim(&mut self, index: usize, start: usize) -> Result<Option<Document<'a>>, Located> {
-        // Per open collection: a mapping, and how many children it has so far (a mapping's
-        // even children are keys).
-        let mut open: Vec<(bool, usize)> = Vec::new();
+        self.skim_rest(index, start, Vec::new())
+    }
+
+    /// Parse the rest of a document without building anything; `open` holds, per collection
+    /// already open, whether it is a mapping and how many children it has so far (a
+    /// mapping's even children are keys).
+    fn skim_rest(
+        &mut self,
+        index: usize,
+        start: usize,
+        mut open: Vec<(bool, usize)>,
+    ) -> Result<Option<Document<'a>>, Located> {
         loop {
             let Some(event) = self.parser.next_event() else {
                 return Ok(None);
@@ -237,6 +262,8 @@ impl<'a> Documents<'a> {
 
     fn next_document(&mut self) -> Result<Option<Document<'a>>, Located> {
         let mut tree = Tree::new();
+        // Still looking for the root's `kind` to decide whether the tree is needed.
+        let mut deciding = self.kind_wanted.is_some() && self.shift.is_none();
         loop {
             let Some(event) = self.parser.next_event() else {
                 return Ok(None);
@@ -291,6 +318,21 @@ impl<'a> Documents<'a> {
             };
             if let Some((anchor, node)) = done {
                 tree.add(anchor, node);
+                if deciding {
+                    match tree.root_kind() {
+                        RootKind::Unknown => {}
+                        RootKind::Undecidable => deciding = false,
+                        RootKind::Kind(kind) => {
+                            deciding = false;
+                            let wanted = self.kind_wanted.as_ref().is_none_or(|w| w(kind));
+                            if !wanted {
+                                let start = tree.doc_start.unwrap_or(tree.stack[0].start);
+                                let open = vec![(true, tree.scratch.len() - tree.stack[0].first)];
+                                return self.skim_rest(self.index, start, open);
+                            }
+                        }
+                    }
+                }
             }
         }
     }
@@ -501,6 +543,37 @@ impl<'a> Tree<'a> {
         }
     }
 
+    /// What the root mapping says of its `kind` so far, looked at after each node added: a
+    /// decision can only be made when the root is the one open collection, a mapping, and
+    /// its last entry was just completed.
+    fn root_kind(&self) -> RootKind<'_> {
+        let [root] = self.stack.as_slice() else {
+            return if self.stack.is_empty() {
+                // The root is finished (or not a collection): nothing left to skip.
+                RootKind::Undecidable
+            } else {
+                RootKind::Unknown
+            };
+        };
+        if !root.is_map {
+            return RootKind::Undecidable;
+        }
+        let children = &self.scratch[root.first..];
+        if children.is_empty() || children.len() % 2 != 0 {
+            return RootKind::Unknown;
+        }
+        let (key, value) = (&children[children.len() - 2], &children[children.len() - 1]);
+        match key.as_str() {
+            // A merge key may supply what data the checks read: build the tree.
+            Some("<<") => RootKind::Undecidable,
+            Some("kind") => match &value.kind {
+                Kind::Scalar(s) => RootKind::Kind(&s.value),
+                _ => RootKind::Undecidable,
+            },
+            _ => RootKind::Unknown,
+        }
+    }
+
     /// A finished node goes to its parent's children, or is the root.
     #[inline]
     fn add(&mut self, anchor: usize, node: Node<'a>) {
@@ -541,6 +614,16 @@ fn node_start(text: &str, event: &Event<'_>, start: usize) -> usize {
         }
         _ => start,
     }
+}
+
+/// See [`Tree::root_kind`].
+enum RootKind<'t> {
+    /// No `kind` entry yet.
+    Unknown,
+    /// The root's first `kind` entry, a scalar.
+    Kind(&'t str),
+    /// The tree is needed whatever follows.
+    Undecidable,
 }
 
 struct Frame {
@@ -744,6 +827,49 @@ mod tests {
             matches!(complex.last(), Some(Err(m)) if m.contains("mapping key")),
             "{complex:?}"
         );
+    }
+
+    /// A document is skimmed from its top-level `kind` on when the kind test refuses it, and
+    /// is still read to its end; a `kind` the test cannot see (after a merge key, as an
+    /// alias, nested) leaves the tree built.
+    #[test]
+    fn documents_are_skimmed_from_their_kind() {
+        let skim = |text: &str| -> Vec<Result<(bool, usize), String>> {
+            Documents::new(text)
+                .skimming(Box::new(|_| true))
+                .skimming_kinds(Box::new(|kind| kind == "Pod"))
+                .map(|d| d.map(|d| (d.skimmed, d.start)).map_err(|e| e.message))
+                .collect()
+        };
+        let text = "kind: Pod
+a: 1
+---
+metadata: {name: Pod}
+kind: ConfigMap
+data: {x: [1]}
+---
+<<: {kind: Pod}
+kind: ConfigMap
+---
+k: &k ConfigMap
+kind: *k
+---
+a: {kind: ConfigMap}
+";
+        assert_eq!(
+            skim(text),
+            vec![
+                Ok((false, 0)),
+                Ok((true, 15)),
+                Ok((false, 72)),
+                Ok((false, 108)),
+                Ok((false, 137)),
+            ]
+        );
+        for bad in ["a: [1\n", "? [a, b]\n: c\n", &"[".repeat(300)] {
+            let got = skim(&format!("kind: ConfigMap\n{bad}"));
+            assert!(matches!(got.last(), Some(Err(_))), "{bad:?}: {got:?}");
+        }
     }
 
     /// Documents saphyr refuses are read rewritten, each once, in order, between documents
