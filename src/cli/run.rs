@@ -52,7 +52,9 @@ impl Out {
     }
 
     fn stdout_pieces<'s>(&self, pieces: impl Iterator<Item = &'s str>) -> io::Result<()> {
-        let mut o = io::stdout().lock();
+        // Many small pieces (a fixed run's new lines between the input's): written in
+        // large blocks, not a write per line.
+        let mut o = io::BufWriter::with_capacity(256 * 1024, io::stdout().lock());
         for piece in pieces {
             o.write_all(piece.as_bytes())?;
         }
@@ -651,9 +653,24 @@ fn stream(out: &Out, mut setup: Setup, format: Format, strict: bool) -> io::Resu
     };
     setup.learn_namespaces(std::iter::once(text.as_str()));
     let opts = setup.options_for(None);
-    // The fixed stream goes out run by run as the engine made it: a large stream is never
-    // held twice.
-    let (report, fixed) = match pss_fix::process_in_parts(&name, &text, &opts) {
+    // The fixed stream goes out run by run as the engine made it, written only once every
+    // run is verified (an error for the stream means no output): a changed run waits as
+    // its new text and pointers into the input, never as a second copy of the stream. In
+    // text form each run's reports are counted as they come and kept only when the closing
+    // lines name them.
+    let text_form = format == Format::Text;
+    let unsafe_given = opts.allow.unsafe_fixes;
+    let mut totals = Totals::default();
+    let (mut failing, mut violations_left) = (false, false);
+    let mut sink = |workloads: &mut Vec<pss_fix::WorkloadReport>| {
+        if !text_form {
+            return;
+        }
+        violations_left |= workloads.iter().any(|w| !w.after().is_empty());
+        failing |= totals.add_workloads(workloads, true, true, unsafe_given);
+        workloads.retain(report::has_remaining_text);
+    };
+    let (report, fixed) = match pss_fix::process_in_parts_with(&name, &text, &opts, &mut sink) {
         Ok(r) => r,
         Err(e) => {
             out.stderr(&format!("{e}\n"));
@@ -667,12 +684,11 @@ fn stream(out: &Out, mut setup: Setup, format: Format, strict: bool) -> io::Resu
     drop(fixed);
     // A document passed through unchanged was never checked: under --strict it counts as
     // left, like a violation that could not be fixed.
-    let left =
-        report.workloads.iter().any(|w| !w.after().is_empty()) || !report.passed_through.is_empty();
-    if format == Format::Text {
+    violations_left |= report.workloads.iter().any(|w| !w.after().is_empty());
+    let left = violations_left || !report.passed_through.is_empty();
+    if text_form {
         out.stderr(&report::remaining_text(&name, &report));
-        let mut totals = Totals::default();
-        totals.add(&report, true, report.changed, true, opts.allow.unsafe_fixes);
+        totals.add_file(&report, failing, true, report.changed);
         // No command to offer: the fixes were just made, and `--unsafe` goes where this
         // command was given (a Helm flag, a kustomize function's script).
         let summary = totals.summary(report::Command::Fix, None, None);

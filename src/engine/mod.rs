@@ -34,6 +34,7 @@ use crate::yaml::Documents;
 
 pub use report::{FileReport, Fixed, PassedThrough, Remark, WorkloadReport};
 
+use report::Part;
 use stream::{pass_stream, process_runs, Joined, Runs};
 use verify::process_whole;
 
@@ -112,28 +113,42 @@ pub fn process_in_parts(
     text: &str,
     opts: &Options,
 ) -> Result<(FileReport, Option<Fixed>), Error> {
+    process_in_parts_with(name, text, opts, &mut |_| {})
+}
+
+/// [`process_in_parts`], with each run's workload reports handed to `sink` in stream order
+/// as soon as the run and every run before it are done (document numbers already the
+/// file's); the report returned holds only the reports `sink` leaves in the vector. A
+/// caller that needs only counts and a few lines of a large stream's reports never holds
+/// them all. On an error for the file, `sink` may have seen the reports of earlier runs.
+pub fn process_in_parts_with(
+    name: &str,
+    text: &str,
+    opts: &Options,
+    sink: &mut dyn FnMut(&mut Vec<WorkloadReport>),
+) -> Result<(FileReport, Option<Fixed>), Error> {
     if opts.resource_list {
         require_resource_list(name, text)?;
     }
     let runs = Runs::of(text, opts);
-    let results = if runs.ranges.len() == 1 {
-        vec![process_whole(name, text, opts, Base::default())]
-    } else {
-        process_runs(name, text, &runs, opts)?
-    };
-    let mut whole = Joined::sized_for(&results);
+    let mut whole = Joined::new(sink);
     let mut failure = None;
-    for (i, result) in results.into_iter().enumerate() {
-        let e = match result {
-            Ok(report) => {
-                whole.add(report, runs.ranges[i].clone());
-                continue;
+    let mut early = None;
+    let mut take = |i: usize, ran: stream::Ran| -> bool {
+        let e = match ran {
+            Ok((report, part)) => {
+                whole.add_part(report, part);
+                return true;
             }
-            Err(e) if !opts.pass_through => return Err(e),
+            Err(e) if !opts.pass_through => {
+                early = Some(Err(e));
+                return false;
+            }
             Err(e) => e,
         };
         if !crate::yaml::source::independent_documents(text) {
-            return pass_stream(text, e);
+            early = Some(pass_stream(text, e));
+            return false;
         }
         whole.take_apart(
             name,
@@ -144,6 +159,22 @@ pub fn process_in_parts(
             &e,
         );
         failure.get_or_insert(e);
+        true
+    };
+    if runs.ranges.len() == 1 {
+        let ran = process_whole(name, text, opts, Base::default()).map(|mut report| {
+            let part = report
+                .output
+                .take()
+                .map_or(Part::Input(0..text.len()), Part::Fixed);
+            (report, part)
+        });
+        take(0, ran);
+    } else {
+        process_runs(name, text, &runs, opts, &mut take)?;
+    }
+    if let Some(result) = early {
+        return result;
     }
     whole.finish(failure)
 }

@@ -103,7 +103,9 @@ pub struct PassedThrough {
 }
 
 /// The fixed text of a stream, as the runs it was processed in: each one either the input's
-/// own bytes (nothing in it changed) or its fixed text.
+/// own bytes (nothing in it changed), its fixed text, or its fixed text kept as the input's
+/// unchanged lines plus what is new ([`Edited`]): a large stream's fixed text then takes a
+/// fraction of the input's size while it waits for every run to be verified.
 #[derive(Debug)]
 pub struct Fixed {
     pub(super) parts: Vec<Part>,
@@ -113,43 +115,161 @@ pub struct Fixed {
 pub(super) enum Part {
     Input(std::ops::Range<usize>),
     Fixed(String),
+    Edited(Edited),
+}
+
+/// A run's fixed text as pieces: byte ranges of the input (whole unchanged lines) and of
+/// `new`, the text the fixes brought, in order.
+#[derive(Debug, Default)]
+pub(super) struct Edited {
+    new: String,
+    pieces: Vec<(bool, std::ops::Range<usize>)>,
+}
+
+/// How far (in lines of the input and of the output together) an unchanged line is looked
+/// for after a changed one: an inserted block is found again well within it; beyond it, a
+/// line is taken as replaced, which is only less compact.
+const RESYNC: usize = 48;
+
+impl Edited {
+    /// `output`, the fixed text of `input[range]`, as the input's unchanged lines and the
+    /// new text. Exact whatever the two texts are: a piece of the input is only ever taken
+    /// for an equal line of the output.
+    pub(super) fn of(input: &str, range: std::ops::Range<usize>, output: &str) -> Edited {
+        let old = &input[range.clone()];
+        let (a, b) = (line_ends(old), line_ends(output));
+        let line = |ends: &[usize], i: usize| -> std::ops::Range<usize> {
+            (if i == 0 { 0 } else { ends[i - 1] })..ends[i]
+        };
+        let same = |i: usize, j: usize| old[line(&a, i)] == output[line(&b, j)];
+        let mut e = Edited::default();
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            if same(i, j) {
+                let r = line(&a, i);
+                e.push(true, range.start + r.start..range.start + r.end);
+                i += 1;
+                j += 1;
+                continue;
+            }
+            let (di, dj) = (1..=RESYNC)
+                .flat_map(|d| (0..=d).map(move |dj| (d - dj, dj)))
+                .find(|&(di, dj)| i + di < a.len() && j + dj < b.len() && same(i + di, j + dj))
+                .unwrap_or((1, 1));
+            let start = line(&b, j).start;
+            let end = if j + dj < b.len() {
+                line(&b, j + dj).start
+            } else {
+                output.len()
+            };
+            e.push_new(&output[start..end]);
+            i += di;
+            j += dj;
+        }
+        if j < b.len() {
+            e.push_new(&output[line(&b, j).start..]);
+        }
+        e.new.shrink_to_fit();
+        e.pieces.shrink_to_fit();
+        debug_assert_eq!(e.texts(input).collect::<String>(), output);
+        e
+    }
+
+    fn push(&mut self, from_input: bool, r: std::ops::Range<usize>) {
+        if r.is_empty() {
+            return;
+        }
+        match self.pieces.last_mut() {
+            Some((f, last)) if *f == from_input && last.end == r.start => last.end = r.end,
+            _ => self.pieces.push((from_input, r)),
+        }
+    }
+
+    fn push_new(&mut self, s: &str) {
+        let at = self.new.len();
+        self.new.push_str(s);
+        self.push(false, at..self.new.len());
+    }
+
+    fn texts<'s>(&'s self, input: &'s str) -> impl Iterator<Item = &'s str> {
+        self.pieces.iter().map(move |(from_input, r)| {
+            if *from_input {
+                &input[r.clone()]
+            } else {
+                &self.new[r.clone()]
+            }
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.pieces.iter().map(|(_, r)| r.len()).sum()
+    }
+}
+
+/// The end (after its line break) of each line of `s`; the last one may have none.
+fn line_ends(s: &str) -> Vec<usize> {
+    let mut ends: Vec<usize> = s
+        .bytes()
+        .enumerate()
+        .filter(|&(_, b)| b == b'\n')
+        .map(|(i, _)| i + 1)
+        .collect();
+    if ends.last().copied().unwrap_or(0) < s.len() {
+        ends.push(s.len());
+    }
+    ends
+}
+
+impl Part {
+    fn len(&self) -> usize {
+        match self {
+            Part::Input(r) => r.len(),
+            Part::Fixed(s) => s.len(),
+            Part::Edited(e) => e.len(),
+        }
+    }
 }
 
 impl Fixed {
     /// The pieces of the fixed text in order; `input` is the text it was made from.
     pub fn pieces<'s>(&'s self, input: &'s str) -> impl Iterator<Item = &'s str> {
-        self.parts.iter().map(move |p| match p {
-            Part::Input(r) => &input[r.clone()],
-            Part::Fixed(s) => s.as_str(),
+        self.parts.iter().flat_map(move |p| {
+            let (one, edited) = match p {
+                Part::Input(r) => (Some(&input[r.clone()]), None),
+                Part::Fixed(s) => (Some(s.as_str()), None),
+                Part::Edited(e) => (None, Some(e.texts(input))),
+            };
+            one.into_iter().chain(edited.into_iter().flatten())
         })
     }
 
     /// The fixed text in one buffer of exactly its size (the first run's own, when it has
     /// one), each run's text dropped as soon as it is copied.
     pub fn join(self, input: &str) -> String {
-        let len = |p: &Part| match p {
-            Part::Input(r) => r.len(),
-            Part::Fixed(s) => s.len(),
-        };
-        let total: usize = self.parts.iter().map(len).sum();
+        let total: usize = self.parts.iter().map(Part::len).sum();
         let mut parts = self.parts.into_iter();
         let mut out = match parts.next() {
             Some(Part::Fixed(s)) => s,
-            Some(Part::Input(r)) => {
+            Some(first) => {
                 let mut s = String::with_capacity(total);
-                s.push_str(&input[r]);
+                push_part(&mut s, first, input);
                 s
             }
             None => String::new(),
         };
         out.reserve_exact(total - out.len());
         for part in parts {
-            match part {
-                Part::Input(r) => out.push_str(&input[r]),
-                Part::Fixed(s) => out.push_str(&s),
-            }
+            push_part(&mut out, part, input);
         }
         out
+    }
+}
+
+fn push_part(out: &mut String, part: Part, input: &str) {
+    match part {
+        Part::Input(r) => out.push_str(&input[r]),
+        Part::Fixed(s) => out.push_str(&s),
+        Part::Edited(e) => e.texts(input).for_each(|t| out.push_str(t)),
     }
 }
 
@@ -207,4 +327,39 @@ pub(super) fn merge(
         j += 1;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever the two texts, the pieces spell the output exactly; an inserted block costs
+    /// only its own bytes.
+    #[test]
+    fn edited_text_is_exact_and_small() {
+        let input = "head\n---\na: 1\nb: 2\nc: 3\nd: 4\ntail";
+        let start = input.find("---").unwrap();
+        let range = start..input.len();
+        let cases = [
+            "---\na: 1\n  new: x\n  more: y\nb: 2\nc: 3\nd: 4\ntail",
+            "---\na: 1\nc: 3\nd: 4\ntail",
+            "---\na: 1\nB: 2\nc: 3\nd: 4\ntail\n",
+            "completely\ndifferent",
+            "",
+            "---\na: 1\nb: 2\nc: 3\nd: 4\ntail",
+        ];
+        for output in cases {
+            let e = Edited::of(input, range.clone(), output);
+            assert_eq!(e.texts(input).collect::<String>(), output);
+            assert_eq!(e.len(), output.len());
+        }
+        let e = Edited::of(input, range.clone(), cases[0]);
+        assert_eq!(e.new, "  new: x\n  more: y\n");
+        let fixed = Fixed {
+            parts: vec![Part::Input(0..start), Part::Edited(e)],
+        };
+        let joined = format!("head\n{}", cases[0]);
+        assert_eq!(fixed.pieces(input).collect::<String>(), joined);
+        assert_eq!(fixed.join(input), joined);
+    }
 }

@@ -10,9 +10,9 @@ use crate::error::Error;
 use crate::yaml::{Documents, Node};
 
 use super::helm::{helm_source, source_comment, unread_head};
-use super::report::{Fixed, Part};
+use super::report::{Edited, Fixed, Part};
 use super::verify::process_whole;
-use super::{Base, FileReport, Options, PassedThrough};
+use super::{Base, FileReport, Options, PassedThrough, WorkloadReport};
 
 /// A stream is cut into runs of whole documents of at least this size, processed on every
 /// core: below it a run's own costs (a parser, a report) would show.
@@ -62,80 +62,99 @@ impl Runs {
     }
 }
 
-/// Each of `runs` processed on its own, on its threads; the results in run order.
+/// A run's result: its report (without its output) and its text, fixed or not.
+pub(super) type Ran = Result<(FileReport, Part), Error>;
+
+/// Each of `runs` processed on its own, on its threads, each result given to `take` in run
+/// order as soon as it and every run before it are done; a changed run's text is kept as
+/// [`Edited`]. `take` returns false to stop: the runs not started yet are not processed.
 pub(super) fn process_runs(
     name: &str,
     text: &str,
     runs: &Runs,
     opts: &Options,
-) -> Result<Vec<Result<FileReport, Error>>, Error> {
+    take: &mut dyn FnMut(usize, Ran) -> bool,
+) -> Result<(), Error> {
     let Runs {
         threads,
         ranges: runs,
         bases,
     } = runs;
-    // Workers take the next run as they finish one; results are put back in order after.
+    // Workers take the next run as they finish one and send it here, to be put in order.
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let (Some(r), Some(&base)) = (runs.get(i), bases.get(i)) else {
-                return done;
+    let (send, done) = std::sync::mpsc::channel::<(usize, Ran)>();
+    let work = |send: std::sync::mpsc::Sender<(usize, Ran)>| loop {
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (Some(r), Some(&base)) = (runs.get(i), bases.get(i)) else {
+            return;
+        };
+        let ran = process_whole(name, &text[r.clone()], opts, base).map(|mut report| {
+            let part = match report.output.take() {
+                Some(out) => Part::Edited(Edited::of(text, r.clone(), &out)),
+                None => Part::Input(r.clone()),
             };
-            done.push((i, process_whole(name, &text[r.clone()], opts, base)));
+            (report, part)
+        });
+        if send.send((i, ran)).is_err() {
+            return;
         }
     };
-    let mut results: Vec<(usize, Result<FileReport, Error>)> = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let handles: Vec<_> = (0..(*threads).min(runs.len()))
-            .map(|_| scope.spawn(work))
+            .map(|_| {
+                let send = send.clone();
+                scope.spawn(move || work(send))
+            })
             .collect();
-        let mut all = Vec::with_capacity(runs.len());
-        for h in handles {
-            match h.join() {
-                Ok(done) => all.extend(done),
-                Err(_) => all.push((
-                    0,
-                    Err(Error::new(name, None, "internal: a worker panicked")),
-                )),
+        drop(send);
+        let mut waiting: Vec<Option<Ran>> = (0..runs.len()).map(|_| None).collect();
+        let mut given = 0;
+        let mut stopped = false;
+        'runs: for (i, ran) in done {
+            waiting[i] = Some(ran);
+            while let Some(ran) = waiting.get_mut(given).and_then(Option::take) {
+                given += 1;
+                if !take(given - 1, ran) {
+                    // Stop the workers after the runs they are on.
+                    next.store(runs.len(), std::sync::atomic::Ordering::Relaxed);
+                    stopped = true;
+                    break 'runs;
+                }
             }
         }
-        all
-    });
-    results.sort_by_key(|(i, _)| *i);
-    if results.len() != runs.len() {
-        return Err(Error::new(
-            name,
-            None,
-            "internal: a run of documents was lost",
-        ));
-    }
-    Ok(results.into_iter().map(|(_, r)| r).collect())
+        if handles.into_iter().any(|h| h.join().is_err()) {
+            return Err(Error::new(name, None, "internal: a worker panicked"));
+        }
+        if !stopped && given != runs.len() {
+            return Err(Error::new(
+                name,
+                None,
+                "internal: a run of documents was lost",
+            ));
+        }
+        Ok(())
+    })
 }
 
 /// A stream's report and fixed text, put together run by run (or document by document)
-/// in input order.
-#[derive(Default)]
-pub(super) struct Joined {
+/// in input order. Each piece's workload reports go through `sink` first, which keeps
+/// what the caller needs of them at the end.
+pub(super) struct Joined<'s> {
     report: FileReport,
     parts: Vec<Part>,
     /// Some document of the stream could be read: passing the others through makes sense.
     read: bool,
+    sink: &'s mut dyn FnMut(&mut Vec<WorkloadReport>),
 }
 
-impl Joined {
-    /// Room for the reports in `results` and one part per run.
-    pub(super) fn sized_for(results: &[Result<FileReport, Error>]) -> Joined {
-        let mut whole = Joined::default();
-        // Exactly sized: a stream of many workloads has many reports.
-        whole.report.workloads.reserve_exact(
-            results
-                .iter()
-                .map(|r| r.as_ref().map_or(0, |r| r.workloads.len()))
-                .sum(),
-        );
-        whole.parts.reserve_exact(results.len());
-        whole
+impl<'s> Joined<'s> {
+    pub(super) fn new(sink: &'s mut dyn FnMut(&mut Vec<WorkloadReport>)) -> Joined<'s> {
+        Joined {
+            report: FileReport::default(),
+            parts: Vec::new(),
+            read: false,
+            sink,
+        }
     }
 
     /// The report and fixed text of the stream; `failure`, the first error of a run taken
@@ -149,11 +168,7 @@ impl Joined {
                 return Err(without_hint(e));
             }
         }
-        let Joined {
-            report,
-            parts,
-            read: _,
-        } = self;
+        let Joined { report, parts, .. } = self;
         let fixed = report.changed.then_some(Fixed { parts });
         Ok((report, fixed))
     }
@@ -188,16 +203,23 @@ impl Joined {
     }
 
     /// Add the report of the piece of the input at `range`.
-    pub(super) fn add(&mut self, report: FileReport, range: std::ops::Range<usize>) {
-        for mut w in report.workloads {
+    pub(super) fn add(&mut self, mut report: FileReport, range: std::ops::Range<usize>) {
+        let part = report.output.take().map_or(Part::Input(range), Part::Fixed);
+        self.add_part(report, part);
+    }
+
+    /// Add the report (its output taken out) and the text of a piece of the input.
+    pub(super) fn add_part(&mut self, report: FileReport, part: Part) {
+        let mut workloads = report.workloads;
+        for w in &mut workloads {
             w.document += self.report.documents;
-            self.report.workloads.push(w);
         }
+        (self.sink)(&mut workloads);
+        self.report.workloads.append(&mut workloads);
         self.read |= report.documents > 0;
         self.report.documents += report.documents;
-        self.report.changed |= report.output.is_some();
-        self.parts
-            .push(report.output.map_or(Part::Input(range), Part::Fixed));
+        self.report.changed |= !matches!(part, Part::Input(_));
+        self.parts.push(part);
     }
 
     /// Pass the one document at `range` of `text` through unchanged, because of `e`; its

@@ -129,6 +129,12 @@ fn check_text_raw(file: &str, report: &FileReport) -> String {
 }
 
 /// Lines for `fix`/`diff`: what is left after fixing, and why each part was left.
+/// Whether [`remaining_text`] says anything of `w`: the rest of a large stream's reports
+/// need not be kept for it.
+pub fn has_remaining_text(w: &WorkloadReport) -> bool {
+    !w.issues.is_empty() || !w.warnings.is_empty() || !w.after().is_empty()
+}
+
 pub fn remaining_text(file: &str, report: &FileReport) -> String {
     sanitize(&remaining_text_raw(file, report)).into_owned()
 }
@@ -365,13 +371,31 @@ impl Totals {
         planned: bool,
         unsafe_given: bool,
     ) {
+        let failing = self.add_workloads(&report.workloads, applied, planned, unsafe_given);
+        self.add_file(report, failing, applied, written);
+    }
+
+    /// Count one file, its workloads counted apart with [`Totals::add_workloads`] (`failing`:
+    /// one of them failed the level as found).
+    pub fn add_file(&mut self, report: &FileReport, failing: bool, applied: bool, written: bool) {
         self.files += 1;
         self.files_changed += usize::from(report.changed);
         self.files_applied += usize::from(report.changed && applied);
         self.files_written += usize::from(written);
         self.documents_passed_through += report.passed_through.len();
-        self.files_failing += usize::from(report.workloads.iter().any(|w| !w.before.is_empty()));
-        for w in &report.workloads {
+        self.files_failing += usize::from(failing);
+    }
+
+    /// Count workloads of one file, as [`Totals::add`] does; whether one of them failed the
+    /// level as found.
+    pub fn add_workloads(
+        &mut self,
+        workloads: &[WorkloadReport],
+        applied: bool,
+        planned: bool,
+        unsafe_given: bool,
+    ) -> bool {
+        for w in workloads {
             self.workloads += 1;
             self.note_policy(w.policy);
             self.violations_found += w.before.len();
@@ -398,6 +422,7 @@ impl Totals {
                 self.run_as_non_root_caveats += 1;
             }
         }
+        workloads.iter().any(|w| !w.before.is_empty())
     }
 
     fn note_policy(&mut self, p: Policy) {
