@@ -398,6 +398,13 @@ fn directories_and_stdin_as_fix_reads_them() {
         .filter_map(|l| l.trim().strip_prefix("kind: "))
         .collect();
     assert_eq!(kinds, ["CronJob", "DaemonSet", "Deployment"], "{patches}");
+    // It closes, as every command does, with the summary on stderr.
+    assert_eq!(
+        text(&out.stderr).lines().last(),
+        Some("pss-fix: 3 of 3 workloads failed restricted:latest as found in all 3 files: 2 fixable, 1 needs a person."),
+        "{}",
+        text(&out.stderr)
+    );
     // stdin: the same patches, named `<stdin>`.
     let input = fs::read_to_string(root().join("fixtures/demo/web.yaml")).unwrap();
     let piped = pss_fix(&["patch", "-"], root(), Some(&input));

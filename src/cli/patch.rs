@@ -128,14 +128,24 @@ impl Made {
         stdout.write_all(patch::render(&self.patches, output).as_bytes())?;
         stdout.flush()?;
         let format = args.inputs.common.format;
+        let run = Run {
+            command: report::Command::Fix,
+            policy,
+            files: &self.outcomes,
+        };
         if format != Format::Text {
-            let run = Run {
-                command: report::Command::Fix,
-                policy,
-                files: &self.outcomes,
-            };
             say(&report::render(format, &run));
         }
+        // The closing summary every command ends with, counted as `diff` counts: the patches
+        // are what would be applied; `--unsafe` adds the rest.
+        let totals = report::Totals::of_run(&Run {
+            command: report::Command::Diff,
+            ..run
+        });
+        say(&format!(
+            "{}\n",
+            totals.summary(report::Command::Diff, None, None)
+        ));
         Ok(())
     }
 }
