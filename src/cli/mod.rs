@@ -33,6 +33,7 @@ Examples:
   pss-fix check --config ci/.pss-fix.yaml k8s/        project levels, exemptions, custom kinds
   helm template web ./chart | pss-fix fix -   fix a rendered stream, stdin to stdout
   pss-fix patch base/ >> kustomization.yaml   the fixes as kustomize patches (--target flux too)
+  pss-fix values ./chart -f values.yaml --write values.yaml   the Helm values that fix the chart, merged in
   helm install web ./chart --post-renderer pss-fix --post-renderer-args post-render   (Helm 3)
   helm plugin install ./helm-plugin/pss-fix && helm install web ./chart --post-renderer pss-fix   (Helm 4)
   kustomize build --enable-alpha-plugins --enable-exec .   with a transformer that runs `pss-fix krm`
