@@ -13,10 +13,10 @@ use crate::edit::plan::{Change, Op, Refusal};
 use crate::edit::value::Value;
 use crate::edit::Edit;
 use crate::path::{Path, Seg};
-use crate::yaml::scalar::{resolve, Resolved};
+use crate::yaml::scalar::{double_quoted, plain_safe};
 use crate::yaml::source::{column, line_end, line_start, next_line};
 use crate::yaml::style::{dash_of, DocStyle};
-use crate::yaml::{Kind, Node, Scalar, ScalarStyle};
+use crate::yaml::{Kind, Node, ScalarStyle};
 
 /// Where a change's target sits.
 struct Target<'t, 'a> {
@@ -565,22 +565,9 @@ impl Renderer<'_> {
             {
                 s.to_owned()
             }
-            _ => serde_json::to_string(s).expect("strings serialize"),
+            _ => double_quoted(s),
         }
     }
-}
-
-pub(crate) fn plain_safe(s: &str) -> bool {
-    let scalar = Scalar {
-        value: s.into(),
-        style: ScalarStyle::Plain,
-        tag: None,
-    };
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'/' | b'.'))
-        && !s.starts_with('-')
-        && matches!(resolve(&scalar), Resolved::Str(_))
 }
 
 /// Where new lines of a block collection whose items sit at column `col` and whose text ends

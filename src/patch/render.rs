@@ -9,8 +9,7 @@
 use std::borrow::Cow;
 
 use super::{Json, Patch};
-use crate::yaml::scalar::{resolve, Resolved};
-use crate::yaml::{Scalar, ScalarStyle};
+use crate::yaml::scalar;
 
 /// Where the patches go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,55 +172,10 @@ fn scalar(v: &Json) -> String {
                 format!("{s}.0")
             }
         }
-        Json::Str(s) if plain_ok(s) => s.clone(),
-        Json::Str(s) => quoted(s),
+        Json::Str(s) => scalar::string(s),
         Json::Seq(_) => "[]".into(),
         Json::Map(_) => "{}".into(),
     }
-}
-
-/// Written plain, `s` reads back as the same string: only characters that mean nothing to
-/// YAML, and no spelling of a bool, number or null.
-fn plain_ok(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
-        return false;
-    };
-    if !(first.is_ascii_alphanumeric() || first == '/') {
-        return false;
-    }
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-' | '~'))
-    {
-        return false;
-    }
-    let as_plain = Scalar {
-        value: Cow::Borrowed(s),
-        style: ScalarStyle::Plain,
-        tag: None,
-    };
-    matches!(resolve(&as_plain), Resolved::Str(_))
-}
-
-/// A double-quoted scalar: every character YAML would not print escaped.
-fn quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || ('\u{7f}'..='\u{9f}').contains(&c) || c == '\u{feff}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]
@@ -243,7 +197,10 @@ mod tests {
         ] {
             assert_eq!(scalar(&Json::Str(s.into())), s);
         }
-        assert_eq!(quoted("a\"b\\\u{1}"), "\"a\\\"b\\\\\\u0001\"");
+        assert_eq!(
+            scalar::double_quoted("a\"b\\\u{1}"),
+            "\"a\\\"b\\\\\\u0001\""
+        );
     }
 
     #[test]

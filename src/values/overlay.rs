@@ -3,8 +3,8 @@
 //! never leaf values, so an overlay merges as Helm merges values files: mappings key by key,
 //! everything else replaced.
 
-use crate::edit::render::plain_safe;
 use crate::edit::value::Value;
+use crate::yaml::scalar;
 
 /// A values overlay, built key by key with [`Overlay::insert`] and printed with
 /// [`Overlay::to_yaml`] or merged into a file with [`crate::values::merge`].
@@ -165,7 +165,7 @@ fn write_entries(entries: &[(String, Node)], col: usize, out: &mut String) {
             out.push('\n');
         }
         indent(col, out);
-        out.push_str(&string(k));
+        out.push_str(&scalar::string(k));
         out.push(':');
         match &node.tree {
             Tree::Map(children) if children.is_empty() => out.push_str(" {}\n"),
@@ -210,7 +210,7 @@ fn write_value_entries(
         if i > 0 || !after_dash {
             indent(col, out);
         }
-        out.push_str(&string(k));
+        out.push_str(&scalar::string(k));
         out.push(':');
         write_after_key(v, col, out);
     }
@@ -237,7 +237,7 @@ pub(crate) fn flow(v: &Value) -> String {
     match v {
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
-        Value::Str(s) => string(s),
+        Value::Str(s) => scalar::string(s),
         Value::Seq(items) => {
             let inner: Vec<String> = items.iter().map(flow).collect();
             format!("[{}]", inner.join(", "))
@@ -245,20 +245,10 @@ pub(crate) fn flow(v: &Value) -> String {
         Value::Map(entries) => {
             let inner: Vec<String> = entries
                 .iter()
-                .map(|(k, v)| format!("{}: {}", string(k), flow(v)))
+                .map(|(k, v)| format!("{}: {}", scalar::string(k), flow(v)))
                 .collect();
             format!("{{{}}}", inner.join(", "))
         }
-    }
-}
-
-/// Plain where YAML reads the text back as the same string (the edit engine's rule), else
-/// double-quoted with JSON's escapes, which YAML's double-quoted style reads the same way.
-fn string(s: &str) -> String {
-    if plain_safe(s) {
-        s.to_owned()
-    } else {
-        serde_json::to_string(s).expect("strings serialize")
     }
 }
 

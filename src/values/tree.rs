@@ -12,7 +12,7 @@
 use crate::edit::value::Value;
 use crate::error::Error;
 use crate::path::Seg;
-use crate::yaml::scalar::{resolve, Resolved};
+use crate::yaml::scalar::{self, resolve, Resolved};
 use crate::yaml::{Documents, Kind, Node};
 
 /// Deeper data than this is not read (aliases can nest a document deeper than its text).
@@ -348,7 +348,7 @@ pub fn to_yaml(tree: &Tree) -> String {
 fn write_map(m: &[(String, Tree)], indent: usize, out: &mut String) {
     for (k, v) in m {
         out.push_str(&" ".repeat(indent));
-        out.push_str(&quote(k));
+        out.push_str(&scalar::string(k));
         out.push(':');
         write_value(v, indent, out);
     }
@@ -406,31 +406,9 @@ fn scalar_yaml(t: &Tree) -> String {
         Tree::Float(f) if f.is_nan() => ".nan".into(),
         Tree::Float(f) if *f > 0.0 => ".inf".into(),
         Tree::Float(_) => "-.inf".into(),
-        Tree::Str(s) => quote(s),
+        Tree::Str(s) => scalar::string(s),
         Tree::Map(_) => "{}".into(),
         Tree::Seq(_) => "[]".into(),
-    }
-}
-
-/// A string as a YAML scalar: plain when that reads back as the same string, else
-/// double-quoted (JSON's escapes are YAML's).
-pub fn quote(s: &str) -> String {
-    let plain_chars = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
-        && !s.starts_with(['-', '.']);
-    let reads_back = plain_chars && {
-        let scalar = crate::yaml::Scalar {
-            value: std::borrow::Cow::Borrowed(s),
-            style: crate::yaml::ScalarStyle::Plain,
-            tag: None,
-        };
-        matches!(resolve(&scalar), Resolved::Str(_))
-    };
-    if reads_back {
-        s.to_string()
-    } else {
-        serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
     }
 }
 

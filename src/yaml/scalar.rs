@@ -155,6 +155,54 @@ fn is_float_syntax(v: &str) -> bool {
     i == b.len()
 }
 
+/// Written plain, `s` reads back as the same string (go-yaml v2's resolution): only
+/// characters that mean nothing to YAML, and no spelling of a bool, number or null.
+pub(crate) fn plain_safe(s: &str) -> bool {
+    let scalar = Scalar {
+        value: s.into(),
+        style: ScalarStyle::Plain,
+        tag: None,
+    };
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'/' | b'.' | b'~'))
+        && !s.starts_with(['-', '~'])
+        && matches!(resolve(&scalar), Resolved::Str(_))
+}
+
+/// `s` as a double-quoted YAML scalar. Control characters, C1 controls (NEL would read as a
+/// line break) and a BOM are escaped; everything else is written as it is.
+pub(crate) fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || ('\u{7f}'..='\u{9f}').contains(&c) || c == '\u{feff}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A string as a YAML scalar of its own: plain where that reads back as the same string,
+/// else double-quoted. The one rule for every piece of YAML pss-fix writes from data
+/// (values overlays, probe values, patches).
+pub(crate) fn string(s: &str) -> String {
+    if plain_safe(s) {
+        s.to_owned()
+    } else {
+        double_quoted(s)
+    }
+}
+
 /// End of a quoted scalar that starts (at its quote) at `start`.
 pub fn quoted_end(text: &str, start: usize) -> usize {
     let b = text.as_bytes();
