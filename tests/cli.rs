@@ -559,15 +559,17 @@ fn post_render_exits_2_only_for_input_that_is_not_yaml() {
     }
 }
 
-/// Directives and `...` lines bind documents together: such a stream passes through whole.
+/// Directives and `...` lines a document follows without `---` bind documents together:
+/// such a stream passes through whole.
 #[test]
 fn post_render_passes_a_stream_of_dependent_documents_through_whole() {
     let tmp = tempfile::tempdir().unwrap();
     let refused = documents(&refused_stream())[1].to_owned();
+    assert!(refused.starts_with("---\n"));
     let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: i\n";
     for input in [
         format!("%YAML 1.1\n{refused}"),
-        format!("{pod}...\n{refused}"),
+        format!("{pod}...\n{}", &refused["---\n".len()..]),
     ] {
         let o = run_stdin(tmp.path(), &["post-render"], input.as_bytes());
         assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -578,6 +580,27 @@ fn post_render_passes_a_stream_of_dependent_documents_through_whole() {
             stderr(&o)
         );
     }
+}
+
+/// A `...` line that only closes a document before the next `---` (as istioctl and Helm
+/// write it) binds nothing: the refused document alone passes through, the pod is fixed.
+#[test]
+fn post_render_reads_end_markers_before_start_markers_document_by_document() {
+    let tmp = tempfile::tempdir().unwrap();
+    let refused = documents(&refused_stream())[1].to_owned();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: i\n";
+    let input = format!("{pod}...\n{refused}...\n");
+    let o = run_stdin(tmp.path(), &["post-render"], input.as_bytes());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("runAsNonRoot: true"), "{out}");
+    assert!(out.ends_with(&format!("...\n{refused}...\n")), "{out}");
+    assert!(
+        stderr(&o).contains(") passed through unchanged: duplicate key")
+            && !stderr(&o).contains("the stream passed through"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// Helm's output is rendered by definition: no hint to render it first, even where `{{`

@@ -380,25 +380,34 @@ fn fix_stdin(
 /// labels anywhere in the input set the level of workloads everywhere in it; then each
 /// checked and fixed, in input order.
 fn load_and_process(setup: &mut Setup, inputs_found: &[Input]) -> Vec<Processed> {
-    let loaded: Vec<Result<(String, Vec<u8>), Error>> = inputs_found.iter().map(read).collect();
+    // Every input is read and decoded first, on every core: the Namespace objects among them
+    // set the level of workloads anywhere, so they are learnt before any is judged, from the
+    // decoded text (one UTF-8 check per input).
+    let inputs: Vec<&Input> = inputs_found.iter().collect();
+    let decoded = parallel_map(inputs, |_, input| {
+        let (name, bytes) = read(input)?;
+        let text = pss_fix::decode(bytes).map_err(|e| e.in_file(&name))?;
+        Ok((name, text))
+    });
     setup.learn_namespaces(
-        loaded
+        decoded
             .iter()
-            .filter_map(|r| r.as_ref().ok())
-            .filter_map(|(_, bytes)| std::str::from_utf8(bytes).ok()),
+            .filter_map(|r: &Result<(String, String), Error>| r.as_ref().ok())
+            .map(|(_, text)| text.as_str()),
     );
     // Files are checked and fixed on every core; what follows is said in input order. With
     // several files, each is processed on one thread: the files already share out the cores.
-    let many = loaded.len() > 1;
+    let many = decoded.len() > 1;
     let setup = &*setup;
-    parallel_map(loaded, |i, loaded| {
-        let (name, bytes) = loaded?;
+    parallel_map(decoded, |i, decoded| {
+        let (name, text) = decoded?;
         let mut opts = setup.options_for(match &inputs_found[i] {
             Input::File { path, .. } => Some(path.as_path()),
             Input::Stdin => None,
         });
         opts.one_thread = many;
-        decode_and_process(&name, bytes, &opts).map(|(text, report)| (name, text, report))
+        let report = pss_fix::process(&name, &text, &opts)?;
+        Ok((name, text, report))
     })
 }
 

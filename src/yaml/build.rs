@@ -113,6 +113,9 @@ pub struct Documents<'a> {
     consumed: usize,
     /// Documents read through the fallback, to serve before parsing on.
     pending: std::vec::IntoIter<Document<'a>>,
+    /// Whether `text`'s documents are independent of each other, once the fallback asked
+    /// (a scan of the whole text, not to be repeated for each rewritten document).
+    independent: Option<bool>,
 }
 
 impl<'a> Documents<'a> {
@@ -131,6 +134,7 @@ impl<'a> Documents<'a> {
             failed_at: None,
             consumed: 0,
             pending: Vec::new().into_iter(),
+            independent: None,
         }
     }
 
@@ -150,6 +154,7 @@ impl<'a> Documents<'a> {
             failed_at: None,
             consumed: base,
             pending: Vec::new().into_iter(),
+            independent: None,
         }
     }
 
@@ -389,7 +394,9 @@ impl<'a> Documents<'a> {
     /// refused too.
     fn read_relaxed(&mut self, at: usize, error: Located) -> Result<(), Located> {
         let text = self.text;
-        let independent = crate::yaml::source::independent_documents(text);
+        let independent = *self
+            .independent
+            .get_or_insert_with(|| crate::yaml::source::independent_documents(text));
         let end = if independent {
             crate::yaml::source::document_around(text, at).end
         } else {

@@ -67,8 +67,13 @@ fn resolve_plain(v: &str) -> Resolved<'_> {
         if let Some(i) = parse_int(v) {
             return Resolved::Int(i);
         }
-        // go-yaml drops `_` before both number syntaxes (`685_230.15` is a float).
-        let cleaned = v.replace('_', "");
+        // go-yaml drops `_` before both number syntaxes (`685_230.15` is a float). Most
+        // digit-led strings are dates and quantities without one: no copy for them.
+        let cleaned: Cow<'_, str> = if v.contains('_') {
+            Cow::Owned(v.replace('_', ""))
+        } else {
+            Cow::Borrowed(v)
+        };
         if is_float_syntax(&cleaned) {
             if let Ok(f) = cleaned.parse::<f64>() {
                 return Resolved::Float(f);

@@ -270,8 +270,37 @@ pub fn count_newlines(bytes: &[u8]) -> usize {
 
 /// Documents are marked by `---` lines alone, so each can be read on its own: no `%`
 /// directive binds one to what precedes it, no `...` line lets one start without `---`.
+/// A `...` line that only closes a document before the next `---` line (past blank and
+/// comment lines), as Helm and istioctl write it, marks nothing new.
 pub fn independent_documents(text: &str) -> bool {
-    !has_line_starting(text, &["%", "..."])
+    !has_line_starting(text, &["%"]) && ends_lead_to_starts(text)
+}
+
+/// Every line starting with `...` is followed, past blank and comment lines, by a `---`
+/// line or the end of the text.
+fn ends_lead_to_starts(text: &str) -> bool {
+    let mut from = 0;
+    loop {
+        let end = if from == 0 && text.starts_with("...") {
+            0
+        } else {
+            match text[from..].find("\n...") {
+                Some(i) => from + i + 1,
+                None => return true,
+            }
+        };
+        let mut line = next_line(text, end);
+        while line < text.len() && {
+            let content = text[line..line_end(text, line)].trim_start_matches([' ', '\t']);
+            content.is_empty() || content.starts_with('#')
+        } {
+            line = next_line(text, line);
+        }
+        if line < text.len() && !is_document_marker(text, line) {
+            return false;
+        }
+        from = end + 1;
+    }
 }
 
 /// A `---` document marker starts at byte `at` (which must start a line).
@@ -343,6 +372,24 @@ pub fn column(text: &str, at: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+    /// `...` closing a document before the next `---` (Helm, istioctl) keeps documents
+    /// independent; one a document follows without `---`, or a directive, does not.
+    #[test]
+    fn end_markers_before_start_markers_keep_documents_independent() {
+        for (text, independent) in [
+            ("a: 1\n---\nb: 2\n", true),
+            ("a: 1\n...\n---\nb: 2\n...\n", true),
+            ("...\n---\na: 1\n...\n\n# next\n  \n--- \nb: 2\n", true),
+            ("a: 1\n...\r\n---\r\nb: 2\r\n", true),
+            ("a: 1\n...\nb: 2\n", false),
+            ("a: 1\n...\n# c\nb: 2\n---\n", false),
+            ("a: 1\n...\n...\n---\nb: 2\n", false),
+            ("a: 1\n...\n---\n%YAML 1.1\n---\nb: 2\n", false),
+            ("%YAML 1.1\n---\na: 1\n", false),
+        ] {
+            assert_eq!(independent_documents(text), independent, "{text:?}");
+        }
+    }
 
     #[test]
     fn newlines_are_counted_across_blocks() {
