@@ -14,7 +14,7 @@
 //!
 //! | row                         | what is timed                                                   |
 //! |-----------------------------|-----------------------------------------------------------------|
-//! | parser events (baseline, all cores) | saphyr events only, the stream cut into the runs pss-fix cuts it into ([`pss_fix::stream_runs`]) on as many threads |
+//! | parser events (baseline, all cores) | saphyr events only, the stream cut into the runs pss-fix cuts it into ([`pss_fix::stream_runs`]) on as many threads, each run as pss-fix's reader has saphyr read it ([`pss_fix::parser_text`]: documents saphyr refuses rewritten first, outside the timing) |
 //! | parser events (1 thread, reference) | `saphyr_parser::Parser::new_from_str` pulling every event of the whole stream, one thread |
 //! | pss_fix::process (in-proc)   | `pss_fix::process` with default options (incl. verify)  |
 //! | check - (binary)            | spawn `pss-fix check -`, stdin from the file, stdout discarded  |
@@ -96,6 +96,8 @@
 //! - `PSS_FIX_BIN`: path of the `pss-fix` binary to run; skips the `cargo build`.
 //! - `PSS_BENCH_INPUT`: a file to use instead of the generated stream for the throughput and
 //!   memory sections (a 50 MB stream of real chart renders, say); it may have nothing to fix.
+//!   `PSS_BENCH_INPUT=renders` builds one from `../shared`: Helm 4's kube-prometheus-stack
+//!   render and the corpus's manifests, repeated to `PSS_BENCH_MB` (`PSS_BENCH_MEM_MB`).
 //! - `PSS_BENCH_CHART`: a file to use instead of the generated ~100 KB typical chart in the
 //!   latency section.
 //! - `CARGO_TARGET_DIR`: honoured when locating the binary.
@@ -218,6 +220,9 @@ fn config() -> Config {
 /// What a section's input is, for its header.
 fn source(path: Option<&Path>, seed: u64) -> String {
     match path {
+        Some(p) if p.as_os_str() == "renders" => {
+            "stream of real renders (../shared: Helm 4 kube-prometheus-stack + corpus)".into()
+        }
         Some(p) => format!("stream from {}", p.display()),
         None => format!("synthetic Helm-like stream (seed {seed})"),
     }
@@ -226,10 +231,42 @@ fn source(path: Option<&Path>, seed: u64) -> String {
 /// The file at `path` when one is given, else a generated stream of about `bytes`.
 fn stream_or_file(path: Option<&Path>, bytes: usize, seed: u64) -> String {
     match path {
+        Some(p) if p.as_os_str() == "renders" => shared_renders(bytes),
         Some(p) => std::fs::read_to_string(p)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display())),
         None => pss_fix_testkit::synth::stream(bytes, seed),
     }
+}
+
+/// `PSS_BENCH_INPUT=renders`: real renders instead of generated ones, from `../shared`: Helm
+/// 4's kube-prometheus-stack render followed by the corpus's manifests (each file a run of
+/// documents of its own), repeated to `bytes`. Less dense in workloads than the generated
+/// stream, and it holds what real renders hold: go-yaml's leniencies (Helm 4's quoted
+/// scalars), `...` lines before `---`, large JSON dashboards.
+fn shared_renders(bytes: usize) -> String {
+    let mut files = vec![PathBuf::from(KPS_RENDER)];
+    let mut corpus: Vec<PathBuf> = std::fs::read_dir("../shared/corpus")
+        .unwrap_or_else(|e| panic!("PSS_BENCH_INPUT=renders needs ../shared/corpus: {e}"))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    corpus.sort();
+    files.extend(corpus);
+    let unit: String = files
+        .iter()
+        .map(|p| {
+            let t = std::fs::read_to_string(p)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+            let head = if t.starts_with("---") { "" } else { "---\n" };
+            let tail = if t.ends_with('\n') { "" } else { "\n" };
+            format!("{head}{t}{tail}")
+        })
+        .collect();
+    let mut out = String::with_capacity(bytes + unit.len());
+    while out.len() < bytes {
+        out.push_str(&unit);
+    }
+    out
 }
 
 /// One measured run: wall time and the CPU time (user + sys) spent in it.
@@ -674,7 +711,10 @@ fn main() {
         cpu_model()
     );
     if let Some(bin) = &bin_path {
-        println!("binary: {}", bin.display());
+        // The size says which build it is: the release binary users install is stripped and
+        // has no debug info (about 7.4 MB), a build with debug info is six times larger.
+        let size = std::fs::metadata(bin).map_or(0, |m| m.len());
+        println!("binary: {} ({:.1} MB)", bin.display(), size as f64 / 1e6);
     }
 
     if !rows.is_empty() {
