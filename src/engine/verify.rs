@@ -249,6 +249,28 @@ mod tests {
         }
     }
 
+    /// Streams that close each document with `...` right before the next `---` (istioctl's
+    /// style) are read back document by document, and decide exactly as the whole text.
+    #[test]
+    fn end_markers_before_start_markers_are_verified_by_document() {
+        let plain = pss_fix_testkit::synth::stream(200 * 1024, 5);
+        let text = plain.replace("\n---\n", "\n...\n# closed\n---\n");
+        assert!(text.contains("\n...\n"));
+        assert!(crate::yaml::source::independent_documents(&text));
+        let opts = Options::default();
+        let base = Base::default();
+        let pieces = process_run("s", &text, &opts, base, true).unwrap().unwrap();
+        let whole = process_run("s", &text, &opts, base, false)
+            .unwrap()
+            .unwrap();
+        assert!(pieces.output.is_some(), "the stream has something to fix");
+        assert_eq!(pieces.output, whole.output);
+        assert_eq!(
+            format!("{:?}", pieces.workloads),
+            format!("{:?}", whole.workloads)
+        );
+    }
+
     /// A document whose fix does not read back is named by its line in the input.
     #[test]
     fn a_verification_failure_names_the_document_line() {
