@@ -582,8 +582,8 @@ fn post_render_passes_a_stream_of_dependent_documents_through_whole() {
     }
 }
 
-/// A `...` line that only closes a document before the next `---` (as istioctl and Helm
-/// write it) binds nothing: the refused document alone passes through, the pod is fixed.
+/// A `...` line that only closes a document before the next `---` (as some charts'
+/// templates write it) binds nothing: the refused document alone passes through, the pod is fixed.
 #[test]
 fn post_render_reads_end_markers_before_start_markers_document_by_document() {
     let tmp = tempfile::tempdir().unwrap();

@@ -249,8 +249,8 @@ mod tests {
         }
     }
 
-    /// Streams that close each document with `...` right before the next `---` (istioctl's
-    /// style) are read back document by document, and decide exactly as the whole text.
+    /// Streams that close each document with `...` right before the next `---` (istio's
+    /// Kiali chart) are read back document by document, and decide exactly as the whole text.
     #[test]
     fn end_markers_before_start_markers_are_verified_by_document() {
         let plain = pss_fix_testkit::synth::stream(200 * 1024, 5);

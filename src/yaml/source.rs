@@ -271,7 +271,7 @@ pub fn count_newlines(bytes: &[u8]) -> usize {
 /// Documents are marked by `---` lines alone, so each can be read on its own: no `%`
 /// directive binds one to what precedes it, no `...` line lets one start without `---`.
 /// A `...` line that only closes a document before the next `---` line (past blank and
-/// comment lines), as Helm and istioctl write it, marks nothing new.
+/// comment lines), as some charts' templates write it (istio's Kiali addon), marks nothing new.
 pub fn independent_documents(text: &str) -> bool {
     !has_line_starting(text, &["%"]) && ends_lead_to_starts(text)
 }
@@ -372,7 +372,7 @@ pub fn column(text: &str, at: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    /// `...` closing a document before the next `---` (Helm, istioctl) keeps documents
+    /// `...` closing a document before the next `---` (istio's Kiali chart) keeps documents
     /// independent; one a document follows without `---`, or a directive, does not.
     #[test]
     fn end_markers_before_start_markers_keep_documents_independent() {
