@@ -384,7 +384,7 @@ fn load_and_process(setup: &mut Setup, inputs_found: &[Input]) -> Vec<Processed>
     // set the level of workloads anywhere, so they are learnt before any is judged, from the
     // decoded text (one UTF-8 check per input).
     let inputs: Vec<&Input> = inputs_found.iter().collect();
-    let decoded = parallel_map(inputs, |_, input| {
+    let decoded: Vec<Result<(String, String), Error>> = parallel_map(inputs, |_, input| {
         let (name, bytes) = read(input)?;
         let text = pss_fix::decode(bytes).map_err(|e| e.in_file(&name))?;
         Ok((name, text))
@@ -392,7 +392,7 @@ fn load_and_process(setup: &mut Setup, inputs_found: &[Input]) -> Vec<Processed>
     setup.learn_namespaces(
         decoded
             .iter()
-            .filter_map(|r: &Result<(String, String), Error>| r.as_ref().ok())
+            .filter_map(|r| r.as_ref().ok())
             .map(|(_, text)| text.as_str()),
     );
     // Files are checked and fixed on every core; what follows is said in input order. With

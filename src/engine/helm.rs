@@ -34,9 +34,8 @@ pub(super) fn source_comment(head: &str) -> Option<String> {
 pub(super) fn unread_head(piece: &str) -> &str {
     let mut end = 0;
     for line in piece.split_inclusive('\n') {
-        let t = line.trim();
-        if !(t.is_empty() || t.starts_with('#') || crate::yaml::source::is_document_marker(line, 0))
-        {
+        use crate::yaml::source::{blank_or_comment, is_document_marker};
+        if !(blank_or_comment(line) || is_document_marker(line, 0)) {
             break;
         }
         end += line.len();

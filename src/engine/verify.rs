@@ -214,6 +214,24 @@ mod tests {
     use crate::engine::process;
     use crate::policy::remedy::Allow;
 
+    /// Read `text` back document by document and as a whole: the same text and reports.
+    fn by_document_agrees_with_the_whole_text(
+        text: &str,
+        opts: &Options,
+        base: Base,
+    ) -> FileReport {
+        let pieces = process_run("s", text, opts, base, true).unwrap().unwrap();
+        let whole = process_run("s", text, opts, base, false).unwrap().unwrap();
+        assert!(pieces.output.is_some(), "the stream has something to fix");
+        assert_eq!(pieces.output, whole.output);
+        assert_eq!(pieces.documents, whole.documents);
+        assert_eq!(
+            format!("{:?}", pieces.workloads),
+            format!("{:?}", whole.workloads)
+        );
+        pieces
+    }
+
     /// Reading back only the changed documents must decide exactly as reading back the whole
     /// output: same text, same reports, with safe and with unsafe fixes (several rounds).
     #[test]
@@ -231,17 +249,7 @@ mod tests {
                 },
                 ..Options::default()
             };
-            let pieces = process_run("s", &text, &opts, base, true).unwrap().unwrap();
-            let whole = process_run("s", &text, &opts, base, false)
-                .unwrap()
-                .unwrap();
-            assert!(pieces.output.is_some(), "the stream has something to fix");
-            assert_eq!(pieces.output, whole.output);
-            assert_eq!(pieces.documents, whole.documents);
-            assert_eq!(
-                format!("{:?}", pieces.workloads),
-                format!("{:?}", whole.workloads)
-            );
+            let pieces = by_document_agrees_with_the_whole_text(&text, &opts, base);
             assert!(pieces
                 .workloads
                 .iter()
@@ -257,18 +265,7 @@ mod tests {
         let text = plain.replace("\n---\n", "\n...\n# closed\n---\n");
         assert!(text.contains("\n...\n"));
         assert!(crate::yaml::source::independent_documents(&text));
-        let opts = Options::default();
-        let base = Base::default();
-        let pieces = process_run("s", &text, &opts, base, true).unwrap().unwrap();
-        let whole = process_run("s", &text, &opts, base, false)
-            .unwrap()
-            .unwrap();
-        assert!(pieces.output.is_some(), "the stream has something to fix");
-        assert_eq!(pieces.output, whole.output);
-        assert_eq!(
-            format!("{:?}", pieces.workloads),
-            format!("{:?}", whole.workloads)
-        );
+        by_document_agrees_with_the_whole_text(&text, &Options::default(), Base::default());
     }
 
     /// A document whose fix does not read back is named by its line in the input.

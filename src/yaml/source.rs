@@ -290,10 +290,7 @@ fn ends_lead_to_starts(text: &str) -> bool {
             }
         };
         let mut line = next_line(text, end);
-        while line < text.len() && {
-            let content = text[line..line_end(text, line)].trim_start_matches([' ', '\t']);
-            content.is_empty() || content.starts_with('#')
-        } {
+        while line < text.len() && blank_or_comment(&text[line..line_end(text, line)]) {
             line = next_line(text, line);
         }
         if line < text.len() && !is_document_marker(text, line) {
@@ -301,6 +298,12 @@ fn ends_lead_to_starts(text: &str) -> bool {
         }
         from = end + 1;
     }
+}
+
+/// Whether `line` holds nothing but blanks, or a comment after them.
+pub fn blank_or_comment(line: &str) -> bool {
+    let t = line.trim();
+    t.is_empty() || t.starts_with('#')
 }
 
 /// A `---` document marker starts at byte `at` (which must start a line).
