@@ -135,39 +135,56 @@ impl Edited {
     /// `output`, the fixed text of `input[range]`, as the input's unchanged lines and the
     /// new text. Exact whatever the two texts are: a piece of the input is only ever taken
     /// for an equal line of the output.
+    ///
+    /// Equal stretches are compared in blocks and taken whole to the last line break they
+    /// hold; lines are only told apart near a difference (fixes touch a few places of a
+    /// document, and splitting whole runs into lines cost more than the fixes themselves).
     pub(super) fn of(input: &str, range: std::ops::Range<usize>, output: &str) -> Edited {
         let old = &input[range.clone()];
-        let (a, b) = (line_ends(old), line_ends(output));
-        let line = |ends: &[usize], i: usize| -> std::ops::Range<usize> {
-            (if i == 0 { 0 } else { ends[i - 1] })..ends[i]
-        };
-        let same = |i: usize, j: usize| old[line(&a, i)] == output[line(&b, j)];
+        let (ob, nb) = (old.as_bytes(), output.as_bytes());
         let mut e = Edited::default();
+        // Byte offsets of the next line of each text: always at a line start.
         let (mut i, mut j) = (0, 0);
-        while i < a.len() && j < b.len() {
-            if same(i, j) {
-                let r = line(&a, i);
-                e.push(true, range.start + r.start..range.start + r.end);
-                i += 1;
-                j += 1;
+        while i < ob.len() && j < nb.len() {
+            let eq = common_prefix(&ob[i..], &nb[j..]);
+            let whole = if i + eq == ob.len() && j + eq == nb.len() {
+                eq
+            } else {
+                memchr::memrchr(b'\n', &ob[i..i + eq]).map_or(0, |k| k + 1)
+            };
+            if whole > 0 {
+                e.push(true, range.start + i..range.start + i + whole);
+                i += whole;
+                j += whole;
                 continue;
             }
+            // The lines at `i` and `j` differ: find the nearest pair of equal lines within
+            // `RESYNC` lines of both, taking what lies before it in the output as new.
+            let a = line_ends(old, i, RESYNC + 1);
+            let b = line_ends(output, j, RESYNC + 1);
+            let line = |ends: &[usize], from: usize, k: usize| -> std::ops::Range<usize> {
+                (if k == 0 { from } else { ends[k - 1] })..ends[k]
+            };
+            let same = |di: usize, dj: usize| old[line(&a, i, di)] == output[line(&b, j, dj)];
             let (di, dj) = (1..=RESYNC)
                 .flat_map(|d| (0..=d).map(move |dj| (d - dj, dj)))
-                .find(|&(di, dj)| i + di < a.len() && j + dj < b.len() && same(i + di, j + dj))
+                .find(|&(di, dj)| di < a.len() && dj < b.len() && same(di, dj))
                 .unwrap_or((1, 1));
-            let start = line(&b, j).start;
-            let end = if j + dj < b.len() {
-                line(&b, j + dj).start
+            let next_j = if dj < b.len() {
+                line(&b, j, dj).start
             } else {
-                output.len()
+                nb.len()
             };
-            e.push_new(&output[start..end]);
-            i += di;
-            j += dj;
+            e.push_new(&output[j..next_j]);
+            i = if di < a.len() {
+                line(&a, i, di).start
+            } else {
+                ob.len()
+            };
+            j = next_j;
         }
-        if j < b.len() {
-            e.push_new(&output[line(&b, j).start..]);
+        if j < nb.len() {
+            e.push_new(&output[j..]);
         }
         e.new.shrink_to_fit();
         e.pieces.shrink_to_fit();
@@ -206,18 +223,32 @@ impl Edited {
     }
 }
 
-/// The end (after its line break) of each line of `s`; the last one may have none.
-fn line_ends(s: &str) -> Vec<usize> {
-    let mut ends: Vec<usize> = s
-        .bytes()
-        .enumerate()
-        .filter(|&(_, b)| b == b'\n')
-        .map(|(i, _)| i + 1)
-        .collect();
-    if ends.last().copied().unwrap_or(0) < s.len() {
-        ends.push(s.len());
+/// The ends (after their line breaks) of the first `max` lines of `s` from byte `from`, a
+/// line start; the last may have none.
+fn line_ends(s: &str, from: usize, max: usize) -> Vec<usize> {
+    let mut ends = Vec::with_capacity(max);
+    let mut at = from;
+    while ends.len() < max && at < s.len() {
+        at = memchr::memchr(b'\n', &s.as_bytes()[at..]).map_or(s.len(), |k| at + k + 1);
+        ends.push(at);
     }
     ends
+}
+
+/// How many leading bytes `a` and `b` share: blocks compared whole first (a `memcmp`), then
+/// bytes.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 64;
+    let n = a.len().min(b.len());
+    let mut k = 0;
+    while k + BLOCK <= n && a[k..k + BLOCK] == b[k..k + BLOCK] {
+        k += BLOCK;
+    }
+    k + a[k..n]
+        .iter()
+        .zip(&b[k..n])
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 impl Part {
@@ -361,5 +392,31 @@ mod tests {
         let joined = format!("head\n{}", cases[0]);
         assert_eq!(fixed.pieces(input).collect::<String>(), joined);
         assert_eq!(fixed.join(input), joined);
+    }
+
+    proptest::proptest! {
+        /// Any input and any output, however far apart, come back exactly; lines the output
+        /// keeps in place are taken from the input, not copied.
+        #[test]
+        fn edited_text_spells_any_output(
+            lines in proptest::collection::vec("[ab]{0,3}(\n|\r\n)?", 0..60),
+            edits in proptest::collection::vec((0usize..70, 0usize..3, "[abc\n]{0,6}"), 0..6),
+            head in "[ab\n]{0,4}",
+        ) {
+            let old: String = lines.concat();
+            let mut output = old.clone();
+            for (at, cut, with) in edits {
+                let at = at.min(output.len());
+                let end = (at + cut).min(output.len());
+                output.replace_range(at..end, &with);
+            }
+            let input = format!("{head}{old}");
+            let e = Edited::of(&input, head.len()..input.len(), &output);
+            proptest::prop_assert_eq!(e.texts(&input).collect::<String>(), output.clone());
+            proptest::prop_assert_eq!(e.len(), output.len());
+            if output == old {
+                proptest::prop_assert!(e.new.is_empty());
+            }
+        }
     }
 }

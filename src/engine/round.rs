@@ -82,17 +82,30 @@ pub(super) struct Previous<'p> {
     pub(super) lines: &'p [usize],
 }
 
-/// One pass: parse, check, plan, render, splice. With `verify`, each document must also
-/// read back as the previous round planned. `all_fingerprints`: hash unchanged documents
-/// too (the next round reads the whole text back).
+/// Which reading of a run a round is.
+pub(super) enum Look<'p> {
+    /// The input's: `independent` says whether its documents are independent
+    /// ([`crate::yaml::source::independent_documents`]), worked out once for the run.
+    First { independent: bool },
+    /// A fixed text's, each document read back against what the previous round planned.
+    Again(Previous<'p>),
+}
+
+/// One pass: parse, check, plan, render, splice. Read [`Look::Again`], each document must
+/// also read back as the previous round planned. `all_fingerprints`: hash unchanged
+/// documents too (the next round reads the whole text back).
 pub(super) fn round(
     name: &str,
     text: &str,
     opts: &Options,
     base: Base,
-    verify: Option<Previous<'_>>,
+    look: Look<'_>,
     all_fingerprints: bool,
 ) -> Result<Round, Error> {
+    let (verify, independent) = match look {
+        Look::First { independent } => (None, Some(independent)),
+        Look::Again(prev) => (Some(prev), None),
+    };
     let pass = Pass {
         name,
         text,
@@ -103,7 +116,7 @@ pub(super) fn round(
     };
     let mut at_document = 0;
     let lines_of = verify.as_ref().map(|p| p.lines);
-    pass.run(verify, all_fingerprints, &mut at_document)
+    pass.run(verify, independent, all_fingerprints, &mut at_document)
         .map_err(|mut e| {
             match lines_of {
                 // A position in fixed text would mean nothing to the reader: name the document.
@@ -134,17 +147,20 @@ impl Pass<'_> {
     fn run(
         &self,
         verify: Option<Previous<'_>>,
+        independent: Option<bool>,
         all_fingerprints: bool,
         at_document: &mut usize,
     ) -> Result<Round, Error> {
-        let (name, text, opts) = (self.name, self.text, self.opts);
+        let (name, opts) = (self.name, self.opts);
         let mut edits = Vec::new();
         let mut out = Round::default();
-        let mut documents = Documents::new(text);
+        let mut documents = Documents::new(self.text);
+        if let Some(independent) = independent {
+            documents = documents.independent(independent);
+        }
         // A first look that needs no fingerprint of unchanged documents builds trees only for
         // those that may hold a workload.
-        if verify.is_none() && !all_fingerprints && crate::yaml::source::independent_documents(text)
-        {
+        if !all_fingerprints && independent == Some(true) {
             let kinds = &opts.context.config.kinds;
             documents = documents
                 .skimming(Box::new(move |doc| workload::may_hold(doc, kinds)))

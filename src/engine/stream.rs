@@ -337,11 +337,7 @@ pub(super) fn split_documents(text: &str, threads: usize) -> Vec<std::ops::Range
 }
 
 fn memchr_from(bytes: &[u8], from: usize, needle: u8) -> Option<usize> {
-    bytes
-        .get(from..)?
-        .iter()
-        .position(|&b| b == needle)
-        .map(|i| from + i)
+    memchr::memchr(needle, bytes.get(from..)?).map(|i| from + i)
 }
 
 #[cfg(test)]

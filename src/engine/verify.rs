@@ -6,7 +6,7 @@
 use crate::error::Error;
 
 use super::report::merge;
-use super::round::{round, Previous, Round};
+use super::round::{round, Look, Previous, Round};
 use super::stream::count_lines;
 use super::{Base, FileReport, Options, WorkloadReport};
 
@@ -27,11 +27,14 @@ pub(super) fn process_whole(
     opts: &Options,
     base: Base,
 ) -> Result<FileReport, Error> {
-    let by_document = !opts.findings_only && crate::yaml::source::independent_documents(text);
-    match process_run(name, text, opts, base, by_document)? {
+    // One scan of the run, for all that depends on it: skimming, the reader's fallback and
+    // the read-back.
+    let independent = crate::yaml::source::independent_documents(text);
+    let by_document = !opts.findings_only && independent;
+    match process_run(name, text, opts, base, independent, by_document)? {
         Some(report) => Ok(report),
         // The edits strayed outside their documents (never seen): read back everything.
-        None => process_run(name, text, opts, base, false)?
+        None => process_run(name, text, opts, base, independent, false)?
             .ok_or_else(|| Error::new(name, None, "internal: the output could not be read back")),
     }
 }
@@ -41,6 +44,7 @@ fn process_run(
     text: &str,
     opts: &Options,
     base: Base,
+    independent: bool,
     by_document: bool,
 ) -> Result<Option<FileReport>, Error> {
     let mut first = round(
@@ -48,7 +52,7 @@ fn process_run(
         text,
         opts,
         base,
-        None,
+        Look::First { independent },
         !by_document && !opts.findings_only,
     )?;
     let documents = first.expected.len();
@@ -168,8 +172,8 @@ fn settle(
             lines: first.lines,
         };
         let now = current.as_deref().unwrap_or(text);
-        let next =
-            round(name, now, opts, base, Some(prev), true).map_err(|e| verification(name, e))?;
+        let next = round(name, now, opts, base, Look::Again(prev), true)
+            .map_err(|e| verification(name, e))?;
         merge(reports, next.reports).map_err(|e| verification(name, Error::new(name, None, e)))?;
         match next.output {
             None => return Ok(current),
@@ -220,8 +224,14 @@ mod tests {
         opts: &Options,
         base: Base,
     ) -> FileReport {
-        let pieces = process_run("s", text, opts, base, true).unwrap().unwrap();
-        let whole = process_run("s", text, opts, base, false).unwrap().unwrap();
+        let independent = crate::yaml::source::independent_documents(text);
+        assert!(independent, "documents that can be read back one by one");
+        let pieces = process_run("s", text, opts, base, independent, true)
+            .unwrap()
+            .unwrap();
+        let whole = process_run("s", text, opts, base, independent, false)
+            .unwrap()
+            .unwrap();
         assert!(pieces.output.is_some(), "the stream has something to fix");
         assert_eq!(pieces.output, whole.output);
         assert_eq!(pieces.documents, whole.documents);
@@ -272,7 +282,8 @@ mod tests {
     #[test]
     fn a_verification_failure_names_the_document_line() {
         let text = "a: 1\n---\nb: 2\n";
-        let first = round("f", text, &Options::default(), Base::default(), None, false).unwrap();
+        let look = Look::First { independent: true };
+        let first = round("f", text, &Options::default(), Base::default(), look, false).unwrap();
         let prev = Previous {
             expected: &[first.expected[1].wrapping_add(1)],
             changed: &[true],

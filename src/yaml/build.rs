@@ -158,6 +158,14 @@ impl<'a> Documents<'a> {
         }
     }
 
+    /// Tell the reader whether `text`'s documents are independent of each other
+    /// ([`crate::yaml::source::independent_documents`]), when the caller knows: its fallback
+    /// for a refused document needs to know, and would otherwise scan the whole text for it.
+    pub fn independent(mut self, independent: bool) -> Self {
+        self.independent = Some(independent);
+        self
+    }
+
     /// Build trees only for the documents whose text `wanted` accepts; the others are parsed
     /// to the end (a syntax error, a key that is a collection or too deep a nesting is still
     /// an error) and come back [`Document::skimmed`]. A document's text runs to the next
@@ -180,7 +188,7 @@ impl<'a> Documents<'a> {
     }
 
     /// Parse the rest of a document without building anything.
-    fn skim(&mut self, index: usize, start: usize) -> Result<Option<Document<'a>>, Located> {
+    fn skim(&mut self, index: usize, start: usize) -> Result<Option<Document<'a>>, Stop> {
         self.skim_rest(index, start, Vec::new())
     }
 
@@ -192,7 +200,7 @@ impl<'a> Documents<'a> {
         index: usize,
         start: usize,
         mut open: Vec<(bool, usize)>,
-    ) -> Result<Option<Document<'a>>, Located> {
+    ) -> Result<Option<Document<'a>>, Stop> {
         loop {
             let Some(event) = self.parser.next_event() else {
                 return Ok(None);
@@ -209,11 +217,11 @@ impl<'a> Documents<'a> {
                 Event::StreamEnd => return Ok(None),
                 Event::MappingStart(..) | Event::SequenceStart(..) => {
                     if open.len() >= MAX_DEPTH {
-                        return Err(self.too_deep(span.start.index()));
+                        return Err(self.too_deep(span.start.index()).into());
                     }
                     if matches!(open.last(), Some(&(true, n)) if n % 2 == 0) {
                         let at = self.byte(span.start.index());
-                        return Err(complex_key(self.text, at));
+                        return Err(complex_key(self.text, at).into());
                     }
                     open.push((matches!(event, Event::MappingStart(..)), 0));
                     false
@@ -243,18 +251,26 @@ impl<'a> Documents<'a> {
             }
     }
 
-    fn scan_error(&mut self, e: &ScanError) -> Located {
+    fn scan_error(&mut self, e: &ScanError) -> Stop {
         let at = self.byte(e.marker().index());
         self.failed_at = Some(at);
-        let pos = crate::yaml::source::LineIndex::new(self.text).pos(self.text, at);
-        Located::at(
-            pos,
-            format!(
-                "invalid YAML: {}{}",
-                e.info(),
-                template_hint(self.text, pos)
-            ),
-        )
+        Stop::Syntax {
+            at,
+            info: e.info().to_owned(),
+        }
+    }
+
+    /// The error to report for `stop`: a syntax error is placed (and its hint decided) here,
+    /// once it is known to stand.
+    fn located(&self, stop: Stop) -> Located {
+        match stop {
+            Stop::Other(e) => e,
+            Stop::Syntax { at, info } => {
+                let pos = crate::yaml::source::LineIndex::new(self.text).pos(self.text, at);
+                let hint = template_hint(self.text, pos);
+                Located::at(pos, format!("invalid YAML: {info}{hint}"))
+            }
+        }
     }
 
     fn too_deep(&mut self, ci: usize) -> Located {
@@ -265,7 +281,7 @@ impl<'a> Documents<'a> {
         )
     }
 
-    fn next_document(&mut self) -> Result<Option<Document<'a>>, Located> {
+    fn next_document(&mut self) -> Result<Option<Document<'a>>, Stop> {
         let mut tree = Tree::new();
         // Still looking for the root's `kind` to decide whether the tree is needed.
         let mut deciding = self.kind_wanted.is_some() && self.shift.is_none();
@@ -313,13 +329,15 @@ impl<'a> Documents<'a> {
                     // A tagged collection is held like an anchored one: not edited.
                     let pinned = anchor != 0 || tag.is_some();
                     if tree.stack.len() >= MAX_DEPTH {
-                        return Err(self.too_deep(span.start.index()));
+                        return Err(self.too_deep(span.start.index()).into());
                     }
                     let is_map = matches!(event, Event::MappingStart(..));
                     tree.open(self.text, start..end, anchor, pinned, is_map);
                     None
                 }
-                Event::MappingEnd | Event::SequenceEnd => Some(tree.close(self.text, start, end)?),
+                Event::MappingEnd | Event::SequenceEnd => {
+                    Some(tree.close(self.text, start, end).map_err(Stop::Other)?)
+                }
             };
             if let Some((anchor, node)) = done {
                 tree.add(anchor, node);
@@ -374,7 +392,7 @@ impl<'a> Iterator for Documents<'a> {
                 self.done = true;
                 // Only a syntax error may be a leniency of go-yaml's; and a rewrite is read once.
                 let Some(at) = self.failed_at.take().filter(|_| self.shift.is_none()) else {
-                    return Some(Err(e));
+                    return Some(Err(self.located(e)));
                 };
                 match self.read_relaxed(at, e) {
                     Ok(()) => self.next(),
@@ -392,7 +410,7 @@ impl<'a> Documents<'a> {
     /// read rewritten). Each document is read once, so a stream of many such documents
     /// costs about two parses. The error stands when the rewrite changes nothing or is
     /// refused too.
-    fn read_relaxed(&mut self, at: usize, error: Located) -> Result<(), Located> {
+    fn read_relaxed(&mut self, at: usize, error: Stop) -> Result<(), Located> {
         let text = self.text;
         let independent = *self
             .independent
@@ -404,7 +422,7 @@ impl<'a> Documents<'a> {
         };
         let range = self.consumed.min(at)..end;
         let Some(relaxed) = relax::relax(text, range.clone()) else {
-            return Err(error);
+            return Err(self.located(error));
         };
         let mut docs = Vec::new();
         for doc in Documents::rewritten(text, &relaxed, range.start) {
@@ -424,6 +442,21 @@ impl<'a> Documents<'a> {
             self.done = false;
         }
         Ok(())
+    }
+}
+
+/// Why reading stopped. A syntax error is kept as its place and saphyr's words until it is
+/// known to stand: most in real renders are go-yaml leniencies the relaxed reading takes back
+/// (Helm 4's renders hold dozens), and placing one as a line and column, with the template
+/// hint decided, is a walk over the whole run.
+enum Stop {
+    Syntax { at: usize, info: String },
+    Other(Located),
+}
+
+impl From<Located> for Stop {
+    fn from(e: Located) -> Self {
+        Stop::Other(e)
     }
 }
 

@@ -247,12 +247,32 @@ impl Eol {
     }
 }
 
-/// Whether some line of `text` starts with one of `prefixes`: a search for the prefix after
-/// a line break (a short needle, searched with SIMD), not a walk over the lines.
+/// Whether some line of `text` starts with one of `prefixes`.
 pub fn has_line_starting(text: &str, prefixes: &[&str]) -> bool {
     prefixes
         .iter()
-        .any(|p| text.starts_with(p) || text.contains(&format!("\n{p}")))
+        .any(|p| text.starts_with(p) || find_line_starting(text, 0, p).is_some())
+}
+
+/// The start of the first line at or after byte `from` (`from` itself only when a line
+/// break precedes it) that begins with `prefix`. A search for the prefix after a line break
+/// with `memchr`'s vectorised `memmem`, not a walk over the lines: every stream is searched
+/// this way several times (for `---`, `...` and `%` lines), and std's `str::find` runs
+/// several times slower on such short needles.
+pub fn find_line_starting(text: &str, from: usize, prefix: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let from = from.min(bytes.len());
+    let search = |needle: &[u8]| memchr::memmem::find(&bytes[from.saturating_sub(1)..], needle);
+    let found = match prefix.as_bytes() {
+        // The needle carries the line break: `\n` plus up to 7 bytes, on the stack.
+        p if p.len() < 8 => {
+            let mut needle = [b'\n'; 8];
+            needle[1..=p.len()].copy_from_slice(p);
+            search(&needle[..=p.len()])
+        }
+        p => search(&[b"\n".as_slice(), p].concat()),
+    };
+    found.map(|i| from.saturating_sub(1) + i + 1)
 }
 
 /// The line breaks (`\n`) in `bytes`. Counted in blocks of 255 into byte-wide lanes, which
@@ -284,8 +304,8 @@ fn ends_lead_to_starts(text: &str) -> bool {
         let end = if from == 0 && text.starts_with("...") {
             0
         } else {
-            match text[from..].find("\n...") {
-                Some(i) => from + i + 1,
+            match find_line_starting(text, from + 1, "...") {
+                Some(at) => at,
                 None => return true,
             }
         };
@@ -316,8 +336,8 @@ pub fn is_document_marker(text: &str, at: usize) -> bool {
 /// The start of the first `---` line after the line holding `from`, or the text's end.
 pub fn next_document_marker(text: &str, from: usize) -> usize {
     let mut at = from;
-    while let Some(found) = text[at..].find("\n---") {
-        at += found + 1;
+    while let Some(found) = find_line_starting(text, at + 1, "---") {
+        at = found;
         if is_document_marker(text, at) {
             return at;
         }
@@ -491,5 +511,26 @@ mod tests {
         assert_eq!(next_line(t, 1), 4);
         assert_eq!(line_end(t, 4), 6);
         assert_eq!(LineIndex::new(t).pos(t, 5), Pos { line: 2, col: 2 });
+    }
+
+    /// Line searches agree with a walk over the lines, from any byte, for short and long
+    /// prefixes; a match at `from` counts only when a line starts there.
+    #[test]
+    fn line_searches_agree_with_a_walk() {
+        let t = "--- a\n----\nx: ---\n---\n...\n%YAML 1.2\nkey: long-prefix\n--";
+        for prefix in ["---", "...", "%", "key: long-prefix", "--", "-"] {
+            for from in 0..=t.len() {
+                let walk = (from.max(1)..t.len())
+                    .find(|&at| t.as_bytes()[at - 1] == b'\n' && t[at..].starts_with(prefix));
+                assert_eq!(
+                    find_line_starting(t, from, prefix),
+                    walk,
+                    "{prefix:?} from {from}"
+                );
+            }
+        }
+        assert_eq!(next_document_marker(t, 0), t.find("\n---\n").unwrap() + 1);
+        assert!(has_line_starting(t, &["%"]) && has_line_starting(t, &["--- a"]));
+        assert!(!has_line_starting(t, &["x: -- "]));
     }
 }
