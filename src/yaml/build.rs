@@ -13,6 +13,7 @@ use std::borrow::Cow;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, StrInput};
 
+use super::elide::{self, Elided};
 use super::expand;
 use super::relax::{self, Shift};
 use super::{scalar, Kind, Map, Node, Scalar, Seq};
@@ -88,6 +89,9 @@ impl<'a> Document<'a> {
 /// Decides from a document's text whether it needs its tree.
 pub type Wanted<'a> = Box<dyn Fn(&str) -> bool + 'a>;
 
+/// A [`Wanted`] as the reader keeps it, to share with the reader of a rewrite.
+type Shared<'a> = std::rc::Rc<dyn Fn(&str) -> bool + 'a>;
+
 /// The documents of a stream, parsed lazily.
 pub struct Documents<'a> {
     /// The author's text: every span, scan and message refers to it.
@@ -100,10 +104,11 @@ pub struct Documents<'a> {
     chars: CharMap,
     index: usize,
     done: bool,
-    wanted: Option<Wanted<'a>>,
+    /// Shared with the reader of a rewritten run (see [`Documents::read_relaxed`]).
+    wanted: Option<Shared<'a>>,
     /// Decides from a document's top-level `kind` whether it needs its tree (see
     /// [`Documents::skimming_kinds`]).
-    kind_wanted: Option<Wanted<'a>>,
+    kind_wanted: Option<Shared<'a>>,
     /// Where `read` starts in the author's text (the parser restarts after a rewritten
     /// document).
     base: usize,
@@ -116,6 +121,8 @@ pub struct Documents<'a> {
     /// Whether `text`'s documents are independent of each other, once the fallback asked
     /// (a scan of the whole text, not to be repeated for each rewritten document).
     independent: Option<bool>,
+    /// The last document end looked for: its start and end (see [`Documents::document_end`]).
+    last_end: Option<(usize, usize)>,
 }
 
 impl<'a> Documents<'a> {
@@ -135,6 +142,7 @@ impl<'a> Documents<'a> {
             consumed: 0,
             pending: Vec::new().into_iter(),
             independent: None,
+            last_end: None,
         }
     }
 
@@ -155,6 +163,7 @@ impl<'a> Documents<'a> {
             consumed: base,
             pending: Vec::new().into_iter(),
             independent: None,
+            last_end: None,
         }
     }
 
@@ -172,7 +181,7 @@ impl<'a> Documents<'a> {
     /// `---` line, so the stream's documents must be independent of each other
     /// ([`crate::yaml::source::independent_documents`]).
     pub fn skimming(mut self, wanted: Wanted<'a>) -> Self {
-        self.wanted = Some(wanted);
+        self.wanted = Some(wanted.into());
         self
     }
 
@@ -183,7 +192,7 @@ impl<'a> Documents<'a> {
     /// of the root mapping (an alias, a collection), or whose root has a merge key before
     /// it, is built as before. Same condition on the stream as [`Documents::skimming`].
     pub fn skimming_kinds(mut self, wanted: Wanted<'a>) -> Self {
-        self.kind_wanted = Some(wanted);
+        self.kind_wanted = Some(wanted.into());
         self
     }
 
@@ -199,46 +208,61 @@ impl<'a> Documents<'a> {
         &mut self,
         index: usize,
         start: usize,
-        mut open: Vec<(bool, usize)>,
+        open: Vec<(bool, usize)>,
     ) -> Result<Option<Document<'a>>, Stop> {
+        if let Some(doc) = self.skip_elided(index, start) {
+            return Ok(Some(doc));
+        }
+        let mut skim = Skim { open };
         loop {
             let Some(event) = self.parser.next_event() else {
                 return Ok(None);
             };
             let (event, span) = event.map_err(|e| self.scan_error(&e))?;
-            let completes = match event {
+            match event {
                 Event::DocumentEnd => {
                     self.consumed = self.byte(span.start.index());
-                    self.index += 1;
-                    let mut doc = Document::new(index, start, empty_node(start));
-                    doc.skimmed = true;
-                    return Ok(Some(doc));
+                    return Ok(Some(self.skimmed(index, start)));
                 }
                 Event::StreamEnd => return Ok(None),
-                Event::MappingStart(..) | Event::SequenceStart(..) => {
-                    if open.len() >= MAX_DEPTH {
-                        return Err(self.too_deep(span.start.index()).into());
-                    }
-                    if matches!(open.last(), Some(&(true, n)) if n % 2 == 0) {
-                        let at = self.byte(span.start.index());
-                        return Err(complex_key(self.text, at).into());
-                    }
-                    open.push((matches!(event, Event::MappingStart(..)), 0));
-                    false
-                }
-                Event::MappingEnd | Event::SequenceEnd => {
-                    open.pop();
-                    true
-                }
-                Event::Scalar(..) | Event::Alias(_) => true,
-                _ => false,
-            };
-            if completes {
-                if let Some(parent) = open.last_mut() {
-                    parent.1 += 1;
-                }
+                _ => skim.event(&event).map_err(|bad| match bad {
+                    Bad::Deep => self.too_deep(span.start.index()),
+                    Bad::ComplexKey => complex_key(self.text, self.byte(span.start.index())),
+                })?,
             }
         }
+    }
+
+    /// The document at `start`, skimmed.
+    fn skimmed(&mut self, index: usize, start: usize) -> Document<'a> {
+        self.index += 1;
+        let mut doc = Document::new(index, start, empty_node(start));
+        doc.skimmed = true;
+        doc
+    }
+
+    /// Skim the document at `start` from a copy with the bodies of its long block scalars
+    /// left out ([`elide`]), when the copy reads alike (see [`reads_alike`]); the
+    /// reader then starts over after the document. `None` leaves the reader where it was,
+    /// to parse the document whole.
+    fn skip_elided(&mut self, index: usize, start: usize) -> Option<Document<'a>> {
+        // Only where documents were declared independent, so that one ends at the next `---`
+        // line; never in a rewrite, whose positions already go through a `Shift`.
+        if self.shift.is_some() || (self.wanted.is_none() && self.kind_wanted.is_none()) {
+            return None;
+        }
+        let end = self.document_end(start);
+        let elided = elide::elide(&self.text[start..end])?;
+        if !reads_alike(&elided) {
+            return None;
+        }
+        let chars = self.chars.tail(self.read, end - self.base)?;
+        self.read = &self.text[end..];
+        self.parser = Parser::new_from_str(self.read);
+        self.chars = chars;
+        self.base = end;
+        self.consumed = end;
+        Some(self.skimmed(index, start))
     }
 
     /// The byte offset in the author's text of character `ci` of what the parser reads.
@@ -284,7 +308,7 @@ impl<'a> Documents<'a> {
     fn next_document(&mut self) -> Result<Option<Document<'a>>, Stop> {
         let mut tree = Tree::new();
         // Still looking for the root's `kind` to decide whether the tree is needed.
-        let mut deciding = self.kind_wanted.is_some() && self.shift.is_none();
+        let mut deciding = self.kind_wanted.is_some();
         loop {
             let Some(event) = self.parser.next_event() else {
                 return Ok(None);
@@ -360,14 +384,27 @@ impl<'a> Documents<'a> {
         }
     }
 
-    /// Whether the document starting at `start` needs its tree (a rewrite's always does).
-    fn wants(&self, start: usize) -> bool {
-        match self.wanted.as_ref().filter(|_| self.shift.is_none()) {
-            Some(wanted) => {
+    /// Whether the document starting at `start` needs its tree.
+    fn wants(&mut self, start: usize) -> bool {
+        if self.wanted.is_none() {
+            return true;
+        }
+        let end = self.document_end(start);
+        self.wanted
+            .as_ref()
+            .is_none_or(|wanted| wanted(&self.text[start..end]))
+    }
+
+    /// Where the document starting at `start` ends (the next `---` line), with independent
+    /// documents; asked for twice of a skimmed document, found once.
+    fn document_end(&mut self, start: usize) -> usize {
+        match self.last_end {
+            Some((s, end)) if s == start => end,
+            _ => {
                 let end = crate::yaml::source::next_document_marker(self.text, start);
-                wanted(&self.text[start..end])
+                self.last_end = Some((start, end));
+                end
             }
-            None => true,
         }
     }
 }
@@ -425,7 +462,14 @@ impl<'a> Documents<'a> {
             return Err(self.located(error));
         };
         let mut docs = Vec::new();
-        for doc in Documents::rewritten(text, &relaxed, range.start) {
+        // The rewrite is skimmed as the text would have been: it holds whole documents of an
+        // independent stream when skimming is asked for.
+        let mut rewritten = Documents::rewritten(text, &relaxed, range.start);
+        if independent {
+            rewritten.wanted = self.wanted.clone();
+            rewritten.kind_wanted = self.kind_wanted.clone();
+        }
+        for doc in rewritten {
             let mut doc = doc?.into_owned();
             doc.index += self.index;
             docs.push(doc);
@@ -656,6 +700,86 @@ fn node_start(text: &str, event: &Event<'_>, start: usize) -> usize {
     }
 }
 
+/// What a skimmed document must still satisfy, followed event by event: no nesting deeper
+/// than [`MAX_DEPTH`], no mapping key that is a collection.
+struct Skim {
+    /// Per open collection: whether it is a mapping, and how many children it has so far (a
+    /// mapping's even children are keys).
+    open: Vec<(bool, usize)>,
+}
+
+enum Bad {
+    Deep,
+    ComplexKey,
+}
+
+impl Skim {
+    fn event(&mut self, event: &Event<'_>) -> Result<(), Bad> {
+        let completes = match event {
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                if self.open.len() >= MAX_DEPTH {
+                    return Err(Bad::Deep);
+                }
+                if matches!(self.open.last(), Some(&(true, n)) if n % 2 == 0) {
+                    return Err(Bad::ComplexKey);
+                }
+                self.open
+                    .push((matches!(event, Event::MappingStart(..)), 0));
+                false
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.open.pop();
+                true
+            }
+            Event::Scalar(..) | Event::Alias(_) => true,
+            _ => false,
+        };
+        if completes {
+            if let Some(parent) = self.open.last_mut() {
+                parent.1 += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a document shortened by [`elide`] reads as the whole one would for skimming:
+/// it parses as one document that [`Skim`] accepts, and at each cut the parser read a
+/// block scalar whose content starts where the kept first content line's text does and
+/// reaches the cut. Its indentation is then that line's, and each line left out (spaces
+/// to that indentation, then content; or spaces alone) would have been read into it.
+fn reads_alike(e: &Elided) -> bool {
+    let chars = CharMap::new(&e.text);
+    let mut parser = Parser::new_from_str(&e.text);
+    let mut skim = Skim { open: Vec::new() };
+    let mut cuts = e.cuts.iter().peekable();
+    let mut documents = 0;
+    while let Some(event) = parser.next_event() {
+        let Ok((event, span)) = event else {
+            return false;
+        };
+        match event {
+            Event::DocumentStart(_) => documents += 1,
+            Event::StreamEnd => break,
+            Event::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded, ..) => {
+                if let Some(&&(first, cut)) = cuts.peek() {
+                    if chars.byte(&e.text, span.start.index()) == first {
+                        if chars.byte(&e.text, span.end.index()) < cut {
+                            return false;
+                        }
+                        cuts.next();
+                    }
+                }
+            }
+            _ => {}
+        }
+        if skim.event(&event).is_err() {
+            return false;
+        }
+    }
+    documents == 1 && cuts.next().is_none()
+}
+
 /// See [`Tree::root_kind`].
 enum RootKind<'t> {
     /// No `kind` entry yet.
@@ -867,6 +991,121 @@ mod tests {
             matches!(complex.last(), Some(Err(m)) if m.contains("mapping key")),
             "{complex:?}"
         );
+    }
+
+    /// A dashboard-sized block scalar body, one JSON line per `line`.
+    fn dashboard(indent: &str, lines: usize) -> String {
+        (0..lines)
+            .map(|i| format!("{indent}{{\"panel\": {i}, \"expr\": \"rate(x[5m]) | y\"}}\n"))
+            .collect()
+    }
+
+    /// The shortened copy is taken only when the parser read a block scalar holding the kept
+    /// first line and running to the cut: not for a "header" inside a quoted scalar, nor for
+    /// a first line the scalar cannot hold.
+    #[test]
+    fn elided_documents_are_taken_only_when_they_read_alike() {
+        let body = dashboard("    ", 80);
+        let taken = |doc: &str| elide::elide(doc).is_some_and(|e| reads_alike(&e));
+        for doc in [
+            format!("kind: ConfigMap\ndata:\n  a.json: |-\n{body}  b: 1\n"),
+            format!("kind: ConfigMap\ndata:\n  a.json: >+ # c\n\n{body}"),
+            format!("kind: ConfigMap\ndata:\n  - |\n{body}  - x\n"),
+        ] {
+            assert!(taken(&doc), "{doc}");
+        }
+        for doc in [
+            // Inside a quoted scalar: the lines left out hold an escape saphyr refuses.
+            format!("a: \"text: |\n{body}    \\q\n  end\"\n"),
+            // Not indented past its parent: the scalar is empty and the lines are entries.
+            format!(
+                "data:\n    a: |\n    b: 1\n{}",
+                dashboard("    c", 80).replace("{", ": {")
+            ),
+            // A leading blank line indented past the first content line.
+            format!("a: |\n      \n{body}"),
+            // Two documents where one was expected.
+            format!("a: |\n{body}---\nb: 1\n"),
+        ] {
+            assert!(!taken(&doc), "{doc}");
+        }
+    }
+
+    /// Read with the long bodies left out or whole, a stream gives the same documents and
+    /// the same errors, at the same places.
+    #[test]
+    fn skimming_with_bodies_left_out_agrees_with_reading_them() {
+        let body = dashboard("    ", 80);
+        let docs = [
+            format!("kind: ConfigMap\ndata:\n  a.json: |\n{body}"),
+            "kind: Pod\nspec: {containers: [{name: a}]}\n".to_owned(),
+            format!(
+                "kind: ConfigMap\ndata:\n  é.json: |\n{}  b: [1\n",
+                body.replace("panel", "pänel")
+            ),
+            format!("kind: ConfigMap\ndata:\n  a.json: |\n{body}  b: 1\n  b: {{[x]: 1}}\n"),
+            format!("kind: ConfigMap\ndata:\n  a.json: |\n{body}  \"bad\\q\": 1\n"),
+            format!(
+                "kind: ConfigMap\ndata:\n  a.json: |\n{body}  b: {}\n",
+                "[".repeat(300)
+            ),
+        ];
+        let read = |text: &str, skimming: bool| -> Vec<Result<(usize, usize, bool), String>> {
+            let mut d = Documents::new(text);
+            if skimming {
+                d = d
+                    .skimming(Box::new(|_| true))
+                    .skimming_kinds(Box::new(|kind| kind == "Pod"));
+            }
+            d.map(|d| {
+                d.map(|d| (d.index, d.start, d.root.get("spec").is_some()))
+                    .map_err(|e| format!("{:?} {}", e.pos, e.message))
+            })
+            .collect()
+        };
+        for bad in 2..docs.len() {
+            let text = format!(
+                "{}---\n{}---\n{}---\n{}",
+                docs[0], docs[1], docs[0], docs[bad]
+            );
+            let (skimmed, whole) = (read(&text, true), read(&text, false));
+            assert_eq!(skimmed.len(), 4, "{skimmed:?}");
+            assert!(matches!(skimmed.last(), Some(Err(_))), "{skimmed:?}");
+            assert_eq!(skimmed, whole, "document {bad}");
+            assert!(matches!(skimmed[1], Ok((1, _, true))));
+        }
+        let good = format!("{}---\n{}---\n{}", docs[0], docs[1], docs[0]);
+        assert_eq!(read(&good, true), read(&good, false));
+        // The first document was read shortened: the reader started over after it.
+        let mut d = Documents::new(&good)
+            .skimming(Box::new(|_| true))
+            .skimming_kinds(Box::new(|kind| kind == "Pod"));
+        assert!(d.next().unwrap().unwrap().skimmed);
+        assert_eq!(d.base, docs[0].len());
+    }
+
+    /// A run saphyr refuses but go-yaml reads is skimmed as the text would be, and its
+    /// documents keep their places.
+    #[test]
+    fn rewritten_documents_are_skimmed_too() {
+        let text = "kind: Pod\na: 1\n---\nkind: PrometheusRule\nd: 'one\n two\n'\n---\nkind: Pod\nt: \"a\n\tb\"\n---\nkind: Pod\n";
+        let read = |skimming: bool| -> Vec<(usize, usize, bool)> {
+            let mut d = Documents::new(text);
+            if skimming {
+                d = d
+                    .skimming(Box::new(|_| true))
+                    .skimming_kinds(Box::new(|kind| kind == "Pod"));
+            }
+            d.map(|d| d.map(|d| (d.index, d.start, d.skimmed)).unwrap())
+                .collect()
+        };
+        let (skimmed, whole) = (read(true), read(false));
+        assert_eq!(
+            skimmed.iter().map(|d| d.2).collect::<Vec<_>>(),
+            [false, true, false, false]
+        );
+        let place = |v: &[(usize, usize, bool)]| v.iter().map(|d| (d.0, d.1)).collect::<Vec<_>>();
+        assert_eq!(place(&skimmed), place(&whole));
     }
 
     /// A document is skimmed from its top-level `kind` on when the kind test refuses it, and

@@ -12,6 +12,7 @@
 
 mod build;
 pub mod canon;
+mod elide;
 pub(crate) mod expand;
 pub(crate) mod relax;
 pub mod scalar;

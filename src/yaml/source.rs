@@ -106,6 +106,37 @@ impl CharMap {
         }
     }
 
+    /// The map of `text[from..]`, where this one maps `text` and `from` is a character
+    /// boundary: for a parser that starts over there. `None` for text dense in wide
+    /// characters, which would have to be walked again.
+    pub fn tail(&self, text: &str, from: usize) -> Option<CharMap> {
+        match &self.how {
+            How::Ascii => Some(CharMap { how: How::Ascii }),
+            How::Wide(wide, _) => {
+                // The wide characters before `from`: those whose byte offset (their character
+                // index plus the extra bytes before them) is below it.
+                let k = wide.partition_point(|&(ci, extra)| ci + extra < from);
+                let (skip_ci, skip_extra) = match k.checked_sub(1).map(|k| wide[k]) {
+                    Some((_, extra)) => (from - extra, extra),
+                    None => (from, 0),
+                };
+                let rest: Vec<(usize, usize)> = wide[k..]
+                    .iter()
+                    .map(|&(ci, extra)| (ci - skip_ci, extra - skip_extra))
+                    .collect();
+                debug_assert!(text.is_char_boundary(from));
+                Some(CharMap {
+                    how: if rest.is_empty() {
+                        How::Ascii
+                    } else {
+                        How::Wide(rest, std::cell::Cell::new(0))
+                    },
+                })
+            }
+            How::Walk { .. } => None,
+        }
+    }
+
     /// Byte offset of character index `ci` (the text length when `ci` is past the end).
     pub fn byte(&self, text: &str, ci: usize) -> usize {
         match &self.how {
@@ -439,6 +470,30 @@ mod tests {
         for text in ["é: ü\n".repeat(100), sparse] {
             char_map_agrees(&text);
         }
+    }
+
+    /// The map of a text's tail agrees with a map made for the tail, from every boundary.
+    #[test]
+    fn char_map_tails_agree() {
+        let sparse = format!("😀{}ü: x\n{}é", "a: b\n".repeat(300), "c: d\n".repeat(200));
+        let map = CharMap::new(&sparse);
+        for (from, _) in sparse
+            .char_indices()
+            .step_by(3)
+            .chain([(sparse.len(), ' ')])
+        {
+            let tail = &sparse[from..];
+            let cut = map.tail(&sparse, from).unwrap();
+            for (ci, (b, _)) in tail.char_indices().enumerate() {
+                assert_eq!(cut.byte(tail, ci), b, "from {from}");
+            }
+            assert_eq!(cut.byte(tail, tail.chars().count()), tail.len());
+        }
+        assert!(matches!(
+            CharMap::new("a: b").tail("a: b", 2).unwrap().how,
+            How::Ascii
+        ));
+        assert!(CharMap::new(&"é".repeat(99)).tail("", 0).is_none());
     }
 
     fn char_map_agrees(text: &str) {
