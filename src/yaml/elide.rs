@@ -19,7 +19,8 @@
 //! shortened place, a block scalar whose content starts on the kept first line and runs past
 //! the cut ([`Elided::cuts`]); anything else, and the document is parsed whole as before.
 
-/// Leaving out fewer bytes than this is not worth a second parser.
+/// Leaving out fewer bytes than this, or less than half the document, is not worth a
+/// second parser.
 const WORTH: usize = 2048;
 
 /// A document's text with the bodies of its long block scalars shortened.
@@ -66,7 +67,9 @@ pub(crate) fn elide(doc: &str) -> Option<Elided> {
         from = from.max(end);
     }
     let left_out: usize = drops.iter().map(|(_, r)| r.len()).sum();
-    if left_out < WORTH {
+    // The copy is parsed in full: it only pays when most of the document is left out (a
+    // dashboard's ConfigMap), not for a CRD's many short descriptions.
+    if left_out < WORTH || left_out < doc.len() / 2 {
         return None;
     }
     let mut text = String::with_capacity(doc.len() - left_out);
@@ -184,13 +187,13 @@ mod tests {
             "    cr\rinside\n",
             "  # comment\n",
         ] {
-            let doc = format!("a: |\n{}{odd}{}", body(80, "    "), body(80, "    "));
+            let doc = format!("a: |\n{}{odd}{}", body(200, "    "), body(20, "    "));
             let e = elide(&doc).unwrap();
             if odd.starts_with("    tab") {
                 assert_eq!(e.text, "a: |\n    \"\n", "content is left out: {odd:?}");
             } else {
                 assert!(
-                    e.text.ends_with(&format!("{odd}{}", body(80, "    "))),
+                    e.text.ends_with(&format!("{odd}{}", body(20, "    "))),
                     "{odd:?}"
                 );
             }
@@ -200,6 +203,8 @@ mod tests {
     #[test]
     fn too_little_or_no_header_leaves_the_document_alone() {
         assert!(elide(&format!("a: |\n{}", body(3, "  "))).is_none());
+        let mostly_kept = format!("a: |\n{}b: [{}]\n", body(100, "  "), "1, ".repeat(2000));
+        assert!(elide(&mostly_kept).is_none(), "less than half left out");
         for not_header in [
             "a: x |\n", "a: |2\n", "a: | x\n", "a: |#c\n", "a: b|\n", "a:|\n",
         ] {
