@@ -434,6 +434,31 @@ fn strict_stream_exits_1_with_violations_left_and_still_outputs() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 }
 
+/// Stdin redirected from a large file is mapped, not read (src/cli/text.rs): every stream
+/// command says exactly what it says for the same bytes through a pipe, invalid UTF-8
+/// included, and from where stdin stands in the file.
+#[test]
+fn stdin_from_a_large_file_reads_as_through_a_pipe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = pss_fix_testkit::synth::stream(6 * 1024 * 1024, 11);
+    let mut bad = text.clone().into_bytes();
+    bad[5 * 1024 * 1024] = 0xFF;
+    let second = text.find("\n---").unwrap() + 1;
+    for (input, skip) in [(text.into_bytes(), 0), (bad.clone(), 0), (bad, second)] {
+        let path = tmp.path().join("stream.yaml");
+        fs::write(&path, &input).unwrap();
+        for args in [&["fix", "-"][..], &["check", "-"], &["post-render"]] {
+            let piped = run_stdin(tmp.path(), args, &input[skip..]);
+            let mut file = fs::File::open(&path).unwrap();
+            std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(skip as u64)).unwrap();
+            let from_file = pss(tmp.path(), args).stdin(file).output().unwrap();
+            assert_eq!(code(&from_file), code(&piped), "{args:?}");
+            assert!(from_file.stdout == piped.stdout, "{args:?}: stdout differs");
+            assert_eq!(stderr(&from_file), stderr(&piped), "{args:?}");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // post-render: what cannot be edited passes through
 

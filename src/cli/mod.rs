@@ -11,6 +11,7 @@ mod helm;
 mod patch;
 pub mod run;
 pub mod shell;
+mod text;
 mod values;
 mod walk;
 mod write;

@@ -43,7 +43,10 @@ pub fn run(args: &PatchArgs) -> io::Result<ExitStatus> {
         say(&format!("{}: {e}\n", p.display()));
         status = ExitStatus::Error;
     }
-    let loaded: Vec<_> = found.iter().map(run::read).collect();
+    let loaded: Vec<_> = found
+        .iter()
+        .map(|input| run::read(input).map(|(name, bytes)| (name, bytes.into_vec())))
+        .collect();
     setup.learn_namespaces(
         loaded
             .iter()

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::cli::text::{Bytes, Text};
 use crate::cli::walk::{self, Input};
 use crate::cli::write;
 use crate::cli::PolicyArgs;
@@ -245,7 +246,7 @@ pub(super) fn setup(common: &Common, first_path: Option<&Path>) -> Option<Setup>
 }
 
 /// One input's name, text and what the engine made of it.
-type Processed = Result<(String, String, FileReport), Error>;
+type Processed = Result<(String, Text, FileReport), Error>;
 
 fn run_paths(inputs: &Inputs, mode: Mode, strict: bool) -> io::Result<ExitStatus> {
     let Some(mut setup) = setup(&inputs.common, inputs.paths.first().map(PathBuf::as_path)) else {
@@ -384,16 +385,16 @@ fn load_and_process(setup: &mut Setup, inputs_found: &[Input]) -> Vec<Processed>
     // set the level of workloads anywhere, so they are learnt before any is judged, from the
     // decoded text (one UTF-8 check per input).
     let inputs: Vec<&Input> = inputs_found.iter().collect();
-    let decoded: Vec<Result<(String, String), Error>> = parallel_map(inputs, |_, input| {
+    let decoded: Vec<Result<(String, Text), Error>> = parallel_map(inputs, |_, input| {
         let (name, bytes) = read(input)?;
-        let text = pss_fix::decode(bytes).map_err(|e| e.in_file(&name))?;
+        let text = bytes.decode(&name)?;
         Ok((name, text))
     });
     setup.learn_namespaces(
         decoded
             .iter()
             .filter_map(|r| r.as_ref().ok())
-            .map(|(_, text)| text.as_str()),
+            .map(|(_, text)| &**text),
     );
     // Files are checked and fixed on every core; what follows is said in input order. With
     // several files, each is processed on one thread: the files already share out the cores.
@@ -653,14 +654,15 @@ impl PathRun {
 /// reported with the findings; under `--strict` it counts as left.
 fn stream(out: &Out, mut setup: Setup, format: Format, strict: bool) -> io::Result<ExitStatus> {
     let (name, bytes) = read(&Input::Stdin).map_err(|e| io::Error::other(e.to_string()))?;
-    let text = match pss_fix::decode(bytes) {
+    let text = match bytes.decode(&name) {
         Ok(t) => t,
         Err(e) => {
-            out.stderr(&format!("{}\n", e.in_file(&name)));
+            out.stderr(&format!("{e}\n"));
             return Ok(ExitStatus::Error);
         }
     };
-    setup.learn_namespaces(std::iter::once(text.as_str()));
+    let text: &str = &text;
+    setup.learn_namespaces(std::iter::once(text));
     let opts = setup.options_for(None);
     // The fixed stream goes out run by run as the engine made it, written only once every
     // run is verified (an error for the stream means no output): a changed run waits as
@@ -679,7 +681,7 @@ fn stream(out: &Out, mut setup: Setup, format: Format, strict: bool) -> io::Resu
         failing |= totals.add_workloads(workloads, true, true, unsafe_given);
         workloads.retain(report::has_remaining_text);
     };
-    let (report, fixed) = match pss_fix::process_in_parts_with(&name, &text, &opts, &mut sink) {
+    let (report, fixed) = match pss_fix::process_in_parts_with(&name, text, &opts, &mut sink) {
         Ok(r) => r,
         Err(e) => {
             out.stderr(&format!("{e}\n"));
@@ -687,8 +689,8 @@ fn stream(out: &Out, mut setup: Setup, format: Format, strict: bool) -> io::Resu
         }
     };
     match &fixed {
-        Some(fixed) => out.stdout_pieces(fixed.pieces(&text))?,
-        None => out.stdout(&text)?,
+        Some(fixed) => out.stdout_pieces(fixed.pieces(text))?,
+        None => out.stdout(text)?,
     }
     drop(fixed);
     // A document passed through unchanged was never checked: under --strict it counts as
@@ -738,13 +740,21 @@ fn too_large(name: &str) -> Error {
     )
 }
 
-pub(super) fn read(input: &Input) -> Result<(String, Vec<u8>), Error> {
+pub(super) fn read(input: &Input) -> Result<(String, Bytes), Error> {
     let size_hint;
     let (name, reader): (String, Box<dyn Read>) = match input {
         Input::Stdin => {
-            // Redirected from a file, stdin has a size; a pipe (Helm) starts at 64 KiB, so a
-            // typical chart is read in a few large reads rather than many probing ones.
-            size_hint = stdin_size().unwrap_or(64 * 1024);
+            // Redirected from a large file, stdin is mapped (see `text`); from a smaller one
+            // it has a size; a pipe (Helm) starts at 64 KiB, so a typical chart is read in a
+            // few large reads rather than many probing ones.
+            let file = stdin_file();
+            if let Some(mapped) = file
+                .as_ref()
+                .and_then(|(f, off, len)| Bytes::map(f, *off, *len))
+            {
+                return Ok(("<stdin>".into(), mapped));
+            }
+            size_hint = file.map_or(64 * 1024, |(_, _, len)| len);
             ("<stdin>".into(), Box::new(io::stdin().lock()))
         }
         Input::File { path, .. } => {
@@ -770,11 +780,12 @@ pub(super) fn read(input: &Input) -> Result<(String, Vec<u8>), Error> {
         return Err(too_large(&name));
     }
     buf.shrink_to_fit();
-    Ok((name, buf))
+    Ok((name, Bytes::Read(buf)))
 }
 
-/// What is left to read on stdin when it is a regular file.
-fn stdin_size() -> Option<usize> {
+/// Stdin when it is a regular file: the file, where stdin is in it, and what is left to
+/// read from there.
+fn stdin_file() -> Option<(std::fs::File, u64, usize)> {
     use std::io::Seek;
     use std::os::fd::AsFd;
     let file = std::fs::File::from(io::stdin().as_fd().try_clone_to_owned().ok()?);
@@ -783,7 +794,8 @@ fn stdin_size() -> Option<usize> {
         return None;
     }
     let offset = (&file).stream_position().ok()?;
-    usize::try_from(meta.len().saturating_sub(offset)).ok()
+    let left = usize::try_from(meta.len().saturating_sub(offset)).ok()?;
+    Some((file, offset, left))
 }
 
 fn display(p: &Path) -> String {

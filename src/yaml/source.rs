@@ -7,28 +7,36 @@ use crate::error::{Located, Pos};
 
 /// Decode file bytes as UTF-8 text, refusing what pss-fix cannot edit without damage.
 pub fn decode(bytes: Vec<u8>) -> Result<String, Located> {
+    gate(&bytes)?;
+    String::from_utf8(bytes).map_err(|e| invalid_utf8(e.as_bytes(), e.utf8_error().valid_up_to()))
+}
+
+/// [`decode`] for bytes held elsewhere (a mapped file): the same refusals, the same text.
+pub fn decode_slice(bytes: &[u8]) -> Result<&str, Located> {
+    gate(bytes)?;
+    std::str::from_utf8(bytes).map_err(|e| invalid_utf8(bytes, e.valid_up_to()))
+}
+
+/// The refusals that come before UTF-8 itself: UTF-16, and binary data.
+fn gate(bytes: &[u8]) -> Result<(), Located> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(Located::nowhere(
             "file is UTF-16; pss-fix edits UTF-8 only (convert it with `iconv -f UTF-16 -t UTF-8`)",
         ));
     }
-    // `contains` on bytes is a fast search; the position is only needed for the message.
-    if let Some(at) = bytes
-        .contains(&0)
-        .then(|| bytes.iter().position(|&b| b == 0))
-        .flatten()
-    {
+    if let Some(at) = memchr::memchr(0, bytes) {
         let pos = pos_of_prefix(&bytes[..at]);
         return Err(Located::at(
             pos,
             "binary data (a NUL byte): not a YAML or JSON manifest",
         ));
     }
-    String::from_utf8(bytes).map_err(|e| {
-        let valid = e.utf8_error().valid_up_to();
-        let pos = pos_of_prefix(&e.as_bytes()[..valid]);
-        Located::at(pos, "invalid UTF-8; pss-fix edits UTF-8 text only")
-    })
+    Ok(())
+}
+
+fn invalid_utf8(bytes: &[u8], valid: usize) -> Located {
+    let pos = pos_of_prefix(&bytes[..valid]);
+    Located::at(pos, "invalid UTF-8; pss-fix edits UTF-8 text only")
 }
 
 fn pos_of_prefix(valid_prefix: &[u8]) -> Pos {
