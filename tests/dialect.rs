@@ -568,3 +568,41 @@ fn only_added(before: &Value, after: &Value, path: &str, problems: &mut Vec<Stri
         },
     }
 }
+
+/// Skimming reads as building does: on every real file and every generated input, a reader
+/// that skims what cannot hold a workload (and cuts long block scalars short, see
+/// `src/yaml/elide.rs`) finds the same documents at the same places, and refuses the same
+/// inputs at the same position with the same words. Each input is also read as one document
+/// of a dashboard-sized stream, so that its block scalars are long enough to be cut.
+#[test]
+fn skimming_reads_as_building() {
+    use pss_fix::yaml::Documents;
+    let mut cases = generated();
+    cases.extend(real_files());
+    let read = |text: &str, skim: bool| -> Vec<Result<(usize, usize), String>> {
+        let mut docs = Documents::new(text);
+        if skim && pss_fix::yaml::source::independent_documents(text) {
+            docs = docs
+                .skimming(Box::new(|doc| doc.contains("Pod")))
+                .skimming_kinds(Box::new(|kind| kind == "Pod"));
+        }
+        docs.map(|d| {
+            d.map(|d| (d.index, d.start))
+                .map_err(|e| format!("{:?}: {}", e.pos, e.message))
+        })
+        .collect()
+    };
+    let dashboard: String = (0..200)
+        .map(|i| format!("    {{\"panel\": {i}, \"expr\": \"sum(rate(x[5m])) | y\"}}\n"))
+        .collect();
+    let mut differ = Vec::new();
+    for (name, text) in &cases {
+        let padded = text.replace(": |\n", &format!(": |\n{dashboard}"));
+        for text in [text, &padded] {
+            if read(text, true) != read(text, false) {
+                differ.push(name.clone());
+            }
+        }
+    }
+    assert!(differ.is_empty(), "skimming reads differently: {differ:?}");
+}
