@@ -50,9 +50,9 @@ impl Runs {
         }
         let mut bases = Vec::with_capacity(ranges.len());
         let mut line = 0;
-        for r in &ranges {
+        for lines in run_lines(text, &ranges, threads) {
             bases.push(Base { document: 0, line });
-            line += count_lines(&text[r.clone()]);
+            line += lines;
         }
         Runs {
             threads,
@@ -298,18 +298,45 @@ fn document_pieces(text: &str, range: std::ops::Range<usize>) -> Vec<std::ops::R
     pieces
 }
 
+/// The line breaks in each of `ranges` of `text`: counted on `threads` threads for a large
+/// text, where one thread's count would hold up the start of every worker.
+fn run_lines(text: &str, ranges: &[std::ops::Range<usize>], threads: usize) -> Vec<usize> {
+    let count = |rs: &[std::ops::Range<usize>]| -> Vec<usize> {
+        rs.iter().map(|r| count_lines(&text[r.clone()])).collect()
+    };
+    if threads <= 1 || text.len() < PARALLEL_COUNT_FROM {
+        return count(ranges);
+    }
+    let per = ranges.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let counts: Vec<_> = ranges
+            .chunks(per)
+            .map(|rs| scope.spawn(move || count(rs)))
+            .collect();
+        counts
+            .into_iter()
+            .zip(ranges.chunks(per))
+            .flat_map(|(c, rs)| c.join().unwrap_or_else(|_| count(rs)))
+            .collect()
+    })
+}
+
+/// Texts from this size on have their lines counted on every core.
+const PARALLEL_COUNT_FROM: usize = 8 * 1024 * 1024;
+
 pub(super) fn count_lines(text: &str) -> usize {
     crate::yaml::source::count_newlines(text.as_bytes())
 }
 
 /// Cut `text` into runs of whole documents, each after the first starting at a `---` line
-/// (see [`MIN_RUN`], [`MAX_RUN`], [`RUNS_PER_THREAD`]). One run when the text is small, or
-/// holds `%` directives (which bind a document to what precedes it).
+/// (see [`MIN_RUN`], [`MAX_RUN`], [`RUNS_PER_THREAD`]). One run when the text is small. Never
+/// at a `---` line that `%` directives precede (past blank and comment lines): they belong to
+/// the document it starts, which a run holding them reads as one with them.
 pub(super) fn split_documents(text: &str, threads: usize) -> Vec<std::ops::Range<usize>> {
     let threads = threads.max(1);
     let run = (text.len() / (threads * RUNS_PER_THREAD)).clamp(MIN_RUN, MAX_RUN);
     let parts = (text.len().div_ceil(run).div_ceil(threads) * threads).min(text.len() / MIN_RUN);
-    if parts <= 1 || crate::yaml::source::has_line_starting(text, &["%"]) {
+    if parts <= 1 {
         return std::iter::once(0..text.len()).collect();
     }
     let bytes = text.as_bytes();
@@ -322,7 +349,10 @@ pub(super) fn split_documents(text: &str, threads: usize) -> Vec<std::ops::Range
             break;
         };
         at = nl + 1;
-        if at < bytes.len() && crate::yaml::source::is_document_marker(text, at) {
+        if at < bytes.len()
+            && crate::yaml::source::is_document_marker(text, at)
+            && !directive_before(text, at)
+        {
             cuts.push(at);
             want = at + target;
         } else {
@@ -334,6 +364,19 @@ pub(super) fn split_documents(text: &str, threads: usize) -> Vec<std::ops::Range
         .map(|w| w[0]..w[1])
         .filter(|r| !r.is_empty())
         .collect()
+}
+
+/// Whether a `%` directive line precedes the line at `at`, past blank and comment lines.
+fn directive_before(text: &str, at: usize) -> bool {
+    let mut line = at;
+    while line > 0 {
+        line = crate::yaml::source::line_start(text, line - 1);
+        let content = &text[line..crate::yaml::source::line_end(text, line)];
+        if !crate::yaml::source::blank_or_comment(content) {
+            return content.starts_with('%');
+        }
+    }
+    false
 }
 
 fn memchr_from(bytes: &[u8], from: usize, needle: u8) -> Option<usize> {
@@ -428,6 +471,48 @@ mod tests {
         }
         // Without the mode, the stream is refused as before.
         assert!(process("s", &text, &Options::default()).is_err());
+    }
+
+    /// A `%` directive keeps its `---` line from being a cut, so it stays with its document;
+    /// the rest of the stream is cut as usual, and the result is one pass's.
+    #[test]
+    fn directives_stay_with_their_documents() {
+        let plain = pss_fix_testkit::synth::stream(MAX_RUN * 2 + 512 * 1024, 9);
+        let cut_free = split_documents(&plain, 2);
+        let at = cut_free[cut_free.len() / 2].start;
+        let text = format!(
+            "{}...\n%YAML 1.1\n# its document:\n\n{}",
+            &plain[..at],
+            &plain[at..]
+        );
+        let runs = split_documents(&text, 2);
+        assert!(runs.len() > 2, "the stream is still cut");
+        let directive = text.find("%YAML").unwrap();
+        assert!(
+            runs.iter()
+                .any(|r| r.start < directive && r.end > directive + 40),
+            "the directive's run holds its document too: {runs:?}"
+        );
+        assert!(runs
+            .iter()
+            .skip(1)
+            .all(|r| !directive_before(&text, r.start)));
+        let opts = Options::default();
+        let split = process("s", &text, &opts).unwrap();
+        let whole = process_whole("s", &text, &opts, Base::default()).unwrap();
+        assert_eq!(split.output, whole.output);
+        assert_eq!(split.documents, whole.documents);
+    }
+
+    /// Lines counted on every core are the lines counted on one.
+    #[test]
+    fn lines_are_counted_alike_on_every_core() {
+        let text = "a: 1\n# é\n---\n".repeat(PARALLEL_COUNT_FROM / 10);
+        let ranges = split_documents(&text, 4);
+        assert!(ranges.len() > 4);
+        let one = run_lines(&text, &ranges, 1);
+        assert_eq!(run_lines(&text, &ranges, 4), one);
+        assert_eq!(one.iter().sum::<usize>(), count_lines(&text));
     }
 
     /// An error in a later run names the line of the whole file, as one pass would.

@@ -13,7 +13,7 @@ const ENFORCE_VERSION: &str = "pod-security.kubernetes.io/enforce-version";
 /// Namespace levels declared in `text`. Files that never mention the label are not parsed.
 /// A document that does not parse is skipped here: the run reports it when it gets there.
 pub fn scan(text: &str, into: &mut HashMap<String, Policy>) {
-    if memchr::memmem::find(text.as_bytes(), ENFORCE.as_bytes()).is_none() {
+    if !mentions(text, ENFORCE) {
         return;
     }
     // Only the documents that mention the label, when they can be read on their own: a
@@ -33,6 +33,25 @@ pub fn scan(text: &str, into: &mut HashMap<String, Policy>) {
         scan_documents(&text[r], into);
     }
 }
+
+/// Whether `needle` occurs in `text`: a large text is searched in two halves at once, as this
+/// scan runs before any worker starts.
+fn mentions(text: &str, needle: &str) -> bool {
+    let (b, n) = (text.as_bytes(), needle.as_bytes());
+    if b.len() < PARALLEL_FROM {
+        return memchr::memmem::find(b, n).is_some();
+    }
+    let mid = b.len() / 2;
+    // The halves overlap by the needle's length, so a match across the middle is in one.
+    let (head, tail) = (&b[..(mid + n.len()).min(b.len())], &b[mid..]);
+    std::thread::scope(|scope| {
+        let in_tail = scope.spawn(|| memchr::memmem::find(tail, n).is_some());
+        memchr::memmem::find(head, n).is_some() || in_tail.join().unwrap_or(true)
+    })
+}
+
+/// Texts from this size on are searched on two threads.
+const PARALLEL_FROM: usize = 8 * 1024 * 1024;
 
 fn scan_documents(text: &str, into: &mut HashMap<String, Policy>) {
     for doc in Documents::new(text) {
@@ -70,6 +89,25 @@ fn namespace_level(o: &Node<'_>) -> Option<(String, Policy)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A large text is searched in halves: a label anywhere, across the middle too, is seen.
+    #[test]
+    fn a_large_text_is_searched_everywhere() {
+        let filler = "a: 1\n".repeat(PARALLEL_FROM / 5 + 7);
+        assert!(!mentions(&filler, ENFORCE));
+        let mid = filler.len() / 2;
+        for at in [
+            0,
+            mid - ENFORCE.len() + 1,
+            mid - 3,
+            mid,
+            mid + 1,
+            filler.len(),
+        ] {
+            let text = format!("{}{ENFORCE}{}", &filler[..at], &filler[at..]);
+            assert!(mentions(&text, ENFORCE), "at {at}");
+        }
+    }
 
     #[test]
     fn reads_enforce_labels() {
