@@ -91,13 +91,10 @@ fn is_text(bytes: &[u8]) -> bool {
             .map_or(bytes.len(), |k| want + k);
         cuts.push(cut);
     }
-    let piece_ok = |r: std::ops::Range<usize>| {
-        memchr::memchr(0, &bytes[r.clone()]).is_none() && std::str::from_utf8(&bytes[r]).is_ok()
-    };
-    let utf16 = bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]);
-    if utf16 {
-        return false;
-    }
+    // Each piece meets the refusals of a whole text (a later piece starts with an ASCII
+    // byte, so only the first can look like UTF-16).
+    let piece_ok =
+        |r: std::ops::Range<usize>| pss_fix::yaml::source::decode_slice(&bytes[r]).is_ok();
     if let [from, to] = cuts[..] {
         return piece_ok(from..to);
     }

@@ -121,7 +121,7 @@ pub struct Documents<'a> {
     /// Whether `text`'s documents are independent of each other, once the fallback asked
     /// (a scan of the whole text, not to be repeated for each rewritten document).
     independent: Option<bool>,
-    /// The last document end looked for: its start and end (see [`Documents::document_end`]).
+    /// The last document end looked for: its start and end (see [`document_end`]).
     last_end: Option<(usize, usize)>,
 }
 
@@ -251,7 +251,7 @@ impl<'a> Documents<'a> {
         if self.shift.is_some() || (self.wanted.is_none() && self.kind_wanted.is_none()) {
             return None;
         }
-        let end = self.document_end(start);
+        let end = document_end(&mut self.last_end, self.text, start);
         let elided = elide::elide(&self.text[start..end])?;
         if !reads_alike(&elided) {
             return None;
@@ -386,26 +386,11 @@ impl<'a> Documents<'a> {
 
     /// Whether the document starting at `start` needs its tree.
     fn wants(&mut self, start: usize) -> bool {
-        if self.wanted.is_none() {
+        let Some(wanted) = &self.wanted else {
             return true;
-        }
-        let end = self.document_end(start);
-        self.wanted
-            .as_ref()
-            .is_none_or(|wanted| wanted(&self.text[start..end]))
-    }
-
-    /// Where the document starting at `start` ends (the next `---` line), with independent
-    /// documents; asked for twice of a skimmed document, found once.
-    fn document_end(&mut self, start: usize) -> usize {
-        match self.last_end {
-            Some((s, end)) if s == start => end,
-            _ => {
-                let end = crate::yaml::source::next_document_marker(self.text, start);
-                self.last_end = Some((start, end));
-                end
-            }
-        }
+        };
+        let end = document_end(&mut self.last_end, self.text, start);
+        wanted(&self.text[start..end])
     }
 }
 
@@ -478,14 +463,29 @@ impl<'a> Documents<'a> {
         self.pending = docs.into_iter();
         if range.end < text.len() {
             let rest = &text[range.end..];
+            // The map of what is left, not a new scan of it for each rewritten document.
+            self.chars = (self.chars.tail(self.read, range.end - self.base))
+                .unwrap_or_else(|| CharMap::new(rest));
             self.read = rest;
             self.parser = Parser::new_from_str(rest);
-            self.chars = CharMap::new(rest);
             self.base = range.end;
             self.consumed = range.end;
             self.done = false;
         }
         Ok(())
+    }
+}
+
+/// Where the document starting at `start` ends (the next `---` line), with independent
+/// documents; `last` keeps the last answer, as a skimmed document asks twice.
+fn document_end(last: &mut Option<(usize, usize)>, text: &str, start: usize) -> usize {
+    match *last {
+        Some((s, end)) if s == start => end,
+        _ => {
+            let end = crate::yaml::source::next_document_marker(text, start);
+            *last = Some((start, end));
+            end
+        }
     }
 }
 
@@ -1106,6 +1106,20 @@ mod tests {
         );
         let place = |v: &[(usize, usize, bool)]| v.iter().map(|d| (d.0, d.1)).collect::<Vec<_>>();
         assert_eq!(place(&skimmed), place(&whole));
+    }
+
+    /// After a rewritten document, reading goes on with the characters of what is left
+    /// mapped to the right bytes, wide ones before and after included.
+    #[test]
+    fn reading_after_a_rewrite_keeps_spans_exact() {
+        let text = "a: é\n---\nd: 'ö\n two\n'\n---\nb: ü\nc: x\n---\ne: 😀 y\n";
+        let d = docs(text);
+        assert_eq!(d.len(), 4);
+        let c = d[2].root.get("c").unwrap();
+        assert_eq!(&text[c.start..c.end], "x");
+        let e = d[3].root.get("e").unwrap();
+        assert_eq!(&text[e.start..e.end], "😀 y");
+        assert_eq!(&text[d[3].start..d[3].start + 3], "---");
     }
 
     /// A document is skimmed from its top-level `kind` on when the kind test refuses it, and

@@ -19,6 +19,8 @@
 //! shortened place, a block scalar whose content starts on the kept first line and runs past
 //! the cut ([`Elided::cuts`]); anything else, and the document is parsed whole as before.
 
+use super::source::{line_start, next_line};
+
 /// Leaving out fewer bytes than this, or less than half the document, is not worth a
 /// second parser.
 const WORTH: usize = 2048;
@@ -41,14 +43,14 @@ pub(crate) fn elide(doc: &str) -> Option<Elided> {
     let mut from = 0;
     while let Some(at) = memchr::memchr2(b'|', b'>', &b[from..]).map(|k| from + k) {
         from = at + 1;
-        let Some(body) = header(b, at) else {
+        let Some(body) = header(doc, at) else {
             continue;
         };
         let Some((first, indent)) = first_content(b, body) else {
             continue;
         };
         let text = first + indent;
-        let mut end = next_line(b, first);
+        let mut end = next_line(doc, first);
         while let Some(nl) = memchr::memchr(b'\n', &b[end..]) {
             let line = &b[end..end + nl];
             if !(line.iter().all(|&c| c == b' ') || content(line, indent)) {
@@ -89,12 +91,9 @@ pub(crate) fn elide(doc: &str) -> Option<Elided> {
 /// `at`: the indicator after `key:` or `-` and a space, an optional chomping indicator, then
 /// only blanks or a comment to the line's end. (An indentation indicator is not taken: the
 /// first content line would not fix the indentation.)
-fn header(b: &[u8], at: usize) -> Option<usize> {
-    let line = b[..at]
-        .iter()
-        .rposition(|&c| c == b'\n')
-        .map_or(0, |k| k + 1);
-    let before = &b[line..at];
+fn header(doc: &str, at: usize) -> Option<usize> {
+    let b = doc.as_bytes();
+    let before = &b[line_start(doc, at)..at];
     let lead = before.strip_suffix(b" ")?.trim_ascii_end();
     let item = lead
         .strip_suffix(b"-")
@@ -139,10 +138,6 @@ fn content(line: &[u8], indent: usize) -> bool {
         && line[..indent].iter().all(|&c| c == b' ')
         && memchr::memchr(b'\r', &line[indent..]).is_none()
         && memchr::memmem::find(&line[indent..], "\u{FEFF}".as_bytes()).is_none()
-}
-
-fn next_line(b: &[u8], at: usize) -> usize {
-    memchr::memchr(b'\n', &b[at..]).map_or(b.len(), |k| at + k + 1)
 }
 
 #[cfg(test)]

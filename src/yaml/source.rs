@@ -397,20 +397,14 @@ pub fn document_around(text: &str, at: usize) -> std::ops::Range<usize> {
 
 /// Start of the line holding byte offset `at`.
 pub fn line_start(text: &str, at: usize) -> usize {
-    text.as_bytes()[..at]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1)
+    memchr::memrchr(b'\n', &text.as_bytes()[..at]).map_or(0, |i| i + 1)
 }
 
 /// Offset of the line break ending the line that holds `at` (its `\r` for CRLF), or the text
 /// length on the last line.
 pub fn line_end(text: &str, at: usize) -> usize {
     let bytes = text.as_bytes();
-    let nl = bytes[at..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(text.len(), |i| at + i);
+    let nl = memchr::memchr(b'\n', &bytes[at..]).map_or(text.len(), |i| at + i);
     if nl > at && nl < text.len() && bytes[nl - 1] == b'\r' {
         nl - 1
     } else {
@@ -421,10 +415,7 @@ pub fn line_end(text: &str, at: usize) -> usize {
 /// Offset just after the line break ending the line that holds `at` (the text length when
 /// that line has no break).
 pub fn next_line(text: &str, at: usize) -> usize {
-    text.as_bytes()[at..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(text.len(), |i| at + i + 1)
+    memchr::memchr(b'\n', &text.as_bytes()[at..]).map_or(text.len(), |i| at + i + 1)
 }
 
 /// Column of byte offset `at`, in characters from the start of its line (0-based).
