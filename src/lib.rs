@@ -31,7 +31,7 @@ pub mod yaml;
 
 pub use edit::Applicability;
 pub use engine::{
-    process, process_in_parts, process_in_parts_with, Context, FileReport, Fixed, Options,
+    cores, process, process_in_parts, process_in_parts_with, Context, FileReport, Fixed, Options,
     PassedThrough, Remark, WorkloadReport,
 };
 // Not part of the API: the bench's all-core parser baseline splits streams as pss-fix does.

@@ -806,9 +806,7 @@ fn display(p: &Path) -> String {
 /// a time, so a large file does not hold up the rest.
 fn parallel_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(usize, T) -> R + Sync) -> Vec<R> {
     let n = items.len();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(n);
+    let threads = pss_fix::cores().min(n);
     if threads <= 1 {
         return items
             .into_iter()

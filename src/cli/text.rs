@@ -78,8 +78,16 @@ impl Bytes {
 
 /// Whether `bytes` is text [`pss_fix::decode`] accepts, checked in pieces on every core.
 fn is_text(bytes: &[u8]) -> bool {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let piece = bytes.len().div_ceil(threads).max(1 << 20);
+    const PIECE: usize = 1 << 20;
+    // Each piece meets the refusals of a whole text (a later piece starts with an ASCII
+    // byte, so only the first can look like UTF-16).
+    let piece_ok =
+        |r: std::ops::Range<usize>| pss_fix::yaml::source::decode_slice(&bytes[r]).is_ok();
+    // A text of one piece is checked without asking for the core count.
+    if bytes.len() <= PIECE {
+        return piece_ok(0..bytes.len());
+    }
+    let piece = bytes.len().div_ceil(pss_fix::cores()).max(PIECE);
     // Pieces end before a byte that starts a character (an ASCII one), so that each piece is
     // UTF-8 exactly when the whole is.
     let mut cuts = vec![0];
@@ -91,10 +99,6 @@ fn is_text(bytes: &[u8]) -> bool {
             .map_or(bytes.len(), |k| want + k);
         cuts.push(cut);
     }
-    // Each piece meets the refusals of a whole text (a later piece starts with an ASCII
-    // byte, so only the first can look like UTF-16).
-    let piece_ok =
-        |r: std::ops::Range<usize>| pss_fix::yaml::source::decode_slice(&bytes[r]).is_ok();
     if let [from, to] = cuts[..] {
         return piece_ok(from..to);
     }

@@ -39,10 +39,11 @@ pub(super) struct Runs {
 impl Runs {
     /// `text` cut for every core (one run on one thread with [`Options::one_thread`]).
     pub(super) fn of(text: &str, opts: &Options) -> Runs {
-        let threads = if opts.one_thread {
+        // A text too short for two runs stays one whatever the core count: no need to ask.
+        let threads = if opts.one_thread || text.len() < 2 * MIN_RUN {
             1
         } else {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
+            super::cores()
         };
         let mut ranges = split_documents(text, threads);
         if ranges.len() <= 1 || threads == 1 {
