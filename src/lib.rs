@@ -31,9 +31,12 @@ pub mod yaml;
 
 pub use edit::Applicability;
 pub use engine::{
-    cores, process, process_in_parts, process_in_parts_with, Context, FileReport, Fixed, Options,
+    process, process_in_parts, process_in_parts_with, Context, FileReport, Fixed, Options,
     PassedThrough, Remark, WorkloadReport,
 };
+// Not part of the API: the binary's own threads share the engine's one answer.
+#[doc(hidden)]
+pub use engine::cores;
 // Not part of the API: the bench's all-core parser baseline splits streams as pss-fix does.
 #[doc(hidden)]
 pub use engine::stream_runs;

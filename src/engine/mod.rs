@@ -188,8 +188,9 @@ pub fn stream_runs(text: &str) -> Vec<std::ops::Range<usize>> {
 }
 
 /// The cores this process may use, asked once: the standard library answers by reading the
-/// cgroup's CPU quota files every time, a dozen system calls that showed in `post-render`'s
+/// cgroup's CPU quota files every time, about ten system calls that showed in `post-render`'s
 /// start-up when each caller asked on its own.
+#[doc(hidden)]
 pub fn cores() -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
