@@ -15,6 +15,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, StrInput};
 
 use super::elide::{self, Elided};
 use super::expand;
+use super::plain;
 use super::relax::{self, Shift};
 use super::{scalar, Kind, Map, Node, Scalar, Seq};
 use crate::error::Located;
@@ -210,7 +211,7 @@ impl<'a> Documents<'a> {
         start: usize,
         open: Vec<(bool, usize)>,
     ) -> Result<Option<Document<'a>>, Stop> {
-        if let Some(doc) = self.skip_elided(index, start) {
+        if let Some(doc) = self.skip_unparsed(index, start) {
             return Ok(Some(doc));
         }
         let mut skim = Skim { open };
@@ -241,19 +242,20 @@ impl<'a> Documents<'a> {
         doc
     }
 
-    /// Skim the document at `start` from a copy with the bodies of its long block scalars
-    /// left out ([`elide`]), when the copy reads alike (see [`reads_alike`]); the
+    /// Skim the document at `start` without parsing it when its text is in the plain subset
+    /// [`plain::valid`] recognises, or else from a copy with the bodies of its long block
+    /// scalars left out ([`elide`]) when the copy reads alike (see [`reads_alike`]); the
     /// reader then starts over after the document. `None` leaves the reader where it was,
     /// to parse the document whole.
-    fn skip_elided(&mut self, index: usize, start: usize) -> Option<Document<'a>> {
+    fn skip_unparsed(&mut self, index: usize, start: usize) -> Option<Document<'a>> {
         // Only where documents were declared independent, so that one ends at the next `---`
         // line; never in a rewrite, whose positions already go through a `Shift`.
         if self.shift.is_some() || (self.wanted.is_none() && self.kind_wanted.is_none()) {
             return None;
         }
         let end = document_end(&mut self.last_end, self.text, start);
-        let elided = elide::elide(&self.text[start..end])?;
-        if !reads_alike(&elided) {
+        let doc = &self.text[start..end];
+        if !plain::valid(doc) && !elide::elide(doc).is_some_and(|e| reads_alike(&e)) {
             return None;
         }
         let chars = self.chars.tail(self.read, end - self.base)?;
@@ -778,6 +780,26 @@ fn reads_alike(e: &Elided) -> bool {
         }
     }
     documents == 1 && cuts.next().is_none()
+}
+
+/// Whether saphyr reads `text` as exactly one document that [`Skim`] accepts: what
+/// [`plain::valid`] promises of the documents it accepts.
+#[cfg(test)]
+pub(super) fn skims_as_one(text: &str) -> bool {
+    let mut skim = Skim { open: Vec::new() };
+    let mut documents = 0;
+    for event in Parser::new_from_str(text) {
+        let Ok((event, _)) = event else {
+            return false;
+        };
+        if matches!(event, Event::DocumentStart(_)) {
+            documents += 1;
+        }
+        if skim.event(&event).is_err() {
+            return false;
+        }
+    }
+    documents == 1
 }
 
 /// See [`Tree::root_kind`].

@@ -14,6 +14,7 @@ mod build;
 pub mod canon;
 mod elide;
 pub(crate) mod expand;
+mod plain;
 pub(crate) mod relax;
 pub mod scalar;
 pub mod source;

@@ -1,0 +1,381 @@
+//! Documents in a plain subset of block YAML, recognised line by line as valid without a
+//! parser, for a document that is only checked for being valid YAML
+//! ([`super::Documents::skimming`]).
+//!
+//! saphyr builds every scalar's value a character at a time: on a chart render the documents
+//! that hold no pod (PrometheusRules, ServiceMonitors, RBAC, CRDs) are most of the parsing.
+//! Yet renders are written by go-yaml's emitter, in a narrow style: block collections, one
+//! entry per line, single-line scalars, block scalars. Such a document's validity follows from
+//! each line's shape and its indentation against the open collections, which a line scan
+//! decides at memory speed.
+//!
+//! The subset is what the scan can prove, nothing more: anything else (flow collections
+//! other than `[]` and `{}`, anchors, aliases, tags, `?` keys, multi-line plain or double-quoted
+//! scalars, tabs, carriage returns, control characters, indentation indicators, a line more
+//! indented than its place allows) answers "not known", and the document is parsed as before.
+//! So this module may only ever say yes to a document saphyr reads as exactly one document,
+//! with no key that is a collection and no deep nesting; the tests hold it to that over every
+//! document of the shared corpus and fixtures and over mutations of them.
+
+/// Deeper than this is left to the parser, which knows the real limit.
+const MAX_OPEN: usize = 64;
+
+/// A simple key longer than this is refused by YAML (1024 characters); left to the parser.
+const MAX_KEY: usize = 1000;
+
+/// Whether `doc`, a whole document's text (from its `---` line, if any, to the next one or
+/// the end of the stream), is in the subset, hence valid.
+pub(crate) fn valid(doc: &str) -> bool {
+    printable(doc.as_bytes()) && Scan::default().run(doc).is_some()
+}
+
+/// No byte saphyr or go-yaml may read differently from a plain character: controls (tab and
+/// carriage return included), DEL, C1 controls and NEL, the byte order mark, the Unicode line
+/// and paragraph separators, and the non-characters U+FFFE and U+FFFF.
+fn printable(b: &[u8]) -> bool {
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\n' | 0x20..=0x7e => {}
+            0x00..=0x1f | 0x7f => return false,
+            0xc2 if matches!(b.get(i + 1), Some(0x80..=0x9f)) => return false,
+            0xe2 if b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xa8 | 0xa9)) => {
+                return false
+            }
+            0xef if matches!(
+                (b.get(i + 1), b.get(i + 2)),
+                (Some(0xbb), Some(0xbf)) | (Some(0xbf), Some(0xbe | 0xbf))
+            ) =>
+            {
+                return false
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    true
+}
+
+/// An open block collection: the column of its entries, and whether it is a sequence.
+#[derive(Clone, Copy)]
+struct Open {
+    indent: usize,
+    seq: bool,
+}
+
+/// An entry whose value was left empty on its line: a collection may follow, indented past
+/// its owner (a key or a dash at column `indent`), or for a key a sequence at its column.
+#[derive(Clone, Copy)]
+struct Pending {
+    indent: usize,
+    key: bool,
+}
+
+#[derive(Default)]
+struct Scan {
+    open: Vec<Open>,
+    pending: Option<Pending>,
+    /// A block scalar's body follows, indented past this column.
+    block: Option<usize>,
+    /// A single-quoted scalar runs on: its lines must be indented past this column.
+    quoted: Option<usize>,
+}
+
+impl Scan {
+    fn run(mut self, doc: &str) -> Option<()> {
+        let mut lines = doc.split('\n').peekable();
+        if doc.starts_with("---") {
+            let marker = lines.next()?;
+            if !blank_or_comment(&marker[3..]) {
+                return None;
+            }
+        }
+        while let Some(line) = lines.next() {
+            if let Some(owner) = self.quoted {
+                self.quoted_line(owner, line)?;
+                continue;
+            }
+            if let Some(owner) = self.block.take() {
+                if line.bytes().all(|c| c == b' ') {
+                    // A leading blank line with more spaces than the first content line is
+                    // an error; an empty one never is.
+                    if !line.is_empty() {
+                        return None;
+                    }
+                    self.block = Some(owner);
+                    continue;
+                }
+                let indent = spaces(line);
+                if indent > owner {
+                    // The body: every line indented as far as its first, or of spaces only.
+                    while let Some(next) = lines.peek() {
+                        if spaces(next) >= indent || next.bytes().all(|c| c == b' ') {
+                            lines.next();
+                        } else {
+                            break;
+                        }
+                    }
+                    continue;
+                }
+            }
+            let indent = spaces(line);
+            let rest = &line[indent..];
+            if rest.is_empty() || rest.starts_with('#') {
+                continue;
+            }
+            self.line(indent, rest)?;
+        }
+        // A quoted scalar must close; a document must hold a collection.
+        (self.quoted.is_none() && !self.open.is_empty()).then_some(())
+    }
+
+    /// A content line at column `n`.
+    fn line(&mut self, n: usize, rest: &str) -> Option<()> {
+        if let Some(p) = self.pending.take() {
+            if n > p.indent || (n == p.indent && p.key && dash(rest)) {
+                return self.collection(n, rest);
+            }
+        }
+        let Some(root) = self.open.first() else {
+            return self.collection(n, rest);
+        };
+        if n < root.indent {
+            return None;
+        }
+        while self.open.last().is_some_and(|o| o.indent > n) {
+            self.open.pop();
+        }
+        let top = *self.open.last()?;
+        if top.indent != n {
+            // Past the column of every open collection and no value pending: a plain
+            // scalar's next line, or an error.
+            return None;
+        }
+        match (top.seq, dash(rest)) {
+            (true, true) => self.dash_entry(n, rest),
+            (false, false) => self.key_entry(n, rest),
+            (true, false) => {
+                // A sequence at its key's column ends where the mapping goes on.
+                let len = self.open.len();
+                let below = self.open.get(len.checked_sub(2)?)?;
+                if below.seq || below.indent != n {
+                    return None;
+                }
+                self.open.pop();
+                self.key_entry(n, rest)
+            }
+            (false, true) => None,
+        }
+    }
+
+    /// A new collection whose first entry starts at column `n` (the root, a pending value, or
+    /// the rest of a dash's line).
+    fn collection(&mut self, n: usize, rest: &str) -> Option<()> {
+        if self.open.len() >= MAX_OPEN {
+            return None;
+        }
+        let seq = dash(rest);
+        if !seq && key(rest).is_none() {
+            return None;
+        }
+        self.open.push(Open { indent: n, seq });
+        if seq {
+            self.dash_entry(n, rest)
+        } else {
+            self.key_entry(n, rest)
+        }
+    }
+
+    /// `- ...` at column `n`.
+    fn dash_entry(&mut self, n: usize, rest: &str) -> Option<()> {
+        let after = &rest[1..];
+        let gap = spaces(after);
+        let item = &after[gap..];
+        if blank_or_comment(after) {
+            self.pending = Some(Pending {
+                indent: n,
+                key: false,
+            });
+            return Some(());
+        }
+        let col = n + 1 + gap;
+        if dash(item) || key(item).is_some() {
+            self.collection(col, item)
+        } else {
+            self.value(n, item)
+        }
+    }
+
+    /// `key: ...` at column `n`.
+    fn key_entry(&mut self, n: usize, rest: &str) -> Option<()> {
+        let after = key(rest)?;
+        if blank_or_comment(after) {
+            self.pending = Some(Pending {
+                indent: n,
+                key: true,
+            });
+            return Some(());
+        }
+        self.value(n, &after[spaces(after)..])
+    }
+
+    /// A scalar (or `[]`, `{}`) on its owner's line; `owner` is the column the owner's
+    /// collection is at.
+    fn value(&mut self, owner: usize, v: &str) -> Option<()> {
+        let b = v.as_bytes();
+        let tail = match b[0] {
+            b'|' | b'>' => {
+                let mut at = 1;
+                if matches!(b.get(1), Some(b'-' | b'+')) {
+                    at = 2;
+                }
+                self.block = Some(owner);
+                &v[at..]
+            }
+            b'\'' => match single_quoted(&v[1..]) {
+                Some(tail) => tail,
+                None => {
+                    // It runs on to later lines.
+                    self.quoted = Some(owner);
+                    return Some(());
+                }
+            },
+            b'"' => double_quoted(&v[1..])?,
+            b'[' | b'{' => {
+                let close = if b[0] == b'[' { b']' } else { b'}' };
+                if b.get(1) != Some(&close) {
+                    return None;
+                }
+                &v[2..]
+            }
+            _ => return plain(v).then_some(()),
+        };
+        blank_or_comment(tail).then_some(())
+    }
+
+    /// A line of a single-quoted scalar that began on an earlier line.
+    fn quoted_line(&mut self, owner: usize, line: &str) -> Option<()> {
+        let indent = spaces(line);
+        if indent == line.len() {
+            return Some(());
+        }
+        if indent <= owner {
+            return None;
+        }
+        if let Some(tail) = single_quoted(&line[indent..]) {
+            self.quoted = None;
+            return blank_or_comment(tail).then_some(());
+        }
+        Some(())
+    }
+}
+
+/// The count of leading spaces.
+fn spaces(s: &str) -> usize {
+    s.bytes().take_while(|&c| c == b' ').count()
+}
+
+/// Whether `s` is nothing, spaces, or a comment after at least one space.
+fn blank_or_comment(s: &str) -> bool {
+    let n = spaces(s);
+    let rest = &s[n..];
+    rest.is_empty() || (rest.starts_with('#') && n > 0)
+}
+
+/// A sequence entry's dash.
+fn dash(rest: &str) -> bool {
+    let b = rest.as_bytes();
+    b.first() == Some(&b'-') && matches!(b.get(1), None | Some(b' '))
+}
+
+/// The text after `key:` when `rest` starts with a simple key (plain, or quoted on one line)
+/// and its colon; what follows the colon is a space or nothing.
+fn key(rest: &str) -> Option<&str> {
+    let b = rest.as_bytes();
+    let end = match b.first()? {
+        b'\'' => rest.len() - single_quoted(&rest[1..])?.len(),
+        b'"' => rest.len() - double_quoted(&rest[1..])?.len(),
+        c if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/') => b
+            .iter()
+            .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-')))
+            .unwrap_or(b.len()),
+        _ => return None,
+    };
+    if end > MAX_KEY || b.get(end) != Some(&b':') || !matches!(b.get(end + 1), None | Some(b' ')) {
+        return None;
+    }
+    Some(&rest[end + 1..])
+}
+
+/// The text after a single-quoted scalar's closing quote on this line (`s` starts after the
+/// opening one, or at a continuation line's text); `None` when it does not close here.
+fn single_quoted(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while let Some(k) = memchr::memchr(b'\'', &b[i..]) {
+        i += k;
+        if b.get(i + 1) == Some(&b'\'') {
+            i += 2;
+        } else {
+            return Some(&s[i + 1..]);
+        }
+    }
+    None
+}
+
+/// The text after a double-quoted scalar that closes on this line with valid escapes.
+fn double_quoted(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    loop {
+        i += memchr::memchr2(b'"', b'\\', &b[i..])?;
+        if b[i] == b'"' {
+            return Some(&s[i + 1..]);
+        }
+        let digits = match b.get(i + 1)? {
+            b'0' | b'a' | b'b' | b't' | b'n' | b'v' | b'f' | b'r' | b'e' | b' ' | b'"' | b'/'
+            | b'\\' | b'N' | b'_' | b'L' | b'P' => 0,
+            b'x' => 2,
+            b'u' => 4,
+            b'U' => 8,
+            _ => return None,
+        };
+        let hex = s.get(i + 2..i + 2 + digits)?;
+        if digits > 0 {
+            let code = u32::from_str_radix(hex, 16).ok()?;
+            if !hex.bytes().all(|c| c.is_ascii_hexdigit()) || char::from_u32(code).is_none() {
+                return None;
+            }
+        }
+        i += 2 + digits;
+    }
+}
+
+/// Whether `v` is a plain scalar that ends on its line (where a comment may follow).
+fn plain(v: &str) -> bool {
+    let b = v.as_bytes();
+    let first_ok = match b[0] {
+        c if c.is_ascii_alphanumeric() => true,
+        // An indicator may start a plain scalar only followed by a character that is not a
+        // space; only `-` is common (negative numbers).
+        b'-' => b
+            .get(1)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'.'),
+        b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|'
+        | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`' | b' ' => false,
+        _ => true,
+    };
+    if !first_ok {
+        return false;
+    }
+    let text = match memchr::memmem::find(b, b" #") {
+        Some(at) => &v[..at],
+        None => v,
+    };
+    let text = text.trim_end_matches(' ');
+    !text.ends_with(':') && memchr::memmem::find(text.as_bytes(), b": ").is_none()
+}
+
+#[cfg(test)]
+#[path = "plain_tests.rs"]
+mod tests;

@@ -1,0 +1,169 @@
+use std::path::Path;
+
+use super::valid;
+use crate::yaml::build::skims_as_one;
+use crate::yaml::source::next_document_marker;
+
+/// What the subset takes: the style go-yaml's emitter writes.
+#[test]
+fn emitter_style_is_recognised() {
+    for doc in [
+        "a: 1\n",
+        "---\na: 1\n",
+        "--- # first\napiVersion: v1\nkind: ConfigMap\n",
+        "a:\n  b: c\n  d:\n  - e\n  - f: g\n    h: 'i''j' # k\nl: \"m\\u00e9\\n\"\n",
+        "spec:\n  groups:\n  - name: x\n    rules:\n    - alert: A\n      expr: |-\n        sum(x)\n          > 0\n\n        # not a comment\n      for: 10m\n",
+        "a:\n- - b\n  - c\n-\n  d: e\n",
+        "a: []\nb: {}\nc: -1\nd: é\ne:\n",
+        "a: 'one\n\n   two'\nb: c\n",
+        "\"quoted key\": 1\n'single': 2\n",
+        "a: >+\n\n  folded\nb: x\n",
+        "# only a comment before\na: 1\n  # indented comment\n",
+        "a: b#c\nd: e:f\n",
+    ] {
+        assert!(valid(doc), "{doc:?}");
+        assert!(skims_as_one(doc), "{doc:?}");
+    }
+}
+
+/// What it leaves to the parser: invalid text, and valid text outside the subset.
+#[test]
+fn anything_else_is_not_known() {
+    for doc in [
+        // invalid
+        "a: b: c\n",
+        "a: 1\n  b: 2\n",
+        "a:\n    b: 1\n  c: 2\n",
+        "a: 'open\n",
+        "a: \"\\q\"\n",
+        "a: 1\n- b\n",
+        "a: |\n    x\n  y\n",
+        "a: |\n  \n    \n  x\n",
+        "a: 'x'y\n",
+        "a: b:\n",
+        "- a\nb: c\n",
+        "a: 'x\n'\n",
+        // valid, outside the subset
+        "a: b\n  c\n",
+        "a: [b, c]\n",
+        "a: &x 1\nb: *x\n",
+        "a: !!str 1\n",
+        "? a\n: b\n",
+        "a:\tb\n",
+        "a: b\r\n",
+        "a: |2\n   x\n",
+        "scalar\n",
+        "# nothing\n",
+        "--- |\n  x\n",
+        "a: \"b\n  c\"\n",
+        "a: \u{85}\n",
+        "\u{feff}a: 1\n",
+    ] {
+        assert!(!valid(doc), "{doc:?}");
+    }
+}
+
+/// The documents of every file of the fixtures and the shared corpus and conformance set.
+fn documents() -> Option<Vec<String>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shared = root.join("../shared");
+    if !shared.is_dir() {
+        eprintln!("../shared is absent: the corpus half of this test was not run");
+        return None;
+    }
+    let mut files = pss_fix_testkit::manifests_under(&root.join("fixtures"));
+    files.extend(pss_fix_testkit::manifests_under(&shared));
+    let mut docs = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let mut start = 0;
+        while start < text.len() {
+            let end = next_document_marker(&text, start);
+            docs.push(text[start..end].to_owned());
+            start = end;
+        }
+    }
+    Some(docs)
+}
+
+/// The promise the reader relies on: whatever the subset takes, saphyr reads as exactly one
+/// document with no complex key and no deep nesting. Held over every real document and
+/// thousands of mutations of them (deleted and inserted characters, lines indented or
+/// outdented), where each yes is checked against saphyr.
+#[test]
+fn every_document_it_takes_saphyr_reads_as_one() {
+    let Some(docs) = documents() else {
+        return;
+    };
+    let mut rng = pss_fix_testkit::synth::Rng(7);
+    let (mut taken, mut mutants, mut mutants_taken) = (0, 0, 0);
+    for doc in &docs {
+        if valid(doc) {
+            taken += 1;
+            assert!(skims_as_one(doc), "taken, but saphyr refuses:\n{doc}");
+        }
+        // Mutate a sample: the whole set in a debug build would take minutes.
+        if rng.next_u64() % 4 != 0 || doc.len() > 20_000 {
+            continue;
+        }
+        for _ in 0..12 {
+            let mutant = mutate(doc, &mut rng);
+            mutants += 1;
+            if valid(&mutant) {
+                mutants_taken += 1;
+                assert!(
+                    skims_as_one(&mutant),
+                    "taken, but saphyr refuses:\n{mutant}"
+                );
+            }
+        }
+    }
+    eprintln!(
+        "{} documents, {taken} in the subset; {mutants} mutants, {mutants_taken} in it",
+        docs.len()
+    );
+    // The subset is worth its place only if real documents are in it, and the mutations
+    // only test something if some of them are.
+    assert!(taken * 4 > docs.len(), "{taken} of {}", docs.len());
+    assert!(mutants_taken * 10 > mutants, "{mutants_taken} of {mutants}");
+}
+
+/// `doc` with one to three small changes of the kinds that break YAML.
+fn mutate(doc: &str, rng: &mut pss_fix_testkit::synth::Rng) -> String {
+    const INSERTS: &[&str] = &[
+        ":", ": ", " ", "  ", "-", "- ", "'", "\"", "#", " #", "\n", "|", ">", "[", "{", "&", "*",
+        "!", "?", "\\", "\\x", "---\n", "...\n", "'\n", "a", "\u{85}",
+    ];
+    let mut s = doc.to_owned();
+    for _ in 0..1 + rng.next_u64() % 3 {
+        if s.is_empty() {
+            break;
+        }
+        let mut at = (rng.next_u64() % s.len() as u64) as usize;
+        while !s.is_char_boundary(at) {
+            at -= 1;
+        }
+        let line = s[..at].rfind('\n').map_or(0, |i| i + 1);
+        match rng.next_u64() % 5 {
+            0 => {
+                let len = s[at..].chars().next().map_or(0, char::len_utf8);
+                s.replace_range(at..at + len, "");
+            }
+            1 | 2 => {
+                let insert = INSERTS[(rng.next_u64() % INSERTS.len() as u64) as usize];
+                s.insert_str(at, insert);
+            }
+            3 => s.insert_str(line, "  "),
+            _ => {
+                if s[line..].starts_with("  ") {
+                    s.replace_range(line..line + 2, "");
+                } else if s[line..].starts_with(' ') {
+                    s.replace_range(line..line + 1, "");
+                }
+            }
+        }
+    }
+    s
+}
