@@ -254,7 +254,13 @@ impl<'a> Documents<'a> {
             return None;
         }
         let end = document_end(&mut self.last_end, self.text, start);
-        let doc = &self.text[start..end];
+        // An implicit document starts at its first content, which may be indented: read from
+        // its line's start, so that every line keeps the column the parser sees.
+        let from = crate::yaml::source::line_start(self.text, start);
+        if !self.text[from..start].bytes().all(|c| c == b' ') {
+            return None;
+        }
+        let doc = &self.text[from..end];
         if !plain::valid(doc) && !elide::elide(doc).is_some_and(|e| reads_alike(&e)) {
             return None;
         }
@@ -1008,6 +1014,14 @@ mod tests {
             let got = skim(&text);
             assert!(matches!(got.last(), Some(Err(_))), "{bad:?}: {got:?}");
         }
+        // An implicit document whose root is indented starts mid-line: its text must be read
+        // from its line's start, where a key back at column 0 is outside the root.
+        let outdented = skim("  a: 1\nb: 2\n---\nkeep: 1\n");
+        assert!(matches!(outdented.first(), Some(Err(_))), "{outdented:?}");
+        assert_eq!(
+            skim("  a: 1\n  b: 2\n---\nkeep: 1\n"),
+            vec![Ok(true), Ok(false)]
+        );
         let complex = skim("x: 1\n---\n? [a, b]\n: c\n");
         assert!(
             matches!(complex.last(), Some(Err(m)) if m.contains("mapping key")),
