@@ -4,13 +4,14 @@
 //!
 //! saphyr builds every scalar's value a character at a time: on a chart render the documents
 //! that hold no pod (PrometheusRules, ServiceMonitors, RBAC, CRDs) are most of the parsing.
-//! Yet renders are written by go-yaml's emitter, in a narrow style: block collections, one
-//! entry per line, single-line scalars, block scalars. Such a document's validity follows from
-//! each line's shape and its indentation against the open collections, which a line scan
-//! decides at memory speed.
+//! Yet chart templates, and go-yaml's emitter, write in a narrow style: block collections,
+//! one entry per line, single-line scalars and short flow lists, block scalars. Such a
+//! document's validity follows from each line's shape and its indentation against the open
+//! collections, which a line scan decides at memory speed.
 //!
 //! The subset is what the scan can prove, nothing more: anything else (flow collections
-//! other than `[]` and `{}`, anchors, aliases, tags, `?` keys, multi-line plain or double-quoted
+//! over more than one line, or holding anything but name-like plain scalars, quoted ones
+//! and each other two deep; anchors, aliases, tags, `?` keys, multi-line plain or double-quoted
 //! scalars, tabs, carriage returns, control characters, indentation indicators, a line more
 //! indented than its place allows) answers "not known", and the document is parsed as before.
 //! So this module may only ever say yes to a document saphyr reads as exactly one document,
@@ -241,13 +242,7 @@ impl Scan {
                 }
             },
             b'"' => double_quoted(&v[1..])?,
-            b'[' | b'{' => {
-                let close = if b[0] == b'[' { b']' } else { b'}' };
-                if b.get(1) != Some(&close) {
-                    return None;
-                }
-                &v[2..]
-            }
+            b'[' | b'{' => flow(v, FLOW_DEPTH)?,
             _ => return plain(v).then_some(()),
         };
         blank_or_comment(tail).then_some(())
@@ -288,19 +283,12 @@ fn dash(rest: &str) -> bool {
     b.first() == Some(&b'-') && matches!(b.get(1), None | Some(b' '))
 }
 
-/// The text after `key:` when `rest` starts with a simple key (plain, or quoted on one line)
-/// and its colon; what follows the colon is a space or nothing.
+/// The text after `key:` when `rest` starts with a simple key (plain of name-like
+/// characters, or quoted on one line) and its colon; what follows the colon is a space or
+/// nothing.
 fn key(rest: &str) -> Option<&str> {
     let b = rest.as_bytes();
-    let end = match b.first()? {
-        b'\'' => rest.len() - single_quoted(&rest[1..])?.len(),
-        b'"' => rest.len() - double_quoted(&rest[1..])?.len(),
-        c if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/') => b
-            .iter()
-            .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-')))
-            .unwrap_or(b.len()),
-        _ => return None,
-    };
+    let end = rest.len() - flow_scalar(rest)?.len();
     if end > MAX_KEY || b.get(end) != Some(&b':') || !matches!(b.get(end + 1), None | Some(b' ')) {
         return None;
     }
@@ -348,6 +336,57 @@ fn double_quoted(s: &str) -> Option<&str> {
             }
         }
         i += 2 + digits;
+    }
+}
+
+/// Flow collections nest at most this deep (`{values: [a]}`), or are left to the parser.
+const FLOW_DEPTH: usize = 2;
+
+/// The text after a flow collection that closes on this line (`s` starts at its bracket):
+/// a sequence of items, or a mapping of `key: item` entries, each item a quoted scalar, a
+/// plain one of name-like characters, or such a collection. No empty entry, trailing comma,
+/// comment or line break inside.
+fn flow(s: &str, depth: usize) -> Option<&str> {
+    let depth = depth.checked_sub(1)?;
+    let map = s.starts_with('{');
+    let close = if map { '}' } else { ']' };
+    let mut rest = s[1..].trim_start_matches(' ');
+    if let Some(after) = rest.strip_prefix(close) {
+        return Some(after);
+    }
+    loop {
+        if map {
+            rest = flow_scalar(rest)?;
+            rest = rest.strip_prefix(": ")?.trim_start_matches(' ');
+        }
+        rest = match rest.as_bytes().first()? {
+            b'[' | b'{' => flow(rest, depth)?,
+            _ => flow_scalar(rest)?,
+        };
+        rest = rest.trim_start_matches(' ');
+        if let Some(after) = rest.strip_prefix(close) {
+            return Some(after);
+        }
+        rest = rest.strip_prefix(',')?.trim_start_matches(' ');
+    }
+}
+
+/// The text after a scalar inside a flow collection: quoted on one line, or plain of the
+/// characters a key may hold.
+fn flow_scalar(s: &str) -> Option<&str> {
+    match s.as_bytes().first()? {
+        b'\'' => single_quoted(&s[1..]),
+        b'"' => double_quoted(&s[1..]),
+        c if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/') => {
+            let end = s
+                .bytes()
+                .position(|c| {
+                    !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-'))
+                })
+                .unwrap_or(s.len());
+            Some(&s[end..])
+        }
+        _ => None,
     }
 }
 

@@ -20,6 +20,8 @@ fn emitter_style_is_recognised() {
         "a: >+\n\n  folded\nb: x\n",
         "# only a comment before\na: 1\n  # indented comment\n",
         "a: b#c\nd: e:f\n",
+        "rules:\n- apiGroups: [\"\"] # core\n  verbs: [\"get\", 'list', watch]\n",
+        "- {key: app.kubernetes.io/name, operator: In, values: [x, \"y\"]}\n- [ ]\n",
     ] {
         assert!(valid(doc), "{doc:?}");
         assert!(skims_as_one(doc), "{doc:?}");
@@ -43,9 +45,20 @@ fn anything_else_is_not_known() {
         "a: b:\n",
         "- a\nb: c\n",
         "a: 'x\n'\n",
+        "a: [b\n",
+        "a: [b]]\n",
+        "a: {b: c\n",
+        "[a]: b\n",
+        "- [a]: b\n",
         // valid, outside the subset
         "a: b\n  c\n",
-        "a: [b, c]\n",
+        "a: [b, ]\n",
+        "a: [b,\n  c]\n",
+        "a: [*b]\n",
+        "a: [b: c]\n",
+        "a: {b}\n",
+        "a: [[[b]]]\n",
+        "a: [b c]\n",
         "a: &x 1\nb: *x\n",
         "a: !!str 1\n",
         "? a\n: b\n",
