@@ -220,7 +220,7 @@ impl Scan {
         self.value(n, &after[spaces(after)..])
     }
 
-    /// A scalar (or `[]`, `{}`) on its owner's line; `owner` is the column the owner's
+    /// A scalar or flow collection on its owner's line; `owner` is the column the owner's
     /// collection is at.
     fn value(&mut self, owner: usize, v: &str) -> Option<()> {
         let b = v.as_bytes();
@@ -329,11 +329,12 @@ fn double_quoted(s: &str) -> Option<&str> {
             _ => return None,
         };
         let hex = s.get(i + 2..i + 2 + digits)?;
-        if digits > 0 {
-            let code = u32::from_str_radix(hex, 16).ok()?;
-            if !hex.bytes().all(|c| c.is_ascii_hexdigit()) || char::from_u32(code).is_none() {
-                return None;
-            }
+        // `from_str_radix` would take a sign too: the digits are checked first.
+        if digits > 0
+            && (!hex.bytes().all(|c| c.is_ascii_hexdigit())
+                || char::from_u32(u32::from_str_radix(hex, 16).ok()?).is_none())
+        {
+            return None;
         }
         i += 2 + digits;
     }
@@ -401,7 +402,7 @@ fn plain(v: &str) -> bool {
             .get(1)
             .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'.'),
         b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|'
-        | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`' | b' ' => false,
+        | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`' => false,
         _ => true,
     };
     if !first_ok {
