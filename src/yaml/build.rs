@@ -13,6 +13,7 @@ use std::borrow::Cow;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, StrInput};
 
+use super::direct;
 use super::elide::{self, Elided};
 use super::expand;
 use super::plain;
@@ -124,6 +125,9 @@ pub struct Documents<'a> {
     independent: Option<bool>,
     /// The last document end looked for: its start and end (see [`document_end`]).
     last_end: Option<(usize, usize)>,
+    /// Whether documents in the plain subset are read without the parser ([`direct`]);
+    /// only the tests that compare both readings turn it off.
+    direct: bool,
 }
 
 impl<'a> Documents<'a> {
@@ -144,6 +148,7 @@ impl<'a> Documents<'a> {
             pending: Vec::new().into_iter(),
             independent: None,
             last_end: None,
+            direct: true,
         }
     }
 
@@ -165,6 +170,7 @@ impl<'a> Documents<'a> {
             pending: Vec::new().into_iter(),
             independent: None,
             last_end: None,
+            direct: true,
         }
     }
 
@@ -194,6 +200,14 @@ impl<'a> Documents<'a> {
     /// it, is built as before. Same condition on the stream as [`Documents::skimming`].
     pub fn skimming_kinds(mut self, wanted: Wanted<'a>) -> Self {
         self.kind_wanted = Some(wanted.into());
+        self
+    }
+
+    /// Build every tree from saphyr's events, none [`direct`]ly: what the direct reading
+    /// must equal.
+    #[cfg(test)]
+    pub(crate) fn parsed_only(mut self) -> Self {
+        self.direct = false;
         self
     }
 
@@ -249,28 +263,68 @@ impl<'a> Documents<'a> {
     /// to parse the document whole.
     fn skip_unparsed(&mut self, index: usize, start: usize) -> Option<Document<'a>> {
         // Only where documents were declared independent, so that one ends at the next `---`
-        // line; never in a rewrite, whose positions already go through a `Shift`.
-        if self.shift.is_some() || (self.wanted.is_none() && self.kind_wanted.is_none()) {
+        // line.
+        if self.wanted.is_none() && self.kind_wanted.is_none() {
             return None;
         }
-        let end = document_end(&mut self.last_end, self.text, start);
-        // An implicit document starts at its first content, which may be indented: read from
-        // its line's start, so that every line keeps the column the parser sees.
-        let from = crate::yaml::source::line_start(self.text, start);
-        if !self.text[from..start].bytes().all(|c| c == b' ') {
-            return None;
-        }
+        let (from, end) = self.document_text(start)?;
         let doc = &self.text[from..end];
         if !plain::valid(doc) && !elide::elide(doc).is_some_and(|e| reads_alike(&e)) {
             return None;
         }
+        self.resume_at(end)?;
+        Some(self.skimmed(index, start))
+    }
+
+    /// Build the document at `start` without the parser when its text is in the subset
+    /// [`direct`] reads (skimmed, when its `kind` is not wanted); the reader then starts
+    /// over after it. `None` leaves the reader where it was, to parse the document.
+    ///
+    /// Independence need not be declared: the subset holds no `%` directive and no `...`
+    /// line, so a document it takes ends at the next `---` line.
+    fn read_directly(&mut self, index: usize, start: usize) -> Option<Document<'a>> {
+        if !self.direct {
+            return None;
+        }
+        let (from, end) = self.document_text(start)?;
+        let root = direct::build(self.text, &self.text[from..end])?;
+        let unwanted = match (&self.kind_wanted, root.get("kind").map(|k| &k.kind)) {
+            (Some(wanted), Some(Kind::Scalar(kind))) => !wanted(&kind.value),
+            _ => false,
+        };
+        self.resume_at(end)?;
+        if unwanted {
+            return Some(self.skimmed(index, start));
+        }
+        self.index += 1;
+        Some(Document::new(index, start, root))
+    }
+
+    /// The text of the document at `start`, to the next `---` line, from its first line's
+    /// start: an implicit document starts at its first content, which may be indented, and
+    /// every line must keep the column the parser sees. `None` in a rewrite, whose positions
+    /// go through a `Shift`, or when text precedes the document on its line.
+    fn document_text(&mut self, start: usize) -> Option<(usize, usize)> {
+        if self.shift.is_some() {
+            return None;
+        }
+        let end = document_end(&mut self.last_end, self.text, start);
+        let from = crate::yaml::source::line_start(self.text, start);
+        self.text[from..start]
+            .bytes()
+            .all(|c| c == b' ')
+            .then_some((from, end))
+    }
+
+    /// Start the parser over at byte `end` of the text, a document's end.
+    fn resume_at(&mut self, end: usize) -> Option<()> {
         let chars = self.chars.tail(self.read, end - self.base)?;
         self.read = &self.text[end..];
         self.parser = Parser::new_from_str(self.read);
         self.chars = chars;
         self.base = end;
         self.consumed = end;
-        Some(self.skimmed(index, start))
+        Some(())
     }
 
     /// The byte offset in the author's text of character `ci` of what the parser reads.
@@ -332,6 +386,9 @@ impl<'a> Documents<'a> {
                 Event::DocumentStart(_) => {
                     if !self.wants(start) {
                         return self.skim(self.index, start);
+                    }
+                    if let Some(doc) = self.read_directly(self.index, start) {
+                        return Ok(Some(doc));
                     }
                     tree.doc_start = Some(start);
                     tree.prev_end = end;

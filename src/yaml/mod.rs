@@ -12,6 +12,7 @@
 
 mod build;
 pub mod canon;
+mod direct;
 mod elide;
 pub(crate) mod expand;
 mod plain;

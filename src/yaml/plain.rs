@@ -27,7 +27,60 @@ const MAX_KEY: usize = 1000;
 /// Whether `doc`, a whole document's text (from its `---` line, if any, to the next one or
 /// the end of the stream), is in the subset, hence valid.
 pub(crate) fn valid(doc: &str) -> bool {
-    printable(doc.as_bytes()) && Scan::default().run(doc).is_some()
+    printable(doc.as_bytes()) && Scan::new(Check).run(doc).is_some()
+}
+
+/// Scan `doc` (as for [`valid`]) and tell `sink` each node as the scan meets it; `None` when
+/// the document is outside the subset or the sink refused a node.
+pub(crate) fn scan<'a, S: Sink<'a>>(doc: &'a str, sink: S) -> Option<S> {
+    if !printable(doc.as_bytes()) {
+        return None;
+    }
+    let mut scan = Scan::new(sink);
+    scan.run(doc)?;
+    Some(scan.sink)
+}
+
+/// What the scan tells of a document's nodes, in document order, each as the slice of the
+/// document where it starts. A method's `None` stops the scan: the sink cannot take the node
+/// (the validity the scan proves is not affected).
+pub(crate) trait Sink<'a> {
+    /// A block collection whose first entry starts at `at`; `indentless`: a sequence at its
+    /// key's column.
+    fn open(&mut self, at: &'a str, seq: bool, indentless: bool);
+    /// A flow collection whose bracket starts `at`.
+    fn open_flow(&mut self, at: &'a str, map: bool);
+    /// The innermost open collection ends; for a flow one, `after` follows its bracket.
+    fn close(&mut self, after: &'a str);
+    /// A one-line scalar: exactly its text, quotes included.
+    fn scalar(&mut self, text: &'a str) -> Option<()>;
+    /// A value left empty; `after` follows its key's colon or its item's dash.
+    fn empty(&mut self, after: &'a str);
+    /// A block scalar: `header` starts at its indicator, `body` runs from the line after the
+    /// header through its last line and that line's break, when it has one (leading empty
+    /// lines included; empty when the scalar has no line of content).
+    fn block(&mut self, header: &'a str, body: &'a str) -> Option<()>;
+    /// A single-quoted scalar that runs on past its first line, starting at its quote.
+    fn multi_line(&mut self, at: &'a str) -> Option<()>;
+}
+
+/// The sink of [`valid`]: the scan alone decides.
+struct Check;
+
+impl<'a> Sink<'a> for Check {
+    fn open(&mut self, _: &'a str, _: bool, _: bool) {}
+    fn open_flow(&mut self, _: &'a str, _: bool) {}
+    fn close(&mut self, _: &'a str) {}
+    fn scalar(&mut self, _: &'a str) -> Option<()> {
+        Some(())
+    }
+    fn empty(&mut self, _: &'a str) {}
+    fn block(&mut self, _: &'a str, _: &'a str) -> Option<()> {
+        Some(())
+    }
+    fn multi_line(&mut self, _: &'a str) -> Option<()> {
+        Some(())
+    }
 }
 
 /// No byte saphyr or go-yaml may read differently from a plain character: controls (tab and
@@ -66,24 +119,42 @@ struct Open {
 
 /// An entry whose value was left empty on its line: a collection may follow, indented past
 /// its owner (a key or a dash at column `indent`), or for a key a sequence at its column.
+/// `after` follows the key's colon or the dash.
 #[derive(Clone, Copy)]
-struct Pending {
+struct Pending<'a> {
     indent: usize,
     key: bool,
+    after: &'a str,
 }
 
-#[derive(Default)]
-struct Scan {
+/// A block scalar whose body may follow: indented past `owner`, its header at `header`.
+#[derive(Clone, Copy)]
+struct Block<'a> {
+    owner: usize,
+    header: &'a str,
+}
+
+struct Scan<'a, S> {
     open: Vec<Open>,
-    pending: Option<Pending>,
-    /// A block scalar's body follows, indented past this column.
-    block: Option<usize>,
+    pending: Option<Pending<'a>>,
+    block: Option<Block<'a>>,
     /// A single-quoted scalar runs on: its lines must be indented past this column.
     quoted: Option<usize>,
+    sink: S,
 }
 
-impl Scan {
-    fn run(mut self, doc: &str) -> Option<()> {
+impl<'a, S: Sink<'a>> Scan<'a, S> {
+    fn new(sink: S) -> Self {
+        Scan {
+            open: Vec::new(),
+            pending: None,
+            block: None,
+            quoted: None,
+            sink,
+        }
+    }
+
+    fn run(&mut self, doc: &'a str) -> Option<()> {
         let mut lines = doc.split('\n').peekable();
         if doc.starts_with("---") {
             let marker = lines.next()?;
@@ -96,28 +167,35 @@ impl Scan {
                 self.quoted_line(owner, line)?;
                 continue;
             }
-            if let Some(owner) = self.block.take() {
+            if let Some(block) = self.block.take() {
                 if line.bytes().all(|c| c == b' ') {
                     // A leading blank line with more spaces than the first content line is
                     // an error; an empty one never is.
                     if !line.is_empty() {
                         return None;
                     }
-                    self.block = Some(owner);
+                    self.block = Some(block);
                     continue;
                 }
                 let indent = spaces(line);
-                if indent > owner {
+                let body = after_line(doc, block.header);
+                if indent > block.owner {
                     // The body: every line indented as far as its first, or of spaces only.
+                    let mut last = line;
                     while let Some(next) = lines.peek() {
                         if spaces(next) >= indent || next.bytes().all(|c| c == b' ') {
-                            lines.next();
+                            last = lines.next()?;
                         } else {
                             break;
                         }
                     }
+                    // With the last line's break, when it has one.
+                    let end = offset(body, last) + last.len();
+                    let body = &body[..(end + 1).min(body.len())];
+                    self.sink.block(block.header, body)?;
                     continue;
                 }
+                self.sink.block(block.header, &body[..0])?;
             }
             let indent = spaces(line);
             let rest = &line[indent..];
@@ -127,24 +205,43 @@ impl Scan {
             self.line(indent, rest)?;
         }
         // A quoted scalar must close; a document must hold a collection.
-        (self.quoted.is_none() && !self.open.is_empty()).then_some(())
+        if self.quoted.is_some() || self.open.is_empty() {
+            return None;
+        }
+        if let Some(block) = self.block.take() {
+            let body = after_line(doc, block.header);
+            self.sink.block(block.header, &body[..0])?;
+        }
+        if let Some(p) = self.pending.take() {
+            self.sink.empty(p.after);
+        }
+        let end = &doc[doc.len()..];
+        for _ in 0..self.open.len() {
+            self.sink.close(end);
+        }
+        Some(())
     }
 
     /// A content line at column `n`.
-    fn line(&mut self, n: usize, rest: &str) -> Option<()> {
+    fn line(&mut self, n: usize, rest: &'a str) -> Option<()> {
         if let Some(p) = self.pending.take() {
-            if n > p.indent || (n == p.indent && p.key && dash(rest)) {
-                return self.collection(n, rest);
+            if n > p.indent {
+                return self.collection(n, rest, false);
             }
+            if n == p.indent && p.key && dash(rest) {
+                return self.collection(n, rest, true);
+            }
+            self.sink.empty(p.after);
         }
         let Some(root) = self.open.first() else {
-            return self.collection(n, rest);
+            return self.collection(n, rest, false);
         };
         if n < root.indent {
             return None;
         }
         while self.open.last().is_some_and(|o| o.indent > n) {
             self.open.pop();
+            self.sink.close(rest);
         }
         let top = *self.open.last()?;
         if top.indent != n {
@@ -163,6 +260,7 @@ impl Scan {
                     return None;
                 }
                 self.open.pop();
+                self.sink.close(rest);
                 self.key_entry(n, rest)
             }
             (false, true) => None,
@@ -170,8 +268,8 @@ impl Scan {
     }
 
     /// A new collection whose first entry starts at column `n` (the root, a pending value, or
-    /// the rest of a dash's line).
-    fn collection(&mut self, n: usize, rest: &str) -> Option<()> {
+    /// the rest of a dash's line); `indentless`: a sequence at its key's column.
+    fn collection(&mut self, n: usize, rest: &'a str, indentless: bool) -> Option<()> {
         if self.open.len() >= MAX_OPEN {
             return None;
         }
@@ -180,6 +278,7 @@ impl Scan {
             return None;
         }
         self.open.push(Open { indent: n, seq });
+        self.sink.open(rest, seq, indentless);
         if seq {
             self.dash_entry(n, rest)
         } else {
@@ -188,7 +287,7 @@ impl Scan {
     }
 
     /// `- ...` at column `n`.
-    fn dash_entry(&mut self, n: usize, rest: &str) -> Option<()> {
+    fn dash_entry(&mut self, n: usize, rest: &'a str) -> Option<()> {
         let after = &rest[1..];
         let gap = spaces(after);
         let item = &after[gap..];
@@ -196,24 +295,28 @@ impl Scan {
             self.pending = Some(Pending {
                 indent: n,
                 key: false,
+                after,
             });
             return Some(());
         }
         let col = n + 1 + gap;
         if dash(item) || key(item).is_some() {
-            self.collection(col, item)
+            self.collection(col, item, false)
         } else {
             self.value(n, item)
         }
     }
 
     /// `key: ...` at column `n`.
-    fn key_entry(&mut self, n: usize, rest: &str) -> Option<()> {
+    fn key_entry(&mut self, n: usize, rest: &'a str) -> Option<()> {
         let after = key(rest)?;
+        // The key's text ends before its colon.
+        self.sink.scalar(&rest[..rest.len() - after.len() - 1])?;
         if blank_or_comment(after) {
             self.pending = Some(Pending {
                 indent: n,
                 key: true,
+                after,
             });
             return Some(());
         }
@@ -222,7 +325,7 @@ impl Scan {
 
     /// A scalar or flow collection on its owner's line; `owner` is the column the owner's
     /// collection is at.
-    fn value(&mut self, owner: usize, v: &str) -> Option<()> {
+    fn value(&mut self, owner: usize, v: &'a str) -> Option<()> {
         let b = v.as_bytes();
         let tail = match b[0] {
             b'|' | b'>' => {
@@ -230,22 +333,69 @@ impl Scan {
                 if matches!(b.get(1), Some(b'-' | b'+')) {
                     at = 2;
                 }
-                self.block = Some(owner);
+                self.block = Some(Block { owner, header: v });
                 &v[at..]
             }
             b'\'' => match single_quoted(&v[1..]) {
-                Some(tail) => tail,
+                Some(tail) => {
+                    self.sink.scalar(&v[..v.len() - tail.len()])?;
+                    tail
+                }
                 None => {
                     // It runs on to later lines.
+                    self.sink.multi_line(v)?;
                     self.quoted = Some(owner);
                     return Some(());
                 }
             },
-            b'"' => double_quoted(&v[1..])?,
-            b'[' | b'{' => flow(v, FLOW_DEPTH)?,
-            _ => return plain(v).then_some(()),
+            b'"' => {
+                let tail = double_quoted(&v[1..])?;
+                self.sink.scalar(&v[..v.len() - tail.len()])?;
+                tail
+            }
+            b'[' | b'{' => self.flow(v, FLOW_DEPTH)?,
+            _ => return self.sink.scalar(plain(v)?),
         };
         blank_or_comment(tail).then_some(())
+    }
+
+    /// The text after a flow collection that closes on this line (`s` starts at its bracket):
+    /// a sequence of items, or a mapping of `key: item` entries, each item a quoted scalar, a
+    /// plain one of name-like characters, or such a collection. No empty entry, trailing
+    /// comma, comment or line break inside.
+    fn flow(&mut self, s: &'a str, depth: usize) -> Option<&'a str> {
+        let depth = depth.checked_sub(1)?;
+        let map = s.starts_with('{');
+        let close = if map { '}' } else { ']' };
+        self.sink.open_flow(s, map);
+        let mut rest = s[1..].trim_start_matches(' ');
+        if let Some(after) = rest.strip_prefix(close) {
+            self.sink.close(after);
+            return Some(after);
+        }
+        loop {
+            if map {
+                rest = self.flow_scalar(rest)?;
+                rest = rest.strip_prefix(": ")?.trim_start_matches(' ');
+            }
+            rest = match rest.as_bytes().first()? {
+                b'[' | b'{' => self.flow(rest, depth)?,
+                _ => self.flow_scalar(rest)?,
+            };
+            rest = rest.trim_start_matches(' ');
+            if let Some(after) = rest.strip_prefix(close) {
+                self.sink.close(after);
+                return Some(after);
+            }
+            rest = rest.strip_prefix(',')?.trim_start_matches(' ');
+        }
+    }
+
+    /// [`flow_scalar`], told to the sink.
+    fn flow_scalar(&mut self, s: &'a str) -> Option<&'a str> {
+        let rest = flow_scalar(s)?;
+        self.sink.scalar(&s[..s.len() - rest.len()])?;
+        Some(rest)
     }
 
     /// A line of a single-quoted scalar that began on an earlier line.
@@ -343,35 +493,6 @@ fn double_quoted(s: &str) -> Option<&str> {
 /// Flow collections nest at most this deep (`{values: [a]}`), or are left to the parser.
 const FLOW_DEPTH: usize = 2;
 
-/// The text after a flow collection that closes on this line (`s` starts at its bracket):
-/// a sequence of items, or a mapping of `key: item` entries, each item a quoted scalar, a
-/// plain one of name-like characters, or such a collection. No empty entry, trailing comma,
-/// comment or line break inside.
-fn flow(s: &str, depth: usize) -> Option<&str> {
-    let depth = depth.checked_sub(1)?;
-    let map = s.starts_with('{');
-    let close = if map { '}' } else { ']' };
-    let mut rest = s[1..].trim_start_matches(' ');
-    if let Some(after) = rest.strip_prefix(close) {
-        return Some(after);
-    }
-    loop {
-        if map {
-            rest = flow_scalar(rest)?;
-            rest = rest.strip_prefix(": ")?.trim_start_matches(' ');
-        }
-        rest = match rest.as_bytes().first()? {
-            b'[' | b'{' => flow(rest, depth)?,
-            _ => flow_scalar(rest)?,
-        };
-        rest = rest.trim_start_matches(' ');
-        if let Some(after) = rest.strip_prefix(close) {
-            return Some(after);
-        }
-        rest = rest.strip_prefix(',')?.trim_start_matches(' ');
-    }
-}
-
 /// The text after a scalar inside a flow collection: quoted on one line, or plain of the
 /// characters a key may hold.
 fn flow_scalar(s: &str) -> Option<&str> {
@@ -391,8 +512,9 @@ fn flow_scalar(s: &str) -> Option<&str> {
     }
 }
 
-/// Whether `v` is a plain scalar that ends on its line (where a comment may follow).
-fn plain(v: &str) -> bool {
+/// The text of `v`'s plain scalar, when it is one that ends on its line (where a comment may
+/// follow).
+fn plain(v: &str) -> Option<&str> {
     let b = v.as_bytes();
     let first_ok = match b[0] {
         c if c.is_ascii_alphanumeric() => true,
@@ -406,16 +528,30 @@ fn plain(v: &str) -> bool {
         _ => true,
     };
     if !first_ok {
-        return false;
+        return None;
     }
     let text = match memchr::memmem::find(b, b" #") {
         Some(at) => &v[..at],
         None => v,
     };
     let text = text.trim_end_matches(' ');
-    !text.ends_with(':') && memchr::memmem::find(text.as_bytes(), b": ").is_none()
+    (!text.ends_with(':') && memchr::memmem::find(text.as_bytes(), b": ").is_none()).then_some(text)
+}
+
+/// Where `inner`, a slice of `outer`, starts in it.
+fn offset(outer: &str, inner: &str) -> usize {
+    inner.as_ptr() as usize - outer.as_ptr() as usize
+}
+
+/// The rest of `doc` from the line after the one `at` (a slice of it) is on.
+fn after_line<'a>(doc: &'a str, at: &str) -> &'a str {
+    let from = offset(doc, at);
+    match memchr::memchr(b'\n', &doc.as_bytes()[from..]) {
+        Some(i) => &doc[from + i + 1..],
+        None => &doc[doc.len()..],
+    }
 }
 
 #[cfg(test)]
 #[path = "plain_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -4,10 +4,8 @@ use super::valid;
 use crate::yaml::build::skims_as_one;
 use crate::yaml::source::next_document_marker;
 
-/// What the subset takes: the style go-yaml's emitter writes.
-#[test]
-fn emitter_style_is_recognised() {
-    for doc in [
+/// Documents in the style go-yaml's emitter and chart templates write.
+pub(crate) const EMITTER_STYLE: &[&str] = &[
         "a: 1\n",
         "---\na: 1\n",
         "--- # first\napiVersion: v1\nkind: ConfigMap\n",
@@ -22,7 +20,12 @@ fn emitter_style_is_recognised() {
         "a: b#c\nd: e:f\n",
         "rules:\n- apiGroups: [\"\"] # core\n  verbs: [\"get\", 'list', watch]\n",
         "- {key: app.kubernetes.io/name, operator: In, values: [x, \"y\"]}\n- [ ]\n",
-    ] {
+];
+
+/// What the subset takes: the style go-yaml's emitter writes.
+#[test]
+fn emitter_style_is_recognised() {
+    for doc in EMITTER_STYLE {
         assert!(valid(doc), "{doc:?}");
         assert!(skims_as_one(doc), "{doc:?}");
     }
@@ -77,7 +80,7 @@ fn anything_else_is_not_known() {
 }
 
 /// The documents of every file of the fixtures and the shared corpus and conformance set.
-fn documents() -> Option<Vec<String>> {
+pub(crate) fn documents() -> Option<Vec<String>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let shared = root.join("../shared");
     if !shared.is_dir() {
@@ -144,10 +147,11 @@ fn every_document_it_takes_saphyr_reads_as_one() {
 }
 
 /// `doc` with one to three small changes of the kinds that break YAML.
-fn mutate(doc: &str, rng: &mut pss_fix_testkit::synth::Rng) -> String {
+pub(crate) fn mutate(doc: &str, rng: &mut pss_fix_testkit::synth::Rng) -> String {
     const INSERTS: &[&str] = &[
         ":", ": ", " ", "  ", "-", "- ", "'", "\"", "#", " #", "\n", "|", ">", "[", "{", "&", "*",
-        "!", "?", "\\", "\\x", "---\n", "...\n", "'\n", "a", "\u{85}",
+        "!", "?", "\\", "\\x", "---\n", "...\n", "'\n", "a", "\u{85}", "|-", "|+", "''", "\\n",
+        "\\u00e9", " \n", "\n\n",
     ];
     let mut s = doc.to_owned();
     for _ in 0..1 + rng.next_u64() % 3 {

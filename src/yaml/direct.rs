@@ -1,0 +1,338 @@
+//! Span trees built straight from the text for documents in the plain subset
+//! ([`super::plain`]), without saphyr.
+//!
+//! saphyr builds every scalar a character at a time, and every workload is read at least
+//! twice (checked, then read back after fixing). A document written in the subset's narrow
+//! style (block collections one entry per line, one-line scalars, short flow lists, literal
+//! block scalars) needs no parser to be read: the line scan that proves it valid meets every
+//! node in document order, and each node's span and value follow from its text.
+//!
+//! The tree must be exactly the one [`super::Documents`] builds from saphyr's events: same
+//! spans, values, styles. Where the value would take rules this module does not carry
+//! (folded block scalars, single-quoted scalars over several lines, a block scalar without
+//! a line of content, a line of spaces longer than a literal scalar's indentation, a merge
+//! key) it refuses, and the document is parsed as before. The tests compare both trees over
+//! every document of the fixtures and the shared corpus, and over mutations of them.
+
+use std::borrow::Cow;
+
+use saphyr_parser::ScalarStyle;
+
+use super::plain::{self, Sink};
+use super::{scalar, Kind, Map, Node, Scalar, Seq};
+
+/// The root of `doc`, a slice of `text` holding one whole document from its line's start
+/// (as [`plain::valid`] takes it), with spans in `text`; `None` when it is outside what this
+/// module builds.
+pub(crate) fn build<'a>(text: &'a str, doc: &'a str) -> Option<Node<'a>> {
+    let builder = plain::scan(
+        doc,
+        Builder {
+            text,
+            stack: Vec::new(),
+            scratch: Vec::new(),
+            root: None,
+        },
+    )?;
+    builder.root
+}
+
+/// An open collection: where its text starts, and where its children begin in the buffer.
+struct Frame {
+    start: usize,
+    seq: bool,
+    flow: bool,
+    first: usize,
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    stack: Vec<Frame>,
+    /// Children of the open collections, innermost last (one buffer for the document).
+    scratch: Vec<Node<'a>>,
+    root: Option<Node<'a>>,
+}
+
+impl<'a> Builder<'a> {
+    /// Where `s`, a slice of the text, starts in it.
+    fn at(&self, s: &str) -> usize {
+        s.as_ptr() as usize - self.text.as_ptr() as usize
+    }
+
+    /// The end of the line `s` starts on (its line break, or the end of the text).
+    fn line_end(&self, s: &str) -> usize {
+        let at = self.at(s);
+        memchr::memchr(b'\n', &self.text.as_bytes()[at..]).map_or(self.text.len(), |i| at + i)
+    }
+
+    fn add(&mut self, node: Node<'a>) {
+        if self.stack.is_empty() {
+            self.root = Some(node);
+        } else {
+            self.scratch.push(node);
+        }
+    }
+
+    fn scalar_node(start: usize, end: usize, value: Cow<'a, str>, style: ScalarStyle) -> Node<'a> {
+        Node {
+            start,
+            end,
+            anchored: false,
+            kind: Kind::Scalar(Scalar {
+                value,
+                style,
+                tag: None,
+            }),
+        }
+    }
+}
+
+impl<'a> Sink<'a> for Builder<'a> {
+    fn open(&mut self, at: &'a str, seq: bool, indentless: bool) {
+        // saphyr starts a sequence at its key's column past its first dash: at the item's
+        // text on the dash's line, or else at that line's end.
+        let start = if indentless {
+            let item = at[1..].trim_start_matches(' ');
+            if item.starts_with('#') || item.starts_with('\n') || item.is_empty() {
+                self.line_end(at)
+            } else {
+                self.at(item)
+            }
+        } else {
+            self.at(at)
+        };
+        self.stack.push(Frame {
+            start,
+            seq,
+            flow: false,
+            first: self.scratch.len(),
+        });
+    }
+
+    fn open_flow(&mut self, at: &'a str, map: bool) {
+        self.stack.push(Frame {
+            start: self.at(at),
+            seq: !map,
+            flow: true,
+            first: self.scratch.len(),
+        });
+    }
+
+    fn close(&mut self, after: &'a str) {
+        let Some(frame) = self.stack.pop() else {
+            return;
+        };
+        // A flow collection ends after its bracket, a block one where its last child does.
+        let children = &self.scratch[frame.first..];
+        let end = if frame.flow {
+            self.at(after)
+        } else {
+            children.last().map_or(frame.start, |n| n.end)
+        };
+        let kind = if frame.seq {
+            Kind::Seq(Seq {
+                items: self.scratch.drain(frame.first..).collect(),
+                flow: frame.flow,
+            })
+        } else {
+            let mut entries = Vec::with_capacity((self.scratch.len() - frame.first) / 2);
+            let mut it = self.scratch.drain(frame.first..);
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                entries.push((k, v));
+            }
+            Kind::Map(Map {
+                entries,
+                flow: frame.flow,
+            })
+        };
+        let node = Node {
+            start: frame.start,
+            end,
+            anchored: false,
+            kind,
+        };
+        self.add(node);
+    }
+
+    fn scalar(&mut self, text: &'a str) -> Option<()> {
+        let start = self.at(text);
+        let end = start + text.len();
+        let (value, style) = match text.as_bytes()[0] {
+            b'\'' => (single(&text[1..text.len() - 1]), ScalarStyle::SingleQuoted),
+            b'"' => (double(&text[1..text.len() - 1])?, ScalarStyle::DoubleQuoted),
+            _ => (Cow::Borrowed(text), ScalarStyle::Plain),
+        };
+        // A merge key makes the reader resolve the document's data: left to it.
+        if value == "<<" {
+            return None;
+        }
+        self.add(Self::scalar_node(start, end, value, style));
+        Some(())
+    }
+
+    fn empty(&mut self, after: &'a str) {
+        // A mapping's empty value sits after its key's colon; a sequence's at the end of
+        // its dash's line.
+        let at = if self.stack.last().is_some_and(|f| f.seq) {
+            self.line_end(after)
+        } else {
+            self.at(after)
+        };
+        self.add(Self::scalar_node(
+            at,
+            at,
+            Cow::Borrowed(""),
+            ScalarStyle::Plain,
+        ));
+    }
+
+    fn block(&mut self, header: &'a str, body: &'a str) -> Option<()> {
+        let b = header.as_bytes();
+        if b[0] != b'|' {
+            return None;
+        }
+        let chomp = match b.get(1) {
+            Some(b'-') => Chomp::Strip,
+            Some(b'+') => Chomp::Keep,
+            _ => Chomp::Clip,
+        };
+        let value = literal(body, chomp)?;
+        // The scalar's text starts at its first content character.
+        let first = body.split('\n').find(|l| l.bytes().any(|c| c != b' '))?;
+        let start = self.at(first) + first.bytes().take_while(|&c| c == b' ').count();
+        let end = scalar::block_end(self.text, self.at(header));
+        self.add(Self::scalar_node(
+            start,
+            end,
+            Cow::Owned(value),
+            ScalarStyle::Literal,
+        ));
+        Some(())
+    }
+
+    fn multi_line(&mut self, _: &'a str) -> Option<()> {
+        None
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Chomp {
+    Strip,
+    Clip,
+    Keep,
+}
+
+/// A literal block scalar's value from its body (see [`Sink::block`]): each line less the
+/// first content line's indentation, joined by line breaks, then chomped. `None` for what
+/// is left to the parser: no content line, a line of spaces past the indentation, a last
+/// line without its line break.
+fn literal(body: &str, chomp: Chomp) -> Option<String> {
+    let mut lines: Vec<&str> = body.split('\n').collect();
+    // The body's last line ends at a line break, or at the end of the document.
+    let ends_in_break = body.ends_with('\n');
+    if ends_in_break {
+        lines.pop();
+    }
+    let first = lines.iter().position(|l| l.bytes().any(|c| c != b' '))?;
+    let indent = lines[first].bytes().take_while(|&c| c == b' ').count();
+    let last = lines.iter().rposition(|l| l.bytes().any(|c| c != b' '))?;
+    // The last content line's break: at the end of the body, the document must have it.
+    let broken = last + 1 < lines.len() || ends_in_break;
+    if !broken {
+        return None;
+    }
+    let mut value = String::with_capacity(body.len());
+    for (i, line) in lines.iter().enumerate() {
+        let content = line.bytes().any(|c| c != b' ');
+        if !content && line.len() > indent {
+            return None;
+        }
+        if i > last {
+            break;
+        }
+        if content {
+            value.push_str(&line[indent..]);
+        }
+        value.push('\n');
+    }
+    match chomp {
+        Chomp::Strip => {
+            value.pop();
+        }
+        Chomp::Clip => {}
+        Chomp::Keep => {
+            let trailing = lines.len() - 1 - last;
+            // The blank lines after the last content line, each with its break; the last
+            // one may be the document's end, without one.
+            let breaks = if ends_in_break {
+                trailing
+            } else {
+                trailing.checked_sub(1)?
+            };
+            value.extend(std::iter::repeat_n('\n', breaks));
+        }
+    }
+    Some(value)
+}
+
+/// A single-quoted scalar's value from its text between the quotes.
+fn single(inner: &str) -> Cow<'_, str> {
+    if inner.contains("''") {
+        Cow::Owned(inner.replace("''", "'"))
+    } else {
+        Cow::Borrowed(inner)
+    }
+}
+
+/// A double-quoted scalar's value from its text between the quotes (one line, escapes
+/// checked valid by the scan).
+fn double(inner: &str) -> Option<Cow<'_, str>> {
+    if !inner.contains('\\') {
+        return Some(Cow::Borrowed(inner));
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut rest = inner;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let esc = rest.as_bytes().get(i + 1)?;
+        let mut next = i + 2;
+        let c = match esc {
+            b'0' => '\0',
+            b'a' => '\u{7}',
+            b'b' => '\u{8}',
+            b't' => '\t',
+            b'n' => '\n',
+            b'v' => '\u{b}',
+            b'f' => '\u{c}',
+            b'r' => '\r',
+            b'e' => '\u{1b}',
+            b' ' => ' ',
+            b'"' => '"',
+            b'/' => '/',
+            b'\\' => '\\',
+            b'N' => '\u{85}',
+            b'_' => '\u{a0}',
+            b'L' => '\u{2028}',
+            b'P' => '\u{2029}',
+            b'x' | b'u' | b'U' => {
+                let digits = match esc {
+                    b'x' => 2,
+                    b'u' => 4,
+                    _ => 8,
+                };
+                let hex = rest.get(next..next + digits)?;
+                next += digits;
+                char::from_u32(u32::from_str_radix(hex, 16).ok()?)?
+            }
+            _ => return None,
+        };
+        out.push(c);
+        rest = &rest[next..];
+    }
+    out.push_str(rest);
+    Some(Cow::Owned(out))
+}
+
+#[cfg(test)]
+#[path = "direct_tests.rs"]
+mod tests;

@@ -1,0 +1,130 @@
+use super::build;
+use crate::yaml::plain::tests::{documents, mutate, EMITTER_STYLE};
+use crate::yaml::Documents;
+
+/// Every document of `text` as the reader serves it, with the direct reading or without.
+fn read(text: &str, direct: bool) -> Vec<String> {
+    let docs = Documents::new(text);
+    let docs = if direct { docs } else { docs.parsed_only() };
+    docs.map(|d| format!("{d:?}")).collect()
+}
+
+/// Whether `text` is read directly, and then exactly as saphyr's events build it.
+fn reads_alike(text: &str) -> bool {
+    let taken = build(text, text).is_some();
+    if taken {
+        let (direct, parsed) = (read(text, true), read(text, false));
+        if direct != parsed {
+            let (d, p) = (direct.join("\n"), parsed.join("\n"));
+            let at = d
+                .bytes()
+                .zip(p.bytes())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            let from = at.saturating_sub(300);
+            panic!(
+                "{text:?}\ndirect: {}\nparsed: {}",
+                &d[from..(at + 200).min(d.len())],
+                &p[from..(at + 200).min(p.len())]
+            );
+        }
+    }
+    taken
+}
+
+/// Literal block scalars with each chomping, escapes, quotes, flow lists, empty values.
+const SHAPES: &[&str] = &[
+    "a: |\n  x\n  y\n\nb: 1\n",
+    "a: |-\n  x\n\n  y\n\n\nb: 1\n",
+    "a: |+\n  x\n\n\nb: 1\n",
+    "a: |+\n  x\n  \n",
+    "a: |\n\n\n    x\n      y\n",
+    "- |\n  x\n- |-\n  y\n",
+    "a:\n  - |+\n    x\n\n",
+    "a: \"\\x41\\u00e9\\U0001F600\\t\\\\\\\"\\/\\N\\_\\L\\P\\0\\e\\ \"\n",
+    "a: 'it''s'\nb: ''\nc: \"\"\n",
+    "a:\nb:\n- \n-\nc: {}\n",
+    "a: [b, 'c', \"d\", [e], {f: g}]\n",
+    "k: {a: [b], c: 'd'}\n",
+    "'a''b': \"c\\nd\"\n",
+    "a:\n  b:\n  c: d\n",
+    "a:\n- b\n- c:\n  d: e\n",
+    "---\na: |\n  x\n",
+    "a: # c\nb: 1\n",
+    "a:   \nb: 1\n",
+    "- # c\n- x\n",
+    "k:\n- # c\n  x: 1\n",
+    "k:\n-\n  x: 1\n",
+    "k:\n  - # c\n    x: 1\n",
+    "k:\n- - a\n",
+    "k:\n-   \n  x: 1\n",
+    "k:\n- [a]\n",
+    "k:\n- |\n  a\n",
+    "a: # c\n",
+    "a:",
+];
+
+#[test]
+fn chosen_shapes_read_as_saphyr_reads_them() {
+    for text in EMITTER_STYLE.iter().chain(SHAPES) {
+        reads_alike(text);
+    }
+    // What it leaves to the parser.
+    for text in [
+        "a: >\n  x\n",
+        "a: 'x\n  y'\n",
+        "a: |\nb: 1\n",
+        "<<: {}\n",
+        "a: |\n  x",
+    ] {
+        assert!(build(text, text).is_none(), "{text:?}");
+    }
+}
+
+/// The promise: a document read directly is exactly the document saphyr's events build,
+/// over every real document and thousands of mutations of them.
+#[test]
+fn every_document_read_directly_is_the_parsed_one() {
+    let Some(docs) = documents() else {
+        return;
+    };
+    let mut rng = pss_fix_testkit::synth::Rng(11);
+    // A longer search, once: PSS_FIX_MUTANTS=400 cargo test --release every_document_read
+    let (sample, per_doc) = match std::env::var("PSS_FIX_MUTANTS").map(|n| n.parse()) {
+        Ok(Ok(n)) => (1, n),
+        _ => (4, 12),
+    };
+    let (mut taken, mut mutants, mut mutants_taken) = (0, 0, 0);
+    for doc in &docs {
+        if reads_alike(doc) {
+            taken += 1;
+        }
+        // Mutate a sample: the whole set in a debug build would take minutes.
+        if rng.next_u64() % sample != 0 || doc.len() > 20_000 {
+            continue;
+        }
+        for _ in 0..per_doc {
+            let mutant = mutate(doc, &mut rng);
+            mutants += 1;
+            if reads_alike(&mutant) {
+                mutants_taken += 1;
+            }
+        }
+    }
+    eprintln!(
+        "{} documents, {taken} read directly; {mutants} mutants, {mutants_taken} read directly",
+        docs.len()
+    );
+    assert!(taken * 4 > docs.len(), "{taken} of {}", docs.len());
+    assert!(mutants_taken * 10 > mutants, "{mutants_taken} of {mutants}");
+}
+
+/// Streams: documents read directly, parsed, and the parser started over between them.
+#[test]
+fn streams_mix_direct_and_parsed_documents() {
+    let text =
+        "a: |\n  x\n---\nb: &x 1\nc: *x\n---\n# c\nd: [e]\n...\n---\nf: >\n  g\n---\nh: 'i'\n";
+    assert_eq!(read(text, true), read(text, false));
+    let synth = pss_fix_testkit::synth::stream(200 * 1024, 3);
+    assert_eq!(read(&synth, true), read(&synth, false));
+}
