@@ -62,6 +62,8 @@ const SHAPES: &[&str] = &[
     "k:\n- |\n  a\n",
     "a: # c\n",
     "a:",
+    "args:\n- --config=/etc/x\n- ---\n- -1\na: --b\n",
+    "a:\n  {}\nb:\n    [x, {y: z}] # c\nc:\n- k:\n    []\n",
 ];
 
 #[test]

@@ -226,6 +226,11 @@ impl<'a, S: Sink<'a>> Scan<'a, S> {
     fn line(&mut self, n: usize, rest: &'a str) -> Option<()> {
         if let Some(p) = self.pending.take() {
             if n > p.indent {
+                // A flow collection on the next line (Helm's `toYaml` of an empty value).
+                if rest.starts_with(['[', '{']) {
+                    let tail = self.flow(rest, FLOW_DEPTH)?;
+                    return blank_or_comment(tail).then_some(());
+                }
                 return self.collection(n, rest, false);
             }
             if n == p.indent && p.key && dash(rest) {
@@ -519,10 +524,10 @@ fn plain(v: &str) -> Option<&str> {
     let first_ok = match b[0] {
         c if c.is_ascii_alphanumeric() => true,
         // An indicator may start a plain scalar only followed by a character that is not a
-        // space; only `-` is common (negative numbers).
+        // space; only `-` is common (negative numbers, `--flag` arguments).
         b'-' => b
             .get(1)
-            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'.'),
+            .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-')),
         b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|'
         | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`' => false,
         _ => true,
