@@ -1,6 +1,7 @@
 //! Documents in a plain subset of block YAML, recognised line by line as valid without a
-//! parser, for a document that is only checked for being valid YAML
-//! ([`super::Documents::skimming`]).
+//! parser: for a document that is only checked for being valid YAML
+//! ([`super::Documents::skimming`]), and, told node by node to a [`Sink`], for the trees
+//! [`super::direct`] builds without saphyr.
 //!
 //! saphyr builds every scalar's value a character at a time: on a chart render the documents
 //! that hold no pod (PrometheusRules, ServiceMonitors, RBAC, CRDs) are most of the parsing.
