@@ -875,20 +875,26 @@ enum RootKind<'t> {
     Undecidable,
 }
 
-struct Frame {
-    start: usize,
-    flow: bool,
+/// An open collection: where its text starts, and where its children begin in the buffer
+/// of the open collections' children. [`super::direct`] builds with it too.
+pub(super) struct Frame {
+    pub(super) start: usize,
+    pub(super) flow: bool,
     /// The parser's anchor id, 0 for none.
-    anchor: usize,
-    anchored: bool,
-    is_map: bool,
+    pub(super) anchor: usize,
+    pub(super) anchored: bool,
+    pub(super) is_map: bool,
     /// Where this collection's children begin in the shared buffer.
-    first: usize,
+    pub(super) first: usize,
 }
 
 impl Frame {
     /// The finished node, or the offset of a mapping key that is itself a collection.
-    fn finish<'a>(self, close_end: usize, scratch: &mut Vec<Node<'a>>) -> Result<Node<'a>, usize> {
+    pub(super) fn finish<'a>(
+        self,
+        close_end: usize,
+        scratch: &mut Vec<Node<'a>>,
+    ) -> Result<Node<'a>, usize> {
         let children = &scratch[self.first..];
         // A flow collection ends after its closing bracket; a block one where its last
         // child's text ends.

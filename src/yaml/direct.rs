@@ -18,8 +18,9 @@ use std::borrow::Cow;
 
 use saphyr_parser::ScalarStyle;
 
+use super::build::Frame;
 use super::plain::{self, Sink};
-use super::{scalar, Kind, Map, Node, Scalar, Seq};
+use super::{scalar, Kind, Node, Scalar};
 
 /// The root of `doc`, a slice of `text` holding one whole document from its line's start
 /// (as [`plain::valid`] takes it), with spans in `text`; `None` when it is outside what this
@@ -35,14 +36,6 @@ pub(crate) fn build<'a>(text: &'a str, doc: &'a str) -> Option<Node<'a>> {
         },
     )?;
     builder.root
-}
-
-/// An open collection: where its text starts, and where its children begin in the buffer.
-struct Frame {
-    start: usize,
-    seq: bool,
-    flow: bool,
-    first: usize,
 }
 
 struct Builder<'a> {
@@ -63,6 +56,17 @@ impl<'a> Builder<'a> {
     fn line_end(&self, s: &str) -> usize {
         let at = self.at(s);
         memchr::memchr(b'\n', &self.text.as_bytes()[at..]).map_or(self.text.len(), |i| at + i)
+    }
+
+    fn push(&mut self, start: usize, seq: bool, flow: bool) {
+        self.stack.push(Frame {
+            start,
+            flow,
+            anchor: 0,
+            anchored: false,
+            is_map: !seq,
+            first: self.scratch.len(),
+        });
     }
 
     fn add(&mut self, node: Node<'a>) {
@@ -101,57 +105,18 @@ impl<'a> Sink<'a> for Builder<'a> {
         } else {
             self.at(at)
         };
-        self.stack.push(Frame {
-            start,
-            seq,
-            flow: false,
-            first: self.scratch.len(),
-        });
+        self.push(start, seq, false);
     }
 
     fn open_flow(&mut self, at: &'a str, map: bool) {
-        self.stack.push(Frame {
-            start: self.at(at),
-            seq: !map,
-            flow: true,
-            first: self.scratch.len(),
-        });
+        self.push(self.at(at), !map, true);
     }
 
-    fn close(&mut self, after: &'a str) {
-        let Some(frame) = self.stack.pop() else {
-            return;
-        };
-        // A flow collection ends after its bracket, a block one where its last child does.
-        let children = &self.scratch[frame.first..];
-        let end = if frame.flow {
-            self.at(after)
-        } else {
-            children.last().map_or(frame.start, |n| n.end)
-        };
-        let kind = if frame.seq {
-            Kind::Seq(Seq {
-                items: self.scratch.drain(frame.first..).collect(),
-                flow: frame.flow,
-            })
-        } else {
-            let mut entries = Vec::with_capacity((self.scratch.len() - frame.first) / 2);
-            let mut it = self.scratch.drain(frame.first..);
-            while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                entries.push((k, v));
-            }
-            Kind::Map(Map {
-                entries,
-                flow: frame.flow,
-            })
-        };
-        let node = Node {
-            start: frame.start,
-            end,
-            anchored: false,
-            kind,
-        };
+    fn close(&mut self, after: &'a str) -> Option<()> {
+        let frame = self.stack.pop()?;
+        let node = frame.finish(self.at(after), &mut self.scratch).ok()?;
         self.add(node);
+        Some(())
     }
 
     fn scalar(&mut self, text: &'a str) -> Option<()> {
@@ -173,7 +138,7 @@ impl<'a> Sink<'a> for Builder<'a> {
     fn empty(&mut self, after: &'a str) {
         // A mapping's empty value sits after its key's colon; a sequence's at the end of
         // its dash's line.
-        let at = if self.stack.last().is_some_and(|f| f.seq) {
+        let at = if self.stack.last().is_some_and(|f| !f.is_map) {
             self.line_end(after)
         } else {
             self.at(after)
@@ -294,40 +259,9 @@ fn double(inner: &str) -> Option<Cow<'_, str>> {
     let mut rest = inner;
     while let Some(i) = rest.find('\\') {
         out.push_str(&rest[..i]);
-        let esc = rest.as_bytes().get(i + 1)?;
-        let mut next = i + 2;
-        let c = match esc {
-            b'0' => '\0',
-            b'a' => '\u{7}',
-            b'b' => '\u{8}',
-            b't' => '\t',
-            b'n' => '\n',
-            b'v' => '\u{b}',
-            b'f' => '\u{c}',
-            b'r' => '\r',
-            b'e' => '\u{1b}',
-            b' ' => ' ',
-            b'"' => '"',
-            b'/' => '/',
-            b'\\' => '\\',
-            b'N' => '\u{85}',
-            b'_' => '\u{a0}',
-            b'L' => '\u{2028}',
-            b'P' => '\u{2029}',
-            b'x' | b'u' | b'U' => {
-                let digits = match esc {
-                    b'x' => 2,
-                    b'u' => 4,
-                    _ => 8,
-                };
-                let hex = rest.get(next..next + digits)?;
-                next += digits;
-                char::from_u32(u32::from_str_radix(hex, 16).ok()?)?
-            }
-            _ => return None,
-        };
+        let (c, len) = plain::escape(&rest[i + 1..])?;
         out.push(c);
-        rest = &rest[next..];
+        rest = &rest[i + 1 + len..];
     }
     out.push_str(rest);
     Some(Cow::Owned(out))

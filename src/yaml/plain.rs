@@ -52,7 +52,7 @@ pub(crate) trait Sink<'a> {
     /// A flow collection whose bracket starts `at`.
     fn open_flow(&mut self, at: &'a str, map: bool);
     /// The innermost open collection ends; for a flow one, `after` follows its bracket.
-    fn close(&mut self, after: &'a str);
+    fn close(&mut self, after: &'a str) -> Option<()>;
     /// A one-line scalar: exactly its text, quotes included.
     fn scalar(&mut self, text: &'a str) -> Option<()>;
     /// A value left empty; `after` follows its key's colon or its item's dash.
@@ -71,7 +71,9 @@ struct Check;
 impl<'a> Sink<'a> for Check {
     fn open(&mut self, _: &'a str, _: bool, _: bool) {}
     fn open_flow(&mut self, _: &'a str, _: bool) {}
-    fn close(&mut self, _: &'a str) {}
+    fn close(&mut self, _: &'a str) -> Option<()> {
+        Some(())
+    }
     fn scalar(&mut self, _: &'a str) -> Option<()> {
         Some(())
     }
@@ -90,25 +92,50 @@ impl<'a> Sink<'a> for Check {
 fn printable(b: &[u8]) -> bool {
     let mut i = 0;
     while i < b.len() {
-        match b[i] {
-            b'\n' | 0x20..=0x7e => {}
-            0x00..=0x1f | 0x7f => return false,
-            0xc2 if matches!(b.get(i + 1), Some(0x80..=0x9f)) => return false,
-            0xe2 if b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xa8 | 0xa9)) => {
-                return false
+        // Eight bytes at a time while none needs a second look (most text is ASCII).
+        if let Some(word) = b.get(i..i + 8) {
+            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            if suspects(word) == 0 {
+                i += 8;
+                continue;
             }
-            0xef if matches!(
-                (b.get(i + 1), b.get(i + 2)),
-                (Some(0xbb), Some(0xbf)) | (Some(0xbf), Some(0xbe | 0xbf))
-            ) =>
-            {
-                return false
-            }
-            _ => {}
+        }
+        if !byte_ok(b, i) {
+            return false;
         }
         i += 1;
     }
     true
+}
+
+/// Whether the byte at `i` may be read as (part of) a plain character, looking ahead where a
+/// multi-byte character is one of those refused.
+fn byte_ok(b: &[u8], i: usize) -> bool {
+    match b[i] {
+        b'\n' | 0x20..=0x7e => true,
+        0x00..=0x1f | 0x7f => false,
+        0xc2 => !matches!(b.get(i + 1), Some(0x80..=0x9f)),
+        0xe2 => !(b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xa8 | 0xa9))),
+        0xef => !matches!(
+            (b.get(i + 1), b.get(i + 2)),
+            (Some(0xbb), Some(0xbf)) | (Some(0xbf), Some(0xbe | 0xbf))
+        ),
+        _ => true,
+    }
+}
+
+/// The high bit of each byte of `word` that is not printable ASCII or a line break: a
+/// control, DEL, or any byte of a multi-byte character. Exact for each byte: the sums below
+/// stay within their byte, so none carries into the next.
+fn suspects(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = ONES * 0x80;
+    let low = word & !HIGH;
+    // Bit 7 of `low + 0x60` is set where the byte is at least 0x20.
+    let control = !(low + ONES * 0x60) & HIGH;
+    // Bit 7 of `x + 0x7f` (x below 0x80) is set where x is not zero.
+    let is = |c: u64| !((low ^ (ONES * c)) + ONES * 0x7f) & HIGH;
+    (word & HIGH) | (control & !is(u64::from(b'\n'))) | is(0x7f)
 }
 
 /// An open block collection: the column of its entries, and whether it is a sequence.
@@ -218,7 +245,7 @@ impl<'a, S: Sink<'a>> Scan<'a, S> {
         }
         let end = &doc[doc.len()..];
         for _ in 0..self.open.len() {
-            self.sink.close(end);
+            self.sink.close(end)?;
         }
         Some(())
     }
@@ -247,7 +274,7 @@ impl<'a, S: Sink<'a>> Scan<'a, S> {
         }
         while self.open.last().is_some_and(|o| o.indent > n) {
             self.open.pop();
-            self.sink.close(rest);
+            self.sink.close(rest)?;
         }
         let top = *self.open.last()?;
         if top.indent != n {
@@ -266,7 +293,7 @@ impl<'a, S: Sink<'a>> Scan<'a, S> {
                     return None;
                 }
                 self.open.pop();
-                self.sink.close(rest);
+                self.sink.close(rest)?;
                 self.key_entry(n, rest)
             }
             (false, true) => None,
@@ -376,7 +403,7 @@ impl<'a, S: Sink<'a>> Scan<'a, S> {
         self.sink.open_flow(s, map);
         let mut rest = s[1..].trim_start_matches(' ');
         if let Some(after) = rest.strip_prefix(close) {
-            self.sink.close(after);
+            self.sink.close(after)?;
             return Some(after);
         }
         loop {
@@ -390,7 +417,7 @@ impl<'a, S: Sink<'a>> Scan<'a, S> {
             };
             rest = rest.trim_start_matches(' ');
             if let Some(after) = rest.strip_prefix(close) {
-                self.sink.close(after);
+                self.sink.close(after)?;
                 return Some(after);
             }
             rest = rest.strip_prefix(',')?.trim_start_matches(' ');
@@ -476,28 +503,66 @@ fn double_quoted(s: &str) -> Option<&str> {
         if b[i] == b'"' {
             return Some(&s[i + 1..]);
         }
-        let digits = match b.get(i + 1)? {
-            b'0' | b'a' | b'b' | b't' | b'n' | b'v' | b'f' | b'r' | b'e' | b' ' | b'"' | b'/'
-            | b'\\' | b'N' | b'_' | b'L' | b'P' => 0,
-            b'x' => 2,
-            b'u' => 4,
-            b'U' => 8,
-            _ => return None,
-        };
-        let hex = s.get(i + 2..i + 2 + digits)?;
-        // `from_str_radix` would take a sign too: the digits are checked first.
-        if digits > 0
-            && (!hex.bytes().all(|c| c.is_ascii_hexdigit())
-                || char::from_u32(u32::from_str_radix(hex, 16).ok()?).is_none())
-        {
-            return None;
-        }
-        i += 2 + digits;
+        let (_, len) = escape(&s[i + 1..])?;
+        i += 1 + len;
     }
+}
+
+/// What a double-quoted scalar's escape stands for, and how many bytes it takes after its
+/// backslash (`s` starts there); `None` for one the reader refuses. The scan validates with
+/// it and [`super::direct`] decodes with it.
+pub(super) fn escape(s: &str) -> Option<(char, usize)> {
+    let c = match *s.as_bytes().first()? {
+        b'0' => '\0',
+        b'a' => '\u{7}',
+        b'b' => '\u{8}',
+        b't' => '\t',
+        b'n' => '\n',
+        b'v' => '\u{b}',
+        b'f' => '\u{c}',
+        b'r' => '\r',
+        b'e' => '\u{1b}',
+        b' ' => ' ',
+        b'"' => '"',
+        b'/' => '/',
+        b'\\' => '\\',
+        b'N' => '\u{85}',
+        b'_' => '\u{a0}',
+        b'L' => '\u{2028}',
+        b'P' => '\u{2029}',
+        b'x' => return code_point(s, 2),
+        b'u' => return code_point(s, 4),
+        b'U' => return code_point(s, 8),
+        _ => return None,
+    };
+    Some((c, 1))
+}
+
+/// A `\x`, `\u` or `\U` escape's character, from the `digits` hex digits after its letter.
+fn code_point(s: &str, digits: usize) -> Option<(char, usize)> {
+    let hex = s.get(1..1 + digits)?;
+    // `from_str_radix` would take a sign too: the digits are checked first.
+    if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+    Some((c, 1 + digits))
 }
 
 /// Flow collections nest at most this deep (`{values: [a]}`), or are left to the parser.
 const FLOW_DEPTH: usize = 2;
+
+/// The characters of a plain key or flow scalar: ASCII letters and digits, `_ . / -`.
+const NAME: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        table[c] = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-');
+        c += 1;
+    }
+    table
+};
 
 /// The text after a scalar inside a flow collection: quoted on one line, or plain of the
 /// characters a key may hold.
@@ -505,12 +570,10 @@ fn flow_scalar(s: &str) -> Option<&str> {
     match s.as_bytes().first()? {
         b'\'' => single_quoted(&s[1..]),
         b'"' => double_quoted(&s[1..]),
-        c if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/') => {
+        &c if NAME[usize::from(c)] && c != b'-' => {
             let end = s
                 .bytes()
-                .position(|c| {
-                    !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-'))
-                })
+                .position(|c| !NAME[usize::from(c)])
                 .unwrap_or(s.len());
             Some(&s[end..])
         }
@@ -536,12 +599,19 @@ fn plain(v: &str) -> Option<&str> {
     if !first_ok {
         return None;
     }
-    let text = match memchr::memmem::find(b, b" #") {
-        Some(at) => &v[..at],
-        None => v,
-    };
-    let text = text.trim_end_matches(' ');
-    (!text.ends_with(':') && memchr::memmem::find(text.as_bytes(), b": ").is_none()).then_some(text)
+    // The text ends where a comment starts; a `: ` before that makes the line a mapping's.
+    let mut end = v.len();
+    for at in memchr::memchr_iter(b' ', b) {
+        if b.get(at + 1) == Some(&b'#') {
+            end = at;
+            break;
+        }
+        if at > 0 && b[at - 1] == b':' {
+            return None;
+        }
+    }
+    let text = v[..end].trim_end_matches(' ');
+    (!text.ends_with(':')).then_some(text)
 }
 
 /// Where `inner`, a slice of `outer`, starts in it.

@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use super::valid;
+use super::{byte_ok, printable, suspects, valid};
 use crate::yaml::build::skims_as_one;
 use crate::yaml::source::next_document_marker;
 
@@ -28,6 +28,63 @@ fn emitter_style_is_recognised() {
     for doc in EMITTER_STYLE {
         assert!(valid(doc), "{doc:?}");
         assert!(skims_as_one(doc), "{doc:?}");
+    }
+}
+
+/// The eight-byte test flags exactly the bytes the byte-wise one must look at: every byte
+/// value at every position, beside every other (a sum carrying into the next byte would show).
+#[test]
+fn suspects_flags_exactly_the_bytes_that_are_not_plain_ascii() {
+    let plain = |c: u8| c == b'\n' || (0x20..=0x7e).contains(&c);
+    for at in 0..7 {
+        for first in 0..=255u8 {
+            for second in 0..=255u8 {
+                let mut bytes = [b'a'; 8];
+                bytes[at] = first;
+                bytes[at + 1] = second;
+                let expected = bytes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &c)| !plain(c))
+                    .fold(0u64, |m, (i, _)| m | 0x80 << (8 * i));
+                assert_eq!(suspects(u64::from_le_bytes(bytes)), expected, "{bytes:?}");
+            }
+        }
+    }
+}
+
+/// Skipping eight bytes at a time decides as looking at each byte does, wherever a refused
+/// character falls against the eight-byte steps.
+#[test]
+fn printable_decides_as_each_byte_does() {
+    let refused: [&[u8]; 9] = [
+        b"\t",
+        b"\r",
+        b"\x7f",
+        b"\xc2\x85",
+        b"\xef\xbb\xbf",
+        b"\xe2\x80\xa8",
+        b"\xef\xbf\xbe",
+        b"\x00",
+        b"\x1b",
+    ];
+    let taken: [&[u8]; 4] = [
+        "é".as_bytes(),
+        "日本".as_bytes(),
+        "\u{2027}".as_bytes(),
+        b"\n",
+    ];
+    for piece in refused.iter().chain(&taken) {
+        for before in 0..20 {
+            for after in [0, 1, 2, 7, 8, 9] {
+                let mut text = vec![b'x'; before];
+                text.extend_from_slice(piece);
+                text.extend(std::iter::repeat_n(b'y', after));
+                let each = (0..text.len()).all(|i| byte_ok(&text, i));
+                assert_eq!(printable(&text), each, "{text:?}");
+                assert_eq!(each, taken.contains(piece), "{text:?}");
+            }
+        }
     }
 }
 
