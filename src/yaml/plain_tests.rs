@@ -20,6 +20,9 @@ pub(crate) const EMITTER_STYLE: &[&str] = &[
         "a: b#c\nd: e:f\n",
         "rules:\n- apiGroups: [\"\"] # core\n  verbs: [\"get\", 'list', watch]\n",
         "- {key: app.kubernetes.io/name, operator: In, values: [x, \"y\"]}\n- [ ]\n",
+        "rules:\n- record: :node_memory:sum\n  annotations:\n    d: 'one\n\n      two\n\n'\n    e: f\n",
+        "a: 'x\n'\n",
+        "securityContext: {capabilities: {add: [NET_RAW]}, privileged: true}\n",
 ];
 
 /// What the subset takes: the style go-yaml's emitter writes.
@@ -104,7 +107,6 @@ fn anything_else_is_not_known() {
         "a: 'x'y\n",
         "a: b:\n",
         "- a\nb: c\n",
-        "a: 'x\n'\n",
         "a: [b\n",
         "a: [b]]\n",
         "a: {b: c\n",
@@ -117,7 +119,7 @@ fn anything_else_is_not_known() {
         "a: [*b]\n",
         "a: [b: c]\n",
         "a: {b}\n",
-        "a: [[[b]]]\n",
+        "a: [[[[[b]]]]]\n",
         "a: [b c]\n",
         "a: &x 1\nb: *x\n",
         "a: !!str 1\n",
@@ -129,6 +131,8 @@ fn anything_else_is_not_known() {
         "# nothing\n",
         "--- |\n  x\n",
         "a: \"b\n  c\"\n",
+        "a:\n  b: 'c\nd'\n",
+        "a: : b\n",
         "a: \u{85}\n",
         "\u{feff}a: 1\n",
     ] {
