@@ -287,17 +287,19 @@ impl<'a> Documents<'a> {
             return None;
         }
         let (from, end) = self.document_text(start)?;
-        let root = direct::build(self.text, &self.text[from..end])?;
-        let unwanted = match (&self.kind_wanted, root.get("kind").map(|k| &k.kind)) {
-            (Some(wanted), Some(Kind::Scalar(kind))) => !wanted(&kind.value),
-            _ => false,
-        };
+        let read = direct::build(
+            self.text,
+            &self.text[from..end],
+            self.kind_wanted.as_deref(),
+        )?;
         self.resume_at(end)?;
-        if unwanted {
-            return Some(self.skimmed(index, start));
+        match read {
+            direct::Read::Unwanted => Some(self.skimmed(index, start)),
+            direct::Read::Tree(root) => {
+                self.index += 1;
+                Some(Document::new(index, start, root))
+            }
         }
-        self.index += 1;
-        Some(Document::new(index, start, root))
     }
 
     /// The text of the document at `start`, to the next `---` line, from its first line's

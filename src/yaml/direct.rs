@@ -22,10 +22,25 @@ use super::build::Frame;
 use super::plain::{self, Sink};
 use super::{scalar, Kind, Node, Scalar};
 
+/// What [`build`] read.
+pub(crate) enum Read<'a> {
+    /// The document's root.
+    Tree(Node<'a>),
+    /// The root mapping's first `kind` entry holds a scalar that the caller's predicate
+    /// refuses: the rest of the document was only proved valid, not built.
+    Unwanted,
+}
+
 /// The root of `doc`, a slice of `text` holding one whole document from its line's start
 /// (as [`plain::valid`] takes it), with spans in `text`; `None` when it is outside what this
-/// module builds.
-pub(crate) fn build<'a>(text: &'a str, doc: &'a str) -> Option<Node<'a>> {
+/// module builds. With `kind_wanted`, building stops at a `kind` it refuses (as the reader
+/// stops building from saphyr's events), and the scan only goes on to prove the document
+/// valid: a dashboard's ConfigMap is not built for its literal blocks.
+pub(crate) fn build<'a>(
+    text: &'a str,
+    doc: &'a str,
+    kind_wanted: Option<&dyn Fn(&str) -> bool>,
+) -> Option<Read<'a>> {
     let builder = plain::scan(
         doc,
         Builder {
@@ -33,20 +48,29 @@ pub(crate) fn build<'a>(text: &'a str, doc: &'a str) -> Option<Node<'a>> {
             stack: Vec::new(),
             scratch: Vec::new(),
             root: None,
+            kind_wanted,
+            unwanted: false,
         },
     )?;
-    builder.root
+    if builder.unwanted {
+        return Some(Read::Unwanted);
+    }
+    builder.root.map(Read::Tree)
 }
 
-struct Builder<'a> {
+struct Builder<'a, 'w> {
     text: &'a str,
     stack: Vec<Frame>,
     /// Children of the open collections, innermost last (one buffer for the document).
     scratch: Vec<Node<'a>>,
     root: Option<Node<'a>>,
+    /// Asked once, at the root mapping's first `kind` entry.
+    kind_wanted: Option<&'w dyn Fn(&str) -> bool>,
+    /// Refused: nothing more is built.
+    unwanted: bool,
 }
 
-impl<'a> Builder<'a> {
+impl<'a> Builder<'a, '_> {
     /// Where `s`, a slice of the text, starts in it.
     fn at(&self, s: &str) -> usize {
         s.as_ptr() as usize - self.text.as_ptr() as usize
@@ -74,6 +98,36 @@ impl<'a> Builder<'a> {
             self.root = Some(node);
         } else {
             self.scratch.push(node);
+            if self.kind_wanted.is_some() {
+                self.decide_kind();
+            }
+        }
+    }
+
+    /// At the root mapping's first `kind` entry, ask `kind_wanted`, once.
+    fn decide_kind(&mut self) {
+        let [root] = self.stack.as_slice() else {
+            return;
+        };
+        let children = &self.scratch[root.first..];
+        if !root.is_map || children.len() % 2 != 0 {
+            return;
+        }
+        let [key, value] = &children[children.len() - 2..] else {
+            return;
+        };
+        if key.as_str() != Some("kind") {
+            return;
+        }
+        let Some(wanted) = self.kind_wanted.take() else {
+            return;
+        };
+        if let Kind::Scalar(kind) = &value.kind {
+            if !wanted(&kind.value) {
+                self.unwanted = true;
+                self.stack.clear();
+                self.scratch.clear();
+            }
         }
     }
 
@@ -91,8 +145,11 @@ impl<'a> Builder<'a> {
     }
 }
 
-impl<'a> Sink<'a> for Builder<'a> {
+impl<'a> Sink<'a> for Builder<'a, '_> {
     fn open(&mut self, at: &'a str, seq: bool, indentless: bool) {
+        if self.unwanted {
+            return;
+        }
         // saphyr starts a sequence at its key's column past its first dash: at the item's
         // text on the dash's line, or else at that line's end.
         let start = if indentless {
@@ -109,10 +166,16 @@ impl<'a> Sink<'a> for Builder<'a> {
     }
 
     fn open_flow(&mut self, at: &'a str, map: bool) {
+        if self.unwanted {
+            return;
+        }
         self.push(self.at(at), !map, true);
     }
 
     fn close(&mut self, after: &'a str) -> Option<()> {
+        if self.unwanted {
+            return Some(());
+        }
         let frame = self.stack.pop()?;
         let node = frame.finish(self.at(after), &mut self.scratch).ok()?;
         self.add(node);
@@ -120,6 +183,9 @@ impl<'a> Sink<'a> for Builder<'a> {
     }
 
     fn scalar(&mut self, text: &'a str) -> Option<()> {
+        if self.unwanted {
+            return Some(());
+        }
         let start = self.at(text);
         let end = start + text.len();
         let (value, style) = match text.as_bytes()[0] {
@@ -136,6 +202,9 @@ impl<'a> Sink<'a> for Builder<'a> {
     }
 
     fn empty(&mut self, after: &'a str) {
+        if self.unwanted {
+            return;
+        }
         // A mapping's empty value sits after its key's colon; a sequence's at the end of
         // its dash's line.
         let at = if self.stack.last().is_some_and(|f| !f.is_map) {
@@ -152,6 +221,9 @@ impl<'a> Sink<'a> for Builder<'a> {
     }
 
     fn block(&mut self, header: &'a str, body: &'a str) -> Option<()> {
+        if self.unwanted {
+            return Some(());
+        }
         let b = header.as_bytes();
         if b[0] != b'|' {
             return None;
@@ -176,7 +248,8 @@ impl<'a> Sink<'a> for Builder<'a> {
     }
 
     fn multi_line(&mut self, _: &'a str) -> Option<()> {
-        None
+        // Valid (the scan says so); its value takes folding rules left to the parser.
+        self.unwanted.then_some(())
     }
 }
 
