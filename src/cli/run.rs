@@ -35,6 +35,71 @@ enum Mode {
     Fix { interactive: bool },
 }
 
+/// Buffers per vectored write: Linux's limit (`IOV_MAX`), and the BSDs' and macOS's.
+const IOV_MAX: usize = 1024;
+
+/// Pieces shorter than this are copied together; longer ones are written where they lie.
+const SMALL_PIECE: usize = 4096;
+
+/// Copied pieces are written once they fill this much.
+const STAGED: usize = 64 * 1024;
+
+/// `pieces` written in order, in vectored writes: runs of short pieces (a fixed run's new
+/// lines, the input's lines between them) copied together, long ones (the input between
+/// fixes) handed over where they lie. Copying everything into one large buffer cost a copy
+/// of the whole output and a page fault per 4 KiB of it (a quarter of kube-prometheus-stack's
+/// `post-render` faults); a buffer per piece made a large stream's many short pieces slow
+/// for the kernel to walk.
+fn write_pieces<'s>(o: &mut impl Write, pieces: impl Iterator<Item = &'s str>) -> io::Result<()> {
+    enum Slot<'s> {
+        Piece(&'s [u8]),
+        Staged(std::ops::Range<usize>),
+    }
+    fn write(o: &mut impl Write, slots: &[Slot<'_>], staged: &[u8]) -> io::Result<()> {
+        let mut bufs: Vec<io::IoSlice<'_>> = slots
+            .iter()
+            .map(|slot| match slot {
+                Slot::Piece(bytes) => io::IoSlice::new(bytes),
+                Slot::Staged(range) => io::IoSlice::new(&staged[range.clone()]),
+            })
+            .collect();
+        write_all_vectored(o, &mut bufs)
+    }
+    let mut slots: Vec<Slot<'s>> = Vec::new();
+    let mut staged: Vec<u8> = Vec::new();
+    for piece in pieces.map(str::as_bytes).filter(|p| !p.is_empty()) {
+        if piece.len() < SMALL_PIECE {
+            let start = staged.len();
+            staged.extend_from_slice(piece);
+            match slots.last_mut() {
+                Some(Slot::Staged(range)) if range.end == start => range.end = staged.len(),
+                _ => slots.push(Slot::Staged(start..staged.len())),
+            }
+        } else {
+            slots.push(Slot::Piece(piece));
+        }
+        if slots.len() == IOV_MAX || staged.len() >= STAGED {
+            write(o, &slots, &staged)?;
+            slots.clear();
+            staged.clear();
+        }
+    }
+    write(o, &slots, &staged)
+}
+
+/// All of `bufs` written, as `Write::write_all` writes one buffer.
+fn write_all_vectored(o: &mut impl Write, mut bufs: &mut [io::IoSlice<'_>]) -> io::Result<()> {
+    while !bufs.is_empty() {
+        match o.write_vectored(bufs) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => io::IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Runs over at least this many files show a progress line on a terminal.
 const PROGRESS_FROM: usize = 50;
 
@@ -52,13 +117,11 @@ impl Out {
         o.flush()
     }
 
+    /// Many pieces (slices of the input, a fixed run's new lines between them), written
+    /// without a write per piece: see [`write_pieces`].
     fn stdout_pieces<'s>(&self, pieces: impl Iterator<Item = &'s str>) -> io::Result<()> {
-        // Many small pieces (a fixed run's new lines between the input's): written in
-        // large blocks, not a write per line.
-        let mut o = io::BufWriter::with_capacity(256 * 1024, io::stdout().lock());
-        for piece in pieces {
-            o.write_all(piece.as_bytes())?;
-        }
+        let mut o = io::stdout().lock();
+        write_pieces(&mut o, pieces)?;
         o.flush()
     }
 
@@ -880,6 +943,78 @@ fn ask(name: &str) -> io::Result<Answer> {
             "a" | "all" => return Ok(Answer::All),
             "q" | "quit" => return Ok(Answer::Quit),
             _ => eprintln!("Please answer y, n, a or q."),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer that takes at most `limit` bytes a call, as a pipe may.
+    struct Short {
+        out: Vec<u8>,
+        limit: usize,
+        calls: usize,
+    }
+
+    impl Write for Short {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.write_vectored(&[io::IoSlice::new(buf)])
+        }
+
+        fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+            assert!(bufs.len() <= IOV_MAX, "{} buffers", bufs.len());
+            self.calls += 1;
+            let mut n = 0;
+            for buf in bufs {
+                let take = buf.len().min(self.limit - n);
+                self.out.extend_from_slice(&buf[..take]);
+                n += take;
+                if n == self.limit {
+                    break;
+                }
+            }
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Every byte comes out once, in order, whatever the pieces' sizes and however little
+    /// each write takes; short pieces are written together.
+    #[test]
+    fn pieces_come_out_in_order_and_whole() {
+        let mut rng = pss_fix_testkit::synth::Rng(5);
+        let text: String = (0..400_000u32)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        for limit in [1, 7, 4096, 100_000, usize::MAX] {
+            let mut pieces = Vec::new();
+            let mut at = 0;
+            while at < text.len() {
+                let len = match rng.next_u64() % 4 {
+                    0 => 0,
+                    1 => (rng.next_u64() % 40) as usize,
+                    2 => SMALL_PIECE + (rng.next_u64() % 3) as usize - 1,
+                    _ => (rng.next_u64() % 20_000) as usize,
+                };
+                let end = (at + len).min(text.len());
+                pieces.push(&text[at..end]);
+                at = end;
+            }
+            let mut short = Short {
+                out: Vec::new(),
+                limit,
+                calls: 0,
+            };
+            write_pieces(&mut short, pieces.iter().copied()).unwrap();
+            assert!(short.out == text.as_bytes(), "limit {limit}");
+            if limit == usize::MAX {
+                assert!(short.calls * 20 < pieces.len(), "{} calls", short.calls);
+            }
         }
     }
 }
