@@ -175,6 +175,11 @@ fn every_document_it_takes_saphyr_reads_as_one() {
         return;
     };
     let mut rng = pss_fix_testkit::synth::Rng(7);
+    // A longer search, once: PSS_FIX_MUTANTS=400 cargo test --release every_document_it
+    let (sample, per_doc) = match std::env::var("PSS_FIX_MUTANTS").map(|n| n.parse()) {
+        Ok(Ok(n)) => (1, n),
+        _ => (4, 12),
+    };
     let (mut taken, mut mutants, mut mutants_taken) = (0, 0, 0);
     for doc in &docs {
         if valid(doc) {
@@ -182,10 +187,10 @@ fn every_document_it_takes_saphyr_reads_as_one() {
             assert!(skims_as_one(doc), "taken, but saphyr refuses:\n{doc}");
         }
         // Mutate a sample: the whole set in a debug build would take minutes.
-        if rng.next_u64() % 4 != 0 || doc.len() > 20_000 {
+        if rng.next_u64() % sample != 0 || doc.len() > 20_000 {
             continue;
         }
-        for _ in 0..12 {
+        for _ in 0..per_doc {
             let mutant = mutate(doc, &mut rng);
             mutants += 1;
             if valid(&mutant) {
