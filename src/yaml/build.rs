@@ -694,35 +694,9 @@ impl<'a> Tree<'a> {
         }
     }
 
-    /// What the root mapping says of its `kind` so far, looked at after each node added: a
-    /// decision can only be made when the root is the one open collection, a mapping, and
-    /// its last entry was just completed.
+    /// See [`root_kind`].
     fn root_kind(&self) -> RootKind<'_> {
-        let [root] = self.stack.as_slice() else {
-            return if self.stack.is_empty() {
-                // The root is finished (or not a collection): nothing left to skip.
-                RootKind::Undecidable
-            } else {
-                RootKind::Unknown
-            };
-        };
-        if !root.is_map {
-            return RootKind::Undecidable;
-        }
-        let children = &self.scratch[root.first..];
-        if children.is_empty() || children.len() % 2 != 0 {
-            return RootKind::Unknown;
-        }
-        let (key, value) = (&children[children.len() - 2], &children[children.len() - 1]);
-        match key.as_str() {
-            // A merge key may supply what data the checks read: build the tree.
-            Some("<<") => RootKind::Undecidable,
-            Some("kind") => match &value.kind {
-                Kind::Scalar(s) => RootKind::Kind(&s.value),
-                _ => RootKind::Undecidable,
-            },
-            _ => RootKind::Unknown,
-        }
+        root_kind(&self.stack, &self.scratch)
     }
 
     /// A finished node goes to its parent's children, or is the root.
@@ -874,8 +848,40 @@ fn saphyr_skims_as_one(text: &str) -> bool {
     documents == 1
 }
 
-/// See [`Tree::root_kind`].
-enum RootKind<'t> {
+/// What the root mapping says of its `kind` so far, given the open collections and their
+/// children, looked at after each node added: a decision can only be made when the root is
+/// the one open collection, a mapping, and its last entry was just completed. The direct
+/// reading ([`super::direct`]) decides with it too.
+pub(super) fn root_kind<'t>(stack: &[Frame], scratch: &'t [Node<'_>]) -> RootKind<'t> {
+    let [root] = stack else {
+        return if stack.is_empty() {
+            // The root is finished (or not a collection): nothing left to skip.
+            RootKind::Undecidable
+        } else {
+            RootKind::Unknown
+        };
+    };
+    if !root.is_map {
+        return RootKind::Undecidable;
+    }
+    let children = &scratch[root.first..];
+    if children.is_empty() || children.len() % 2 != 0 {
+        return RootKind::Unknown;
+    }
+    let (key, value) = (&children[children.len() - 2], &children[children.len() - 1]);
+    match key.as_str() {
+        // A merge key may supply what data the checks read: build the tree.
+        Some("<<") => RootKind::Undecidable,
+        Some("kind") => match &value.kind {
+            Kind::Scalar(s) => RootKind::Kind(&s.value),
+            _ => RootKind::Undecidable,
+        },
+        _ => RootKind::Unknown,
+    }
+}
+
+/// See [`root_kind`].
+pub(super) enum RootKind<'t> {
     /// No `kind` entry yet.
     Unknown,
     /// The root's first `kind` entry, a scalar.

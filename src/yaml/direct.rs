@@ -18,8 +18,9 @@ use std::borrow::Cow;
 
 use saphyr_parser::ScalarStyle;
 
-use super::build::Frame;
+use super::build::{root_kind, Frame, RootKind};
 use super::plain::{self, Sink};
+use super::source::line_end;
 use super::{scalar, Kind, Node, Scalar};
 
 /// What [`build`] read.
@@ -73,13 +74,13 @@ struct Builder<'a, 'w> {
 impl<'a> Builder<'a, '_> {
     /// Where `s`, a slice of the text, starts in it.
     fn at(&self, s: &str) -> usize {
-        s.as_ptr() as usize - self.text.as_ptr() as usize
+        plain::offset(self.text, s)
     }
 
-    /// The end of the line `s` starts on (its line break, or the end of the text).
+    /// The end of the line `s` starts on (its line break, or the end of the text: the subset
+    /// holds no carriage return).
     fn line_end(&self, s: &str) -> usize {
-        let at = self.at(s);
-        memchr::memchr(b'\n', &self.text.as_bytes()[at..]).map_or(self.text.len(), |i| at + i)
+        line_end(self.text, self.at(s))
     }
 
     fn push(&mut self, start: usize, seq: bool, flow: bool) {
@@ -104,30 +105,22 @@ impl<'a> Builder<'a, '_> {
         }
     }
 
-    /// At the root mapping's first `kind` entry, ask `kind_wanted`, once.
+    /// At the root mapping's first `kind` entry, ask `kind_wanted`, once, as the reader
+    /// does from saphyr's events.
     fn decide_kind(&mut self) {
-        let [root] = self.stack.as_slice() else {
+        let Some(wanted) = self.kind_wanted else {
             return;
         };
-        let children = &self.scratch[root.first..];
-        if !root.is_map || children.len() % 2 != 0 {
-            return;
-        }
-        let [key, value] = &children[children.len() - 2..] else {
-            return;
+        let refused = match root_kind(&self.stack, &self.scratch) {
+            RootKind::Unknown => return,
+            RootKind::Undecidable => false,
+            RootKind::Kind(kind) => !wanted(kind),
         };
-        if key.as_str() != Some("kind") {
-            return;
-        }
-        let Some(wanted) = self.kind_wanted.take() else {
-            return;
-        };
-        if let Kind::Scalar(kind) = &value.kind {
-            if !wanted(&kind.value) {
-                self.unwanted = true;
-                self.stack.clear();
-                self.scratch.clear();
-            }
+        self.kind_wanted = None;
+        if refused {
+            self.unwanted = true;
+            self.stack.clear();
+            self.scratch.clear();
         }
     }
 
@@ -233,10 +226,9 @@ impl<'a> Sink<'a> for Builder<'a, '_> {
             Some(b'+') => Chomp::Keep,
             _ => Chomp::Clip,
         };
-        let value = literal(body, chomp)?;
+        let (value, content) = literal(body, chomp)?;
         // The scalar's text starts at its first content character.
-        let first = body.split('\n').find(|l| l.bytes().any(|c| c != b' '))?;
-        let start = self.at(first) + first.bytes().take_while(|&c| c == b' ').count();
+        let start = self.at(content);
         let end = scalar::block_end(self.text, self.at(header));
         self.add(Self::scalar_node(
             start,
@@ -261,10 +253,10 @@ enum Chomp {
 }
 
 /// A literal block scalar's value from its body (see [`Sink::block`]): each line less the
-/// first content line's indentation, joined by line breaks, then chomped. `None` for what
-/// is left to the parser: no content line, a line of spaces past the indentation, a last
-/// line without its line break.
-fn literal(body: &str, chomp: Chomp) -> Option<String> {
+/// first content line's indentation, joined by line breaks, then chomped; and the body from
+/// its first content character. `None` for what is left to the parser: no content line, a
+/// line of spaces past the indentation, a last line without its line break.
+fn literal(body: &str, chomp: Chomp) -> Option<(String, &str)> {
     let mut lines: Vec<&str> = body.split('\n').collect();
     // The body's last line ends at a line break, or at the end of the document.
     let ends_in_break = body.ends_with('\n');
@@ -310,7 +302,7 @@ fn literal(body: &str, chomp: Chomp) -> Option<String> {
             value.extend(std::iter::repeat_n('\n', breaks));
         }
     }
-    Some(value)
+    Some((value, &lines[first][indent..]))
 }
 
 /// A single-quoted scalar's value from its text between the quotes.

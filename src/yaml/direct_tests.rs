@@ -1,5 +1,5 @@
 use super::{build, Read};
-use crate::yaml::plain::tests::{documents, mutate, EMITTER_STYLE};
+use crate::yaml::plain::tests::{search, EMITTER_STYLE};
 use crate::yaml::Documents;
 
 /// A kind predicate that refuses some common kinds and wants others (`Deployment`,
@@ -106,38 +106,8 @@ fn chosen_shapes_read_as_saphyr_reads_them() {
 /// over every real document and thousands of mutations of them.
 #[test]
 fn every_document_read_directly_is_the_parsed_one() {
-    let Some(docs) = documents() else {
-        return;
-    };
-    let mut rng = pss_fix_testkit::synth::Rng(11);
     // A longer search, once: PSS_FIX_MUTANTS=400 cargo test --release every_document_read
-    let (sample, per_doc) = match std::env::var("PSS_FIX_MUTANTS").map(|n| n.parse()) {
-        Ok(Ok(n)) => (1, n),
-        _ => (4, 12),
-    };
-    let (mut taken, mut mutants, mut mutants_taken) = (0, 0, 0);
-    for doc in &docs {
-        if reads_alike(doc) {
-            taken += 1;
-        }
-        // Mutate a sample: the whole set in a debug build would take minutes.
-        if rng.next_u64() % sample != 0 || doc.len() > 20_000 {
-            continue;
-        }
-        for _ in 0..per_doc {
-            let mutant = mutate(doc, &mut rng);
-            mutants += 1;
-            if reads_alike(&mutant) {
-                mutants_taken += 1;
-            }
-        }
-    }
-    eprintln!(
-        "{} documents, {taken} read directly; {mutants} mutants, {mutants_taken} read directly",
-        docs.len()
-    );
-    assert!(taken * 4 > docs.len(), "{taken} of {}", docs.len());
-    assert!(mutants_taken * 10 > mutants, "{mutants_taken} of {mutants}");
+    search(11, "read directly", reads_alike);
 }
 
 /// Streams: documents read directly, parsed, and the parser started over between them.

@@ -625,17 +625,13 @@ fn plain(v: &str) -> Option<&str> {
 }
 
 /// Where `inner`, a slice of `outer`, starts in it.
-fn offset(outer: &str, inner: &str) -> usize {
+pub(super) fn offset(outer: &str, inner: &str) -> usize {
     inner.as_ptr() as usize - outer.as_ptr() as usize
 }
 
 /// The rest of `doc` from the line after the one `at` (a slice of it) is on.
 fn after_line<'a>(doc: &'a str, at: &str) -> &'a str {
-    let from = offset(doc, at);
-    match memchr::memchr(b'\n', &doc.as_bytes()[from..]) {
-        Some(i) => &doc[from + i + 1..],
-        None => &doc[doc.len()..],
-    }
+    &doc[super::source::next_line(doc, offset(doc, at))..]
 }
 
 #[cfg(test)]

@@ -141,7 +141,7 @@ fn anything_else_is_not_known() {
 }
 
 /// The documents of every file of the fixtures and the shared corpus and conformance set.
-pub(crate) fn documents() -> Option<Vec<String>> {
+fn documents() -> Option<Vec<String>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let shared = root.join("../shared");
     if !shared.is_dir() {
@@ -165,26 +165,41 @@ pub(crate) fn documents() -> Option<Vec<String>> {
     Some(docs)
 }
 
-/// The promise the reader relies on: whatever the subset takes, saphyr reads as exactly one
-/// document with no complex key and no deep nesting. Held over every real document and
-/// thousands of mutations of them (deleted and inserted characters, lines indented or
-/// outdented), where each yes is checked against saphyr.
+/// The promise the reader relies on: whatever the subset takes, the reader (saphyr, behind
+/// the dialect's rewrite where saphyr refuses) reads as exactly one document with no complex
+/// key and no deep nesting. Held over every real document and thousands of mutations of them
+/// (deleted and inserted characters, lines indented or outdented), where each yes is checked
+/// against the reader.
 #[test]
 fn every_document_it_takes_saphyr_reads_as_one() {
+    // A longer search, once: PSS_FIX_MUTANTS=400 cargo test --release every_document_it
+    search(7, "in the subset", |text| {
+        let taken = valid(text);
+        if taken {
+            assert!(skims_as_one(text), "taken, but saphyr refuses:\n{text}");
+        }
+        taken
+    });
+}
+
+/// `taken` over every document of the fixtures and the shared corpus, and over mutations of a
+/// sample of them (of every one, `PSS_FIX_MUTANTS` each, when that is set, for a longer
+/// search in a release build). `taken` says whether a subset took the text, having asserted
+/// what that promises; the subset is worth its place only if real documents are in it, and
+/// the mutations only test something if some of them are.
+pub(crate) fn search(seed: u64, what: &str, mut taken: impl FnMut(&str) -> bool) {
     let Some(docs) = documents() else {
         return;
     };
-    let mut rng = pss_fix_testkit::synth::Rng(7);
-    // A longer search, once: PSS_FIX_MUTANTS=400 cargo test --release every_document_it
+    let mut rng = pss_fix_testkit::synth::Rng(seed);
     let (sample, per_doc) = match std::env::var("PSS_FIX_MUTANTS").map(|n| n.parse()) {
         Ok(Ok(n)) => (1, n),
         _ => (4, 12),
     };
-    let (mut taken, mut mutants, mut mutants_taken) = (0, 0, 0);
+    let (mut docs_taken, mut mutants, mut mutants_taken) = (0, 0, 0);
     for doc in &docs {
-        if valid(doc) {
-            taken += 1;
-            assert!(skims_as_one(doc), "taken, but saphyr refuses:\n{doc}");
+        if taken(doc) {
+            docs_taken += 1;
         }
         // Mutate a sample: the whole set in a debug build would take minutes.
         if rng.next_u64() % sample != 0 || doc.len() > 20_000 {
@@ -193,27 +208,25 @@ fn every_document_it_takes_saphyr_reads_as_one() {
         for _ in 0..per_doc {
             let mutant = mutate(doc, &mut rng);
             mutants += 1;
-            if valid(&mutant) {
+            if taken(&mutant) {
                 mutants_taken += 1;
-                assert!(
-                    skims_as_one(&mutant),
-                    "taken, but saphyr refuses:\n{mutant}"
-                );
             }
         }
     }
     eprintln!(
-        "{} documents, {taken} in the subset; {mutants} mutants, {mutants_taken} in it",
+        "{} documents, {docs_taken} {what}; {mutants} mutants, {mutants_taken} {what}",
         docs.len()
     );
-    // The subset is worth its place only if real documents are in it, and the mutations
-    // only test something if some of them are.
-    assert!(taken * 4 > docs.len(), "{taken} of {}", docs.len());
+    assert!(
+        docs_taken * 4 > docs.len(),
+        "{docs_taken} of {}",
+        docs.len()
+    );
     assert!(mutants_taken * 10 > mutants, "{mutants_taken} of {mutants}");
 }
 
 /// `doc` with one to three small changes of the kinds that break YAML.
-pub(crate) fn mutate(doc: &str, rng: &mut pss_fix_testkit::synth::Rng) -> String {
+fn mutate(doc: &str, rng: &mut pss_fix_testkit::synth::Rng) -> String {
     const INSERTS: &[&str] = &[
         ":", ": ", " ", "  ", "-", "- ", "'", "\"", "#", " #", "\n", "|", ">", "[", "{", "&", "*",
         "!", "?", "\\", "\\x", "---\n", "...\n", "'\n", "a", "\u{85}", "|-", "|+", "''", "\\n",
