@@ -155,7 +155,7 @@ pub fn process_in_parts_with(
             text,
             opts,
             runs.ranges[i].clone(),
-            runs.bases[i].line,
+            runs.base(text, i).line,
             &e,
         );
         failure.get_or_insert(e);

@@ -159,12 +159,11 @@ impl Pass<'_> {
             documents = documents.independent(independent);
         }
         // A first look that needs no fingerprint of unchanged documents builds trees only for
-        // those that may hold a workload.
+        // those whose kind may hold a workload.
         if !all_fingerprints && independent == Some(true) {
             let kinds = &opts.context.config.kinds;
-            documents = documents
-                .skimming(Box::new(move |doc| workload::may_hold(doc, kinds)))
-                .skimming_kinds(Box::new(move |kind| workload::may_be_kind(kind, kinds)));
+            documents =
+                documents.skimming_kinds(Box::new(move |kind| workload::may_be_kind(kind, kinds)));
         }
         for doc in documents {
             *at_document = out.expected.len();

@@ -28,12 +28,16 @@ const MAX_RUN: usize = 1024 * 1024;
 /// leave to chance.
 const RUNS_PER_THREAD: usize = 8;
 
-/// A stream cut into runs of whole documents: where each run lies and starts in the file, and
-/// the threads to process them on.
+/// A stream cut into runs of whole documents: where each run lies in the file, and the
+/// threads to process them on.
 pub(super) struct Runs {
     pub(super) threads: usize,
     pub(super) ranges: Vec<std::ops::Range<usize>>,
-    pub(super) bases: Vec<Base>,
+    /// The line breaks in each run, counted by the first thread that needs them: a run's
+    /// first line is the sum over the runs before it. Counted ahead of the workers, on one
+    /// thread, they held up the start of every run; counted here they are spread over the
+    /// threads, each run's count a few microseconds before the run after it starts.
+    lines: Vec<std::sync::OnceLock<usize>>,
 }
 
 impl Runs {
@@ -49,26 +53,36 @@ impl Runs {
         if ranges.len() <= 1 || threads == 1 {
             ranges = std::iter::once(0..text.len()).collect();
         }
-        let mut bases = Vec::with_capacity(ranges.len());
-        let mut line = 0;
-        for lines in run_lines(text, &ranges, threads) {
-            bases.push(Base { document: 0, line });
-            line += lines;
-        }
+        let lines = ranges.iter().map(|_| std::sync::OnceLock::new()).collect();
         Runs {
             threads,
             ranges,
-            bases,
+            lines,
         }
+    }
+
+    /// Where run `i` of `text` starts in the file.
+    pub(super) fn base(&self, text: &str, i: usize) -> Base {
+        let line = self.ranges[..i]
+            .iter()
+            .zip(&self.lines)
+            .map(|(r, n)| *n.get_or_init(|| count_lines(&text[r.clone()])))
+            .sum();
+        Base { document: 0, line }
     }
 }
 
 /// A run's result: its report (without its output) and its text, fixed or not.
 pub(super) type Ran = Result<(FileReport, Part), Error>;
 
-/// Each of `runs` processed on its own, on its threads, each result given to `take` in run
-/// order as soon as it and every run before it are done; a changed run's text is kept as
-/// [`Edited`]. `take` returns false to stop: the runs not started yet are not processed.
+/// Each of `runs` processed on its own, on its threads (the calling one among them), each
+/// result given to `take` in run order as soon as it and every run before it are done; a
+/// changed run's text is kept as [`Edited`]. `take` returns false to stop: the runs not
+/// started yet are not processed.
+///
+/// The calling thread takes runs like the others rather than waiting for them: one thread
+/// fewer to start (on a small machine about as long as a run of a chart's render takes), and
+/// the first run starts without waiting for a thread to come up.
 pub(super) fn process_runs(
     name: &str,
     text: &str,
@@ -76,57 +90,80 @@ pub(super) fn process_runs(
     opts: &Options,
     take: &mut dyn FnMut(usize, Ran) -> bool,
 ) -> Result<(), Error> {
-    let Runs {
-        threads,
-        ranges: runs,
-        bases,
-    } = runs;
-    // Workers take the next run as they finish one and send it here, to be put in order.
+    let count = runs.ranges.len();
+    // Every thread takes the next run as it finishes one.
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let (send, done) = std::sync::mpsc::channel::<(usize, Ran)>();
-    let work = |send: std::sync::mpsc::Sender<(usize, Ran)>| loop {
+    let run_next = || -> Option<(usize, Ran)> {
         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (Some(r), Some(&base)) = (runs.get(i), bases.get(i)) else {
-            return;
-        };
+        let r = runs.ranges.get(i)?.clone();
+        let base = runs.base(text, i);
         let ran = process_whole(name, &text[r.clone()], opts, base).map(|mut report| {
             let part = match report.output.take() {
                 Some(out) => Part::Edited(Edited::of(text, r.clone(), &out)),
-                None => Part::Input(r.clone()),
+                None => Part::Input(r),
             };
             (report, part)
         });
-        if send.send((i, ran)).is_err() {
-            return;
-        }
+        Some((i, ran))
     };
+    let (send, done) = std::sync::mpsc::channel::<(usize, Ran)>();
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..(*threads).min(runs.len()))
+        let helpers: Vec<_> = (1..runs.threads.min(count))
             .map(|_| {
                 let send = send.clone();
-                scope.spawn(move || work(send))
+                scope.spawn(|| {
+                    let send = send;
+                    while let Some(ran) = run_next() {
+                        if send.send(ran).is_err() {
+                            return;
+                        }
+                    }
+                })
             })
             .collect();
         drop(send);
-        let mut waiting: Vec<Option<Ran>> = (0..runs.len()).map(|_| None).collect();
+        let mut waiting: Vec<Option<Ran>> = (0..count).map(|_| None).collect();
         let mut given = 0;
-        let mut stopped = false;
-        'runs: for (i, ran) in done {
-            waiting[i] = Some(ran);
+        // Hand what is done, in order, to `take`; false once it says stop.
+        let mut give = |waiting: &mut Vec<Option<Ran>>| -> bool {
             while let Some(ran) = waiting.get_mut(given).and_then(Option::take) {
                 given += 1;
                 if !take(given - 1, ran) {
-                    // Stop the workers after the runs they are on.
-                    next.store(runs.len(), std::sync::atomic::Ordering::Relaxed);
-                    stopped = true;
-                    break 'runs;
+                    // Stop the others after the runs they are on.
+                    next.store(count, std::sync::atomic::Ordering::Relaxed);
+                    return false;
+                }
+            }
+            true
+        };
+        let mut going = true;
+        // This thread's share: a panic in it is the stream's error, as a helper's is.
+        let own = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            while let Some((i, ran)) = run_next() {
+                waiting[i] = Some(ran);
+                for (i, ran) in done.try_iter() {
+                    waiting[i] = Some(ran);
+                }
+                going = give(&mut waiting);
+                if !going {
+                    return;
+                }
+            }
+        }));
+        if own.is_ok() && going {
+            for (i, ran) in done.iter() {
+                waiting[i] = Some(ran);
+                if !give(&mut waiting) {
+                    going = false;
+                    break;
                 }
             }
         }
-        if handles.into_iter().any(|h| h.join().is_err()) {
+        let helpers_ok = helpers.into_iter().all(|h| h.join().is_ok());
+        if own.is_err() || !helpers_ok {
             return Err(Error::new(name, None, "internal: a worker panicked"));
         }
-        if !stopped && given != runs.len() {
+        if going && given != count {
             return Err(Error::new(
                 name,
                 None,
@@ -298,32 +335,6 @@ fn document_pieces(text: &str, range: std::ops::Range<usize>) -> Vec<std::ops::R
     }
     pieces
 }
-
-/// The line breaks in each of `ranges` of `text`: counted on `threads` threads for a large
-/// text, where one thread's count would hold up the start of every worker.
-fn run_lines(text: &str, ranges: &[std::ops::Range<usize>], threads: usize) -> Vec<usize> {
-    let count = |rs: &[std::ops::Range<usize>]| -> Vec<usize> {
-        rs.iter().map(|r| count_lines(&text[r.clone()])).collect()
-    };
-    if threads <= 1 || text.len() < PARALLEL_COUNT_FROM {
-        return count(ranges);
-    }
-    let per = ranges.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let counts: Vec<_> = ranges
-            .chunks(per)
-            .map(|rs| scope.spawn(move || count(rs)))
-            .collect();
-        counts
-            .into_iter()
-            .zip(ranges.chunks(per))
-            .flat_map(|(c, rs)| c.join().unwrap_or_else(|_| count(rs)))
-            .collect()
-    })
-}
-
-/// Texts from this size on have their lines counted on every core.
-const PARALLEL_COUNT_FROM: usize = 8 * 1024 * 1024;
 
 pub(super) fn count_lines(text: &str) -> usize {
     crate::yaml::source::count_newlines(text.as_bytes())
@@ -503,17 +514,6 @@ mod tests {
         let whole = process_whole("s", &text, &opts, Base::default()).unwrap();
         assert_eq!(split.output, whole.output);
         assert_eq!(split.documents, whole.documents);
-    }
-
-    /// Lines counted on every core are the lines counted on one.
-    #[test]
-    fn lines_are_counted_alike_on_every_core() {
-        let text = "a: 1\n# é\n---\n".repeat(PARALLEL_COUNT_FROM / 10);
-        let ranges = split_documents(&text, 4);
-        assert!(ranges.len() > 4);
-        let one = run_lines(&text, &ranges, 1);
-        assert_eq!(run_lines(&text, &ranges, 4), one);
-        assert_eq!(one.iter().sum::<usize>(), count_lines(&text));
     }
 
     /// An error in a later run names the line of the whole file, as one pass would.

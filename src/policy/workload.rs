@@ -69,26 +69,6 @@ const KINDS: &[KindSpec] = &[
     },
 ];
 
-/// Whether a document's text may hold a workload (or a List of them): its kind has to be
-/// written out in it, since YAML cannot spell a value without its letters except through a
-/// `\` escape in a double-quoted scalar. A document that fails this test is only checked for
-/// being valid YAML (see [`crate::yaml::Documents::skimming`]).
-pub fn may_hold(text: &str, custom: &[CustomKind]) -> bool {
-    // "Pod" covers PodTemplate, "Job" CronJob, "Set" the three sets (see `KINDS`).
-    [
-        "\\",
-        "List",
-        "Pod",
-        "Job",
-        "Set",
-        "Deployment",
-        "ReplicationController",
-    ]
-    .iter()
-    .any(|k| text.contains(k))
-        || custom.iter().any(|c| text.contains(c.kind.as_str()))
-}
-
 /// Whether an object whose top-level `kind` is `kind` may carry a pod spec: a workload kind,
 /// a `List` or `ResourceList` (whose items may), or a configured custom kind. The API group
 /// is not looked at: a superset of what [`find`] accepts, so a `false` here is safe to skip.
@@ -189,20 +169,6 @@ fn classify(object: &Node<'_>, path: Path, custom: &[CustomKind]) -> Option<Work
 
 #[cfg(test)]
 mod tests {
-
-    /// A document of any workload kind (or a List) is never skimmed.
-    #[test]
-    fn every_workload_kind_may_be_held() {
-        for k in KINDS {
-            assert!(may_hold(&format!("kind: {}", k.kind), &[]), "{}", k.kind);
-        }
-        assert!(may_hold("kind: ResourceList", &[]));
-        assert!(
-            may_hold("kind: \"\\x50od\"", &[]),
-            "an escape may spell anything"
-        );
-        assert!(!may_hold("kind: ConfigMap\ndata: {a: b}\n", &[]));
-    }
 
     /// Every kind `find` classifies passes the kind test, so no workload is ever skimmed.
     #[test]

@@ -106,10 +106,9 @@ pub struct Documents<'a> {
     chars: CharMap,
     index: usize,
     done: bool,
-    /// Shared with the reader of a rewritten run (see [`Documents::read_relaxed`]).
-    wanted: Option<Shared<'a>>,
     /// Decides from a document's top-level `kind` whether it needs its tree (see
-    /// [`Documents::skimming_kinds`]).
+    /// [`Documents::skimming_kinds`]); shared with the reader of a rewritten run (see
+    /// [`Documents::read_relaxed`]).
     kind_wanted: Option<Shared<'a>>,
     /// Where `read` starts in the author's text (the parser restarts after a rewritten
     /// document).
@@ -140,7 +139,6 @@ impl<'a> Documents<'a> {
             chars: CharMap::new(text),
             index: 0,
             done: false,
-            wanted: None,
             kind_wanted: None,
             base: 0,
             failed_at: None,
@@ -162,7 +160,6 @@ impl<'a> Documents<'a> {
             chars: CharMap::new(&relaxed.text),
             index: 0,
             done: false,
-            wanted: None,
             kind_wanted: None,
             base,
             failed_at: None,
@@ -182,22 +179,18 @@ impl<'a> Documents<'a> {
         self
     }
 
-    /// Build trees only for the documents whose text `wanted` accepts; the others are parsed
-    /// to the end (a syntax error, a key that is a collection or too deep a nesting is still
-    /// an error) and come back [`Document::skimmed`]. A document's text runs to the next
-    /// `---` line, so the stream's documents must be independent of each other
-    /// ([`crate::yaml::source::independent_documents`]).
-    pub fn skimming(mut self, wanted: Wanted<'a>) -> Self {
-        self.wanted = Some(wanted.into());
-        self
-    }
-
-    /// Also stop building a document's tree once its top-level `kind` is read and `wanted`
-    /// refuses it: the rest is skimmed, as [`Documents::skimming`] skims a whole document.
-    /// The text test cannot tell a ConfigMap whose data mentions `Pod` (a dashboard) from a
-    /// workload; the parsed `kind` can. A document whose `kind` is not a plain scalar value
+    /// Stop building a document's tree once its top-level `kind` is read and `wanted`
+    /// refuses it: the rest is parsed to the end (a syntax error, a key that is a collection
+    /// or too deep a nesting is still an error) without building anything, and the document
+    /// comes back [`Document::skimmed`]. A document whose `kind` is not a plain scalar value
     /// of the root mapping (an alias, a collection), or whose root has a merge key before
-    /// it, is built as before. Same condition on the stream as [`Documents::skimming`].
+    /// it, is built whole. A document's text runs to the next `---` line, so the stream's
+    /// documents must be independent of each other
+    /// ([`crate::yaml::source::independent_documents`]).
+    ///
+    /// A test of the document's text before reading it (does it spell a workload kind?)
+    /// was measured as well: it read each document once more to spare only the documents
+    /// whose `kind` comes late, and cost more than it saved.
     pub fn skimming_kinds(mut self, wanted: Wanted<'a>) -> Self {
         self.kind_wanted = Some(wanted.into());
         self
@@ -209,11 +202,6 @@ impl<'a> Documents<'a> {
     pub(crate) fn parsed_only(mut self) -> Self {
         self.direct = false;
         self
-    }
-
-    /// Parse the rest of a document without building anything.
-    fn skim(&mut self, index: usize, start: usize) -> Result<Option<Document<'a>>, Stop> {
-        self.skim_rest(index, start, Vec::new())
     }
 
     /// Parse the rest of a document without building anything; `open` holds, per collection
@@ -264,9 +252,7 @@ impl<'a> Documents<'a> {
     fn skip_unparsed(&mut self, index: usize, start: usize) -> Option<Document<'a>> {
         // Only where documents were declared independent, so that one ends at the next `---`
         // line.
-        if self.wanted.is_none() && self.kind_wanted.is_none() {
-            return None;
-        }
+        self.kind_wanted.as_ref()?;
         let (from, end) = self.document_text(start)?;
         let doc = &self.text[from..end];
         if !plain::valid(doc) && !elide::elide(doc).is_some_and(|e| reads_alike(&e)) {
@@ -386,9 +372,6 @@ impl<'a> Documents<'a> {
                 Event::StreamStart | Event::Nothing => None,
                 Event::StreamEnd => return Ok(None),
                 Event::DocumentStart(_) => {
-                    if !self.wants(start) {
-                        return self.skim(self.index, start);
-                    }
                     if let Some(doc) = self.read_directly(self.index, start) {
                         return Ok(Some(doc));
                     }
@@ -450,15 +433,6 @@ impl<'a> Documents<'a> {
             }
         }
     }
-
-    /// Whether the document starting at `start` needs its tree.
-    fn wants(&mut self, start: usize) -> bool {
-        let Some(wanted) = &self.wanted else {
-            return true;
-        };
-        let end = document_end(&mut self.last_end, self.text, start);
-        wanted(&self.text[start..end])
-    }
 }
 
 impl<'a> Iterator for Documents<'a> {
@@ -518,7 +492,6 @@ impl<'a> Documents<'a> {
         // independent stream when skimming is asked for.
         let mut rewritten = Documents::rewritten(text, &relaxed, range.start);
         if independent {
-            rewritten.wanted = self.wanted.clone();
             rewritten.kind_wanted = self.kind_wanted.clone();
         }
         for doc in rewritten {
@@ -1079,28 +1052,32 @@ mod tests {
     fn skimmed_documents_are_still_checked() {
         let skim = |text: &str| -> Vec<Result<bool, String>> {
             Documents::new(text)
-                .skimming(Box::new(|doc| doc.contains("keep")))
+                .skimming_kinds(Box::new(|kind| kind == "Keep"))
                 .map(|d| d.map(|d| d.skimmed).map_err(|e| e.message))
                 .collect()
         };
         assert_eq!(
-            skim("a: 1\n---\nkeep: 2\n---\nb: [1, {c: d}]\n"),
+            skim("kind: A\na: 1\n---\nkind: Keep\n---\nkind: B\nb: [1, {c: d}]\n"),
             vec![Ok(true), Ok(false), Ok(true)]
         );
-        for bad in ["a: [1\n", "? [a, b]\n: c\n", &"[".repeat(300)] {
-            let text = format!("keep: 1\n---\n{bad}");
+        for bad in [
+            "a: [1\n",
+            "? [a, b]\n: c\n",
+            &format!("a: {}", "[".repeat(300)),
+        ] {
+            let text = format!("kind: Keep\n---\nkind: A\n{bad}");
             let got = skim(&text);
             assert!(matches!(got.last(), Some(Err(_))), "{bad:?}: {got:?}");
         }
         // An implicit document whose root is indented starts mid-line: its text must be read
         // from its line's start, where a key back at column 0 is outside the root.
-        let outdented = skim("  a: 1\nb: 2\n---\nkeep: 1\n");
+        let outdented = skim("  kind: A\nb: 2\n---\nkind: Keep\n");
         assert!(matches!(outdented.first(), Some(Err(_))), "{outdented:?}");
         assert_eq!(
-            skim("  a: 1\n  b: 2\n---\nkeep: 1\n"),
+            skim("  kind: A\n  b: 2\n---\nkind: Keep\n"),
             vec![Ok(true), Ok(false)]
         );
-        let complex = skim("x: 1\n---\n? [a, b]\n: c\n");
+        let complex = skim("kind: A\n---\nkind: B\n? [a, b]\n: c\n");
         assert!(
             matches!(complex.last(), Some(Err(m)) if m.contains("mapping key")),
             "{complex:?}"
@@ -1167,9 +1144,7 @@ mod tests {
         let read = |text: &str, skimming: bool| -> Vec<Result<(usize, usize, bool), String>> {
             let mut d = Documents::new(text);
             if skimming {
-                d = d
-                    .skimming(Box::new(|_| true))
-                    .skimming_kinds(Box::new(|kind| kind == "Pod"));
+                d = d.skimming_kinds(Box::new(|kind| kind == "Pod"));
             }
             d.map(|d| {
                 d.map(|d| (d.index, d.start, d.root.get("spec").is_some()))
@@ -1191,9 +1166,7 @@ mod tests {
         let good = format!("{}---\n{}---\n{}", docs[0], docs[1], docs[0]);
         assert_eq!(read(&good, true), read(&good, false));
         // The first document was read shortened: the reader started over after it.
-        let mut d = Documents::new(&good)
-            .skimming(Box::new(|_| true))
-            .skimming_kinds(Box::new(|kind| kind == "Pod"));
+        let mut d = Documents::new(&good).skimming_kinds(Box::new(|kind| kind == "Pod"));
         assert!(d.next().unwrap().unwrap().skimmed);
         assert_eq!(d.base, docs[0].len());
     }
@@ -1206,9 +1179,7 @@ mod tests {
         let read = |skimming: bool| -> Vec<(usize, usize, bool)> {
             let mut d = Documents::new(text);
             if skimming {
-                d = d
-                    .skimming(Box::new(|_| true))
-                    .skimming_kinds(Box::new(|kind| kind == "Pod"));
+                d = d.skimming_kinds(Box::new(|kind| kind == "Pod"));
             }
             d.map(|d| d.map(|d| (d.index, d.start, d.skimmed)).unwrap())
                 .collect()
@@ -1243,7 +1214,6 @@ mod tests {
     fn documents_are_skimmed_from_their_kind() {
         let skim = |text: &str| -> Vec<Result<(bool, usize), String>> {
             Documents::new(text)
-                .skimming(Box::new(|_| true))
                 .skimming_kinds(Box::new(|kind| kind == "Pod"))
                 .map(|d| d.map(|d| (d.skimmed, d.start)).map_err(|e| e.message))
                 .collect()

@@ -20,7 +20,7 @@ use saphyr_parser::ScalarStyle;
 
 use super::build::{root_kind, Frame, RootKind};
 use super::plain::{self, Sink};
-use super::source::line_end;
+use super::source::{line_end, lines};
 use super::{scalar, Kind, Node, Scalar};
 
 /// What [`build`] read.
@@ -257,7 +257,7 @@ enum Chomp {
 /// its first content character. `None` for what is left to the parser: no content line, a
 /// line of spaces past the indentation, a last line without its line break.
 fn literal(body: &str, chomp: Chomp) -> Option<(String, &str)> {
-    let mut lines: Vec<&str> = body.split('\n').collect();
+    let mut lines: Vec<&str> = lines(body).collect();
     // The body's last line ends at a line break, or at the end of the document.
     let ends_in_break = body.ends_with('\n');
     if ends_in_break {
