@@ -34,7 +34,7 @@ pub struct Document<'a> {
     /// Byte offset of the `---` marker, or of the first content for an implicit start.
     pub start: usize,
     pub root: Node<'a>,
-    /// Only checked for being valid YAML (see [`Documents::skimming`]): `root` is empty.
+    /// Only checked for being valid YAML (see [`Documents::skimming_kinds`]): `root` is empty.
     pub skimmed: bool,
     /// Its anchored nodes by the parser's anchor id, when an alias or merge key refers to
     /// them (see [`Document::data`]).

@@ -1,5 +1,5 @@
 //! The bodies of long block scalars, left out of a document that is only checked for being
-//! valid YAML ([`super::Documents::skimming`]).
+//! valid YAML ([`super::Documents::skimming_kinds`]).
 //!
 //! Real renders carry most of their bytes in block scalars nobody edits: Grafana dashboards
 //! and Prometheus rules in ConfigMaps, scripts, certificates. A skimmed document still has to
