@@ -159,6 +159,10 @@ pub(super) fn process_runs(
                 }
             }
         }
+        if own.is_err() {
+            // Nothing more will be taken: stop the others after the runs they are on.
+            next.store(count, std::sync::atomic::Ordering::Relaxed);
+        }
         let helpers_ok = helpers.into_iter().all(|h| h.join().is_ok());
         if own.is_err() || !helpers_ok {
             return Err(Error::new(name, None, "internal: a worker panicked"));
