@@ -487,6 +487,32 @@ fn release_settings_agree_with_the_installer_and_binstall() {
     assert!(workflow.contains("plan"), "no plan job");
 }
 
+/// On Linux with glibc the binary is linked position-dependent (`build.rs`), so the loader
+/// has no relocation pass to make at every start. ELF's `e_type` is 2 for such an
+/// executable, 3 for a position-independent one.
+#[test]
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn glibc_binary_is_linked_position_dependent() {
+    use std::io::Read;
+    if option_env!("PSS_FIX_PIE").is_some_and(|v| !v.is_empty() && v != "0") {
+        not_run(
+            "glibc_binary_is_linked_position_dependent",
+            "built with PSS_FIX_PIE",
+        );
+        return;
+    }
+    let mut head = [0u8; 18];
+    fs::File::open(BIN)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .unwrap();
+    assert_eq!(&head[..4], b"\x7fELF", "{BIN} is not ELF");
+    let e_type = u16::from_le_bytes([head[16], head[17]]);
+    assert_eq!(
+        e_type, 2,
+        "{BIN} is position-independent (ELF type {e_type})"
+    );
+}
+
 #[test]
 fn dockerfile_is_the_static_binary_running_krm() {
     let dockerfile = fs::read_to_string(root().join("Dockerfile")).unwrap();
