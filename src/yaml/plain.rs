@@ -1,6 +1,6 @@
 //! Documents in a plain subset of block YAML, recognised line by line as valid without a
 //! parser: for a document that is only checked for being valid YAML
-//! ([`super::Documents::skimming`]), and, told node by node to a [`Sink`], for the trees
+//! ([`super::Documents::skimming_kinds`]), and, told node by node to a [`Sink`], for the trees
 //! [`super::direct`] builds without saphyr.
 //!
 //! saphyr builds every scalar's value a character at a time: on a chart render the documents
@@ -21,6 +21,8 @@
 //! single-quoted scalar's closing quote left of its owner's column (Helm 4 writes it at
 //! column 0). The tests hold it to that over every document of the shared corpus and
 //! fixtures and over mutations of them.
+
+use super::source::{clean_blocks, BLOCK};
 
 /// Deeper than this is left to the parser, which knows the real limit.
 const MAX_OPEN: usize = 64;
@@ -93,21 +95,23 @@ impl<'a> Sink<'a> for Check {
 /// carriage return included), DEL, C1 controls and NEL, the byte order mark, the Unicode line
 /// and paragraph separators, and the non-characters U+FFFE and U+FFFF (see [`byte_ok`]).
 ///
-/// Decided a block at a time with a test of each byte that has no branch, so that it
-/// compiles to vector compares (most text is ASCII); a block holding a byte that needs a
-/// second look is looked at byte by byte. The eight-bytes-in-a-word version it replaces
-/// cost about three instructions a byte, a sixth of `post-render`'s.
+/// Blocks of text with no byte that needs a second look are passed whole
+/// ([`clean_blocks`]); a block holding one is looked at byte by byte. The
+/// eight-bytes-in-a-word version this replaced cost about three instructions a byte, a sixth
+/// of `post-render`'s.
 fn printable(b: &[u8]) -> bool {
-    const BLOCK: usize = 64;
     let mut at = 0;
-    for block in b.chunks_exact(BLOCK) {
-        let any = block.iter().fold(0u8, |any, &c| any | u8::from(suspect(c)));
-        if any != 0 && !(at..at + BLOCK).all(|i| byte_ok(b, i)) {
+    loop {
+        at += clean_blocks(&b[at..], suspect);
+        let end = (at + BLOCK).min(b.len());
+        if !(at..end).all(|i| byte_ok(b, i)) {
             return false;
         }
-        at += BLOCK;
+        if end == b.len() {
+            return true;
+        }
+        at = end;
     }
-    (at..b.len()).all(|i| byte_ok(b, i))
 }
 
 /// Whether `c` is not printable ASCII or a line break: a control, DEL, or any byte of a

@@ -8,30 +8,65 @@ use crate::error::{Located, Pos};
 /// Decode file bytes as UTF-8 text, refusing what pss-fix cannot edit without damage.
 pub fn decode(bytes: Vec<u8>) -> Result<String, Located> {
     gate(&bytes)?;
-    String::from_utf8(bytes).map_err(|e| invalid_utf8(e.as_bytes(), e.utf8_error().valid_up_to()))
+    // SAFETY: `gate` accepts only UTF-8.
+    Ok(unsafe { String::from_utf8_unchecked(bytes) })
 }
 
 /// [`decode`] for bytes held elsewhere (a mapped file): the same refusals, the same text.
 pub fn decode_slice(bytes: &[u8]) -> Result<&str, Located> {
     gate(bytes)?;
-    std::str::from_utf8(bytes).map_err(|e| invalid_utf8(bytes, e.valid_up_to()))
+    // SAFETY: `gate` accepts only UTF-8.
+    Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
 }
 
-/// The refusals that come before UTF-8 itself: UTF-16, and binary data.
+/// Every refusal, in this order: UTF-16, binary data (a NUL byte anywhere), bytes that are
+/// not UTF-8.
+///
+/// A manifest is ASCII but for a few characters, so the blocks of ASCII without a NUL at
+/// the start are passed in one pass ([`clean_blocks`]), and only the rest is searched for a
+/// NUL and checked as UTF-8: ASCII is UTF-8, and a block boundary after an ASCII byte is a
+/// character boundary. A NUL search and a UTF-8 check of the whole were two passes, the
+/// first over bytes not yet in any cache: 125–215 µs of a 670 KB chart render's
+/// `post-render` before any work started, where the one pass takes 40–70.
 fn gate(bytes: &[u8]) -> Result<(), Located> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(Located::nowhere(
             "file is UTF-16; pss-fix edits UTF-8 only (convert it with `iconv -f UTF-16 -t UTF-8`)",
         ));
     }
-    if let Some(at) = memchr::memchr(0, bytes) {
-        let pos = pos_of_prefix(&bytes[..at]);
+    // A NUL or a byte of a multi-byte character.
+    let clean = clean_blocks(bytes, |c| c.wrapping_sub(1) > 0x7e);
+    let rest = &bytes[clean..];
+    if let Some(at) = memchr::memchr(0, rest) {
+        let pos = pos_of_prefix(&bytes[..clean + at]);
         return Err(Located::at(
             pos,
             "binary data (a NUL byte): not a YAML or JSON manifest",
         ));
     }
+    std::str::from_utf8(rest).map_err(|e| invalid_utf8(bytes, clean + e.valid_up_to()))?;
     Ok(())
+}
+
+/// Bytes are tested in blocks of this many by [`clean_blocks`].
+pub(crate) const BLOCK: usize = 64;
+
+/// How many bytes of `b` come before the first block of [`BLOCK`] bytes that holds a byte
+/// `flagged` is true of: a multiple of [`BLOCK`], at most `b.len()` rounded down to one.
+///
+/// `flagged` is applied to every byte of a block and the answers are combined without a
+/// branch, so that it compiles to vector compares: text is mostly ASCII, most blocks hold
+/// no byte worth a second look, and each costs a few instructions.
+#[inline]
+pub(crate) fn clean_blocks(b: &[u8], flagged: impl Fn(u8) -> bool) -> usize {
+    let mut at = 0;
+    for block in b.chunks_exact(BLOCK) {
+        if block.iter().fold(0u8, |any, &c| any | u8::from(flagged(c))) != 0 {
+            break;
+        }
+        at += BLOCK;
+    }
+    at
 }
 
 fn invalid_utf8(bytes: &[u8], valid: usize) -> Located {
@@ -586,6 +621,38 @@ mod tests {
             .contains("binary"));
         let err = decode(b"a: 1\nb: \xff\n".to_vec()).unwrap_err();
         assert_eq!(err.pos, Some(Pos { line: 2, col: 4 }));
+    }
+
+    /// The one-pass gate refuses what a NUL search and a UTF-8 check of the whole refuse, at
+    /// the same place: bad bytes before, in and after the first blocks, around their
+    /// boundaries, after a wide character, and a character cut off at the end.
+    #[test]
+    fn gate_agrees_with_two_whole_passes() {
+        let whole = |b: &[u8]| -> Result<(), Option<Pos>> {
+            if let Some(at) = memchr::memchr(0, b) {
+                return Err(Some(pos_of_prefix(&b[..at])));
+            }
+            std::str::from_utf8(b)
+                .map(drop)
+                .map_err(|e| Some(pos_of_prefix(&b[..e.valid_up_to()])))
+        };
+        let base = "kind: Pod\n# ünïcode 😀 here\nmetadata: {name: x}\n".repeat(12);
+        let ascii = "kind: ConfigMap\ndata:\n  k: v\n".repeat(12);
+        for text in [base.as_str(), ascii.as_str()] {
+            for at in (0..text.len()).filter(|i| i % BLOCK < 3 || i % BLOCK > BLOCK - 4) {
+                for bad in [&[0x00][..], &[0xFF], &[0x80], &[0xE2, 0x82], &[0xC3]] {
+                    let mut bytes = text.as_bytes().to_vec();
+                    bytes.splice(at..at, bad.iter().copied());
+                    let got = gate(&bytes).map_err(|e| e.pos);
+                    assert_eq!(got, whole(&bytes), "{bad:x?} at {at}");
+                }
+            }
+            let mut cut = text.as_bytes().to_vec();
+            cut.extend_from_slice(&[0xF0, 0x9F]);
+            assert_eq!(gate(&cut).map_err(|e| e.pos), whole(&cut));
+            assert_eq!(decode(text.as_bytes().to_vec()).unwrap(), text);
+            assert_eq!(decode_slice(text.as_bytes()).unwrap(), text);
+        }
     }
 
     #[test]
