@@ -494,11 +494,7 @@ fn release_settings_agree_with_the_installer_and_binstall() {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn glibc_binary_is_linked_position_dependent() {
     use std::io::Read;
-    if option_env!("PSS_FIX_PIE").is_some_and(|v| !v.is_empty() && v != "0") {
-        not_run(
-            "glibc_binary_is_linked_position_dependent",
-            "built with PSS_FIX_PIE",
-        );
+    if default_link("glibc_binary_is_linked_position_dependent") {
         return;
     }
     let mut head = [0u8; 18];
@@ -511,6 +507,54 @@ fn glibc_binary_is_linked_position_dependent() {
         e_type, 2,
         "{BIN} is position-independent (ELF type {e_type})"
     );
+}
+
+/// With libgcc's unwinder linked in (`build.rs`), the binary loads no `libgcc_s`, and a panic
+/// still unwinds and is caught, on the thread it happens on and across a join: this test is
+/// linked the same way.
+#[test]
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn glibc_binary_unwinds_without_libgcc_s() {
+    let test = "glibc_binary_unwinds_without_libgcc_s";
+    if default_link(test) {
+        return;
+    }
+    if option_env!("PSS_FIX_UNWINDER") != Some("static") {
+        not_run(test, "the C compiler did not say where libgcc_eh.a is");
+        return;
+    }
+    // The loader lists what it would load, and runs nothing.
+    let o = Command::new(BIN)
+        .env("LD_TRACE_LOADED_OBJECTS", "1")
+        .output()
+        .unwrap();
+    let loaded = text(&o.stdout);
+    assert!(loaded.contains("libc.so"), "no loader listing: {loaded}");
+    assert!(
+        !loaded.contains("libgcc_s"),
+        "{BIN} loads libgcc_s:\n{loaded}"
+    );
+
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let caught = std::panic::catch_unwind(|| panic!("unwound here"));
+    let joined = std::thread::spawn(|| panic!("unwound on a thread")).join();
+    std::panic::set_hook(hook);
+    assert_eq!(
+        caught.unwrap_err().downcast_ref::<&str>(),
+        Some(&"unwound here")
+    );
+    assert!(joined.is_err());
+}
+
+/// Built with `PSS_FIX_DEFAULT_LINK=1`: the toolchain's own link, nothing to check.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn default_link(test: &str) -> bool {
+    let default = option_env!("PSS_FIX_DEFAULT_LINK").is_some_and(|v| !v.is_empty() && v != "0");
+    if default {
+        not_run(test, "built with PSS_FIX_DEFAULT_LINK");
+    }
+    default
 }
 
 #[test]
