@@ -2,8 +2,8 @@
 //! examples); nothing is generated.
 //!
 //! On Linux with glibc, two changes to what the dynamic loader does at every start, which a
-//! Helm post-renderer pays once per install: together about 0.3 ms of the 1.6 ms an empty
-//! stream took, a sixth of a small chart's whole `post-render` (docs/benchmarks.md).
+//! Helm post-renderer pays once per install: together about 0.35 ms of the 1.7 ms an empty
+//! stream's `post-render` took, a sixth of a small chart's (docs/benchmarks.md).
 //!
 //! - The binary is position-dependent (`-no-pie`). A position-independent one is relocated
 //!   at start: about 10,000 pointers (clap's, serde's and std's tables), a 240 KiB table read
