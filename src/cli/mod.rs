@@ -48,7 +48,7 @@ pub struct Cli {
 }
 
 /// Deferred: only the subcommand given is built, not all nine with every flag's help text
-/// (about a tenth of a small chart's `post-render` went to building the whole tree).
+/// (a tenth of a small chart's `post-render` instructions went to building the whole tree).
 /// Help, completions and the man page build the rest when they need it.
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
