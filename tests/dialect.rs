@@ -570,10 +570,10 @@ fn only_added(before: &Value, after: &Value, path: &str, problems: &mut Vec<Stri
 }
 
 /// Skimming reads as building does: on every real file and every generated input, a reader
-/// that skims the documents whose kind cannot hold a workload (and cuts long block scalars short, see
-/// `src/yaml/elide.rs`) finds the same documents at the same places, and refuses the same
-/// inputs at the same position with the same words. Each input is also read as one document
-/// of a dashboard-sized stream, so that its block scalars are long enough to be cut.
+/// that skims the documents whose kind cannot hold a workload (and cuts long block scalars
+/// short, see `src/yaml/elide.rs`) finds the same documents at the same places, and refuses
+/// the same inputs at the same position with the same words. Each input is also read as one
+/// document of a dashboard-sized stream, so that its block scalars are long enough to be cut.
 #[test]
 fn skimming_reads_as_building() {
     use pss_fix::yaml::Documents;
